@@ -1,0 +1,3 @@
+from novacron.cli import main
+
+main()

@@ -1,0 +1,158 @@
+"""ORM models of the compute slice: projects, agents, hosts, images, groups, VMs, operations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from novacron.core.database import Base, Timestamped
+
+DEFAULT_PROJECT_ID = "proj-default"
+
+
+class Project(Timestamped, Base):
+    __tablename__ = "projects"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+
+
+class Agent(Timestamped, Base):
+    """An agent process; it serves one real host, or many sim hosts."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    url: Mapped[str] = mapped_column(String(512))
+    api_secret: Mapped[str] = mapped_column(String(128))
+    """Bearer secret the server presents to the agent's API."""
+    token_id: Mapped[str | None] = mapped_column(String(64))
+    """The API token the agent presents to the server."""
+    version: Mapped[str] = mapped_column(String(32), default="")
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Host(Timestamped, Base):
+    __tablename__ = "hosts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id"))
+    driver: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="up")
+    """Liveness: ``up`` or ``down`` (missed heartbeats)."""
+    maintenance: Mapped[bool] = mapped_column(Boolean, default=False)
+    maintenance_reason: Mapped[str] = mapped_column(String(256), default="")
+    vcpus: Mapped[int] = mapped_column(Integer)
+    memory_mib: Mapped[int] = mapped_column(Integer)
+    disk_gib: Mapped[int] = mapped_column(Integer)
+    cpu_allocation_ratio: Mapped[float] = mapped_column(Float, default=4.0)
+    ram_allocation_ratio: Mapped[float] = mapped_column(Float, default=1.0)
+    disk_allocation_ratio: Mapped[float] = mapped_column(Float, default=1.0)
+    alloc_vcpus: Mapped[int] = mapped_column(Integer, default=0)
+    alloc_memory_mib: Mapped[int] = mapped_column(Integer, default=0)
+    alloc_disk_gib: Mapped[int] = mapped_column(Integer, default=0)
+    labels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    capabilities: Mapped[list[str]] = mapped_column(JSON, default=list)
+    last_heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    @property
+    def state(self) -> str:
+        if self.status == "down":
+            return "down"
+        return "maintenance" if self.maintenance else "up"
+
+
+class Image(Timestamped, Base):
+    __tablename__ = "images"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    os: Mapped[str] = mapped_column(String(64), default="linux")
+    format: Mapped[str] = mapped_column(String(16), default="qcow2")
+    size_gib: Mapped[int] = mapped_column(Integer, default=1)
+    min_disk_gib: Mapped[int] = mapped_column(Integer, default=1)
+    source: Mapped[str] = mapped_column(String(512), default="")
+
+
+class PlacementGroup(Timestamped, Base):
+    __tablename__ = "placement_groups"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    name: Mapped[str] = mapped_column(String(128))
+    policy: Mapped[str] = mapped_column(String(16))
+    """``affinity`` or ``anti-affinity``."""
+    strict: Mapped[bool] = mapped_column(Boolean, default=True)
+    """Hard (filter) when true, soft (weigher) when false."""
+
+
+class VM(Timestamped, Base):
+    __tablename__ = "vms"
+    # name_key is the name while the VM lives and NULL once deleted, so names are
+    # unique among live VMs and free for reuse after a delete, on SQLite and PostgreSQL.
+    __table_args__ = (
+        UniqueConstraint("project_id", "name_key"),
+        Index("ix_vms_host_state", "host_id", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    name: Mapped[str] = mapped_column(String(128))
+    name_key: Mapped[str | None] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    vcpus: Mapped[int] = mapped_column(Integer)
+    memory_mib: Mapped[int] = mapped_column(Integer)
+    disk_gib: Mapped[int] = mapped_column(Integer)
+    image_id: Mapped[str | None] = mapped_column(ForeignKey("images.id"))
+    group_id: Mapped[str | None] = mapped_column(ForeignKey("placement_groups.id"))
+    labels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    required_traits: Mapped[list[str]] = mapped_column(JSON, default=list)
+    requested_host: Mapped[str | None] = mapped_column(String(128))
+    host_id: Mapped[str | None] = mapped_column(ForeignKey("hosts.id"), index=True)
+    claimed: Mapped[bool] = mapped_column(Boolean, default=False)
+    """True while the VM's resources are counted in its host's allocation."""
+    task_operation_id: Mapped[str | None] = mapped_column(String(64))
+    fault: Mapped[str] = mapped_column(Text, default="")
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Operation(Timestamped, Base):
+    __tablename__ = "operations"
+    __table_args__ = (Index("ix_operations_state_created", "state", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    target_type: Mapped[str] = mapped_column(String(16))
+    target_id: Mapped[str] = mapped_column(String(64), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str] = mapped_column(Text, default="")
+    requested_by: Mapped[str] = mapped_column(String(128), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    owner: Mapped[str | None] = mapped_column(String(64))
+    """Worker instance executing it; with ``lease_expires_at`` guards against double execution."""
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)

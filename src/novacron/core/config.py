@@ -1,0 +1,98 @@
+"""One settings object for every process: env vars ``NOVACRON_*``, optional TOML file.
+
+Defaults work on a laptop: SQLite under the data dir, server on 127.0.0.1:8080.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "novacron"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NOVACRON_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = None
+    """SQLAlchemy URL; default is SQLite at ``<data_dir>/novacron.db``."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str | None = None
+    """URL agents use to reach the server; default ``http://<host>:<port>``."""
+
+    # Workers
+    executor_threads: int = 8
+    """Operations executed concurrently by one server process."""
+    operation_lease_s: float = 15.0
+    """A running operation whose lease is this old is taken over by another worker."""
+    operation_max_attempts: int = 3
+    poll_interval_s: float = 0.2
+
+    # Hosts
+    heartbeat_interval_s: float = 2.0
+    heartbeat_timeout_s: float = 10.0
+    """A host that misses heartbeats for this long is marked down, its VMs unknown."""
+    agent_request_timeout_s: float = 30.0
+
+    # Placement
+    placement_strategy: str = "spread"
+    """``pack`` fills the fullest host that fits; ``spread`` the emptiest."""
+    placement_retries: int = 3
+    """Alternate hosts tried when an agent fails a create."""
+    default_cpu_allocation_ratio: float = 4.0
+    default_ram_allocation_ratio: float = 1.0
+    default_disk_allocation_ratio: float = 1.0
+
+    enrolment_token: str | None = None
+    """Shared secret agents present to register; generated into the data dir if unset."""
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'novacron.db'}"
+
+    @property
+    def resolved_public_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("NOVACRON_CONFIG")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def make_settings(**overrides: Any) -> Settings:
+    """Settings with explicit overrides (CLI flags, tests) on top of env and file."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,137 @@
+"""The hypervisor driver contract, modelled on Nova's ComputeDriver and Ganeti's BaseHypervisor.
+
+One driver instance manages one host. Drivers run inside the agent process and
+are asynchronous so that one agent can drive many (simulated) hosts at once.
+
+Every mutating method is idempotent where the docstring says so: the server may
+repeat a call after it restarted mid-operation. On failure a method raises
+``DriverError`` and leaves the state described in its docstring.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from novacron.core.errors import DriverError
+
+# Power states a driver reports for a VM.
+RUNNING, STOPPED, PAUSED, CRASHED = "running", "stopped", "paused", "crashed"
+
+
+@dataclass
+class VMSpec:
+    id: str
+    name: str
+    vcpus: int
+    memory_mib: int
+    disk_gib: int
+    image: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class VMInfo:
+    id: str
+    name: str
+    power_state: str
+    vcpus: int
+    memory_mib: int
+    disk_gib: int
+    cpu_time_s: float = 0.0
+    uptime_s: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class HostInfo:
+    name: str
+    driver: str
+    vcpus: int
+    memory_mib: int
+    disk_gib: int
+    capabilities: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+    cpu_used_pct: float = 0.0
+    memory_used_mib: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class HypervisorDriver(abc.ABC):
+    """One host's hypervisor."""
+
+    name: str = "base"
+
+    @abc.abstractmethod
+    def capabilities(self) -> list[str]:
+        """Traits the scheduler can require, e.g. ``kvm``, ``live-migration``."""
+
+    @abc.abstractmethod
+    async def host_info(self) -> HostInfo:
+        """Capacity and current usage of the host."""
+
+    @abc.abstractmethod
+    async def list_vms(self) -> list[VMInfo]:
+        """Every VM the hypervisor knows, whatever its power state."""
+
+    @abc.abstractmethod
+    async def get_vm(self, vm_id: str) -> VMInfo:
+        """Raises ``NotFound`` when the VM does not exist on this host."""
+
+    @abc.abstractmethod
+    async def create(self, spec: VMSpec) -> VMInfo:
+        """Define and boot a VM. Idempotent: an existing VM with this id is returned.
+
+        On failure nothing of the VM is left on the host.
+        """
+
+    @abc.abstractmethod
+    async def start(self, vm_id: str) -> VMInfo:
+        """Power on a stopped VM. Idempotent on a running VM. On failure: still stopped."""
+
+    @abc.abstractmethod
+    async def shutdown(self, vm_id: str, timeout_s: float = 60.0) -> VMInfo:
+        """Ask the guest to power off (ACPI); after ``timeout_s`` power it off hard.
+
+        Idempotent on a stopped VM. On failure the VM keeps its previous power state.
+        """
+
+    @abc.abstractmethod
+    async def stop(self, vm_id: str) -> VMInfo:
+        """Power off at once, like pulling the plug. Idempotent on a stopped VM."""
+
+    @abc.abstractmethod
+    async def reboot(self, vm_id: str) -> VMInfo:
+        """Reset a running VM. On failure the VM is running or crashed, as reported."""
+
+    @abc.abstractmethod
+    async def pause(self, vm_id: str) -> VMInfo:
+        """Freeze vCPUs, keep memory. Idempotent on a paused VM."""
+
+    @abc.abstractmethod
+    async def resume(self, vm_id: str) -> VMInfo:
+        """Unfreeze a paused VM. Idempotent on a running VM."""
+
+    @abc.abstractmethod
+    async def destroy(self, vm_id: str) -> None:
+        """Power off and remove the VM and its disks. Idempotent: a missing VM is success."""
+
+    # Later contracts (snapshots, console, live migration) default to "unsupported"
+    # so a driver advertises them through capabilities() only when it implements them.
+
+    async def prepare_incoming(self, spec: VMSpec) -> dict[str, Any]:
+        raise DriverError(f"{self.name} driver does not support live migration")
+
+    async def migrate(self, vm_id: str, target: dict[str, Any]) -> None:
+        raise DriverError(f"{self.name} driver does not support live migration")
+
+    async def finish_migration(self, vm_id: str, *, source: bool) -> None:
+        raise DriverError(f"{self.name} driver does not support live migration")
+
+    async def rollback_migration(self, vm_id: str, *, source: bool) -> None:
+        raise DriverError(f"{self.name} driver does not support live migration")

@@ -1,0 +1,104 @@
+"""Issue and verify bearer tokens. Only a SHA-256 of each token is stored.
+
+Tokens carry 256 bits of randomness, so a fast hash is enough: there is nothing
+to brute-force that a slow KDF would protect.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from novacron.core.clock import utcnow
+from novacron.core.errors import Unauthorized
+from novacron.core.ids import new_id
+from novacron.security.models import ApiToken
+
+PREFIXES = {"user": "nct_", "agent": "nca_", "enrolment": "nce_"}
+
+
+@dataclass(frozen=True)
+class Principal:
+    token_id: str
+    name: str
+    kind: str
+    role: str
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(
+    session: Session, name: str, kind: str = "user", role: str = "admin", token: str | None = None
+) -> tuple[ApiToken, str]:
+    """Create a token; returns the row and the only copy of the secret."""
+    secret = token or PREFIXES[kind] + secrets.token_urlsafe(32)
+    row = ApiToken(
+        id=new_id("tok"),
+        name=name,
+        kind=kind,
+        role=role,
+        prefix=secret[:8],
+        token_hash=hash_token(secret),
+    )
+    session.add(row)
+    session.flush()
+    return row, secret
+
+
+def authenticate(session: Session, token: str | None, kinds: tuple[str, ...]) -> Principal:
+    if not token:
+        raise Unauthorized("missing bearer token")
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if row is None or row.revoked_at is not None or row.kind not in kinds:
+        raise Unauthorized("invalid or revoked token")
+    now = utcnow()
+    # Touch last_used at most once a minute to keep reads cheap.
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+        session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+    return Principal(token_id=row.id, name=row.name, kind=row.kind, role=row.role)
+
+
+def write_secret_file(path: Path, secret: str) -> None:
+    """Write a secret readable by its owner only (0600), atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secret + "\n")
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def ensure_bootstrap_secrets(
+    session: Session, data_dir: Path, enrolment_token: str | None
+) -> dict[str, Path]:
+    """On first start: an admin token and an enrolment token, written to the data dir.
+
+    Returns the files written this time (empty when both already existed).
+    """
+    written: dict[str, Path] = {}
+    has_admin = session.scalar(
+        select(ApiToken.id).where(ApiToken.kind == "user", ApiToken.name == "admin").limit(1)
+    )
+    if not has_admin:
+        _, secret = issue_token(session, "admin", "user", "admin")
+        write_secret_file(data_dir / "admin-token", secret)
+        written["admin"] = data_dir / "admin-token"
+    if enrolment_token:
+        if not session.scalar(
+            select(ApiToken.id).where(ApiToken.token_hash == hash_token(enrolment_token))
+        ):
+            issue_token(session, "enrolment", "enrolment", "agent", token=enrolment_token)
+    elif not session.scalar(select(ApiToken.id).where(ApiToken.kind == "enrolment").limit(1)):
+        _, secret = issue_token(session, "enrolment", "enrolment", "agent")
+        write_secret_file(data_dir / "enrolment-token", secret)
+        written["enrolment"] = data_dir / "enrolment-token"
+    return written
