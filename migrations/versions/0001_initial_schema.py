@@ -164,6 +164,7 @@ def upgrade() -> None:
     sa.Column('group_id', sa.String(length=64), nullable=True),
     sa.Column('labels', sa.JSON(), nullable=False),
     sa.Column('required_traits', sa.JSON(), nullable=False),
+    sa.Column('host_labels', sa.JSON(), nullable=False),
     sa.Column('requested_host', sa.String(length=128), nullable=True),
     sa.Column('host_id', sa.String(length=64), nullable=True),
     sa.Column('claimed', sa.Boolean(), nullable=False),

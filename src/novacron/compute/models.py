@@ -125,6 +125,8 @@ class VM(Timestamped, Base):
     group_id: Mapped[str | None] = mapped_column(ForeignKey("placement_groups.id"))
     labels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     required_traits: Mapped[list[str]] = mapped_column(JSON, default=list)
+    host_labels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    """Labels a host must carry to run this VM."""
     requested_host: Mapped[str | None] = mapped_column(String(128))
     host_id: Mapped[str | None] = mapped_column(ForeignKey("hosts.id"), index=True)
     claimed: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -99,8 +99,22 @@ class Database:
     def upgrade(self) -> None:
         """Bring the schema to the newest Alembic revision."""
         from alembic import command
+        from sqlalchemy import text
 
-        command.upgrade(alembic_config(self.url), "head")
+        cfg = alembic_config(self.url)
+        with self.engine.connect() as conn:
+            if self.dialect == "postgresql":
+                # Replicas starting together must not migrate concurrently.
+                conn.execute(text("SELECT pg_advisory_lock(7411)"))
+                conn.commit()
+            cfg.attributes["connection"] = conn
+            try:
+                command.upgrade(cfg, "head")
+                conn.commit()
+            finally:
+                if self.dialect == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_unlock(7411)"))
+                    conn.commit()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1,0 +1,82 @@
+"""The server application: REST API, web UI and background workers in one ASGI app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from sqlalchemy import text
+
+from novacron import __version__
+from novacron.compute.api import agent_router
+from novacron.compute.api import router as compute_router
+from novacron.compute.executor import Executor
+from novacron.compute.placement import Placement
+from novacron.compute.reconciler import Reconciler
+from novacron.core import problems
+from novacron.core.config import Settings
+from novacron.core.database import Database
+from novacron.core.events_api import router as events_router
+from novacron.security.tokens import ensure_bootstrap_secrets
+
+log = logging.getLogger("novacron.server")
+
+
+def create_app(settings: Settings, *, workers: bool = True) -> FastAPI:
+    """The server app. ``workers=False`` serves the API only (tests, read replicas)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.resolved_database_url)
+        db.upgrade()
+        with db.session() as s:
+            written = ensure_bootstrap_secrets(s, settings.data_dir, settings.enrolment_token)
+        for kind, path in written.items():
+            log.warning("created the %s token: %s (mode 0600)", kind, path)
+        placement = Placement(settings)
+        app.state.db, app.state.settings, app.state.placement = db, settings, placement
+        executor = Executor(db, settings, placement)
+        reconciler = Reconciler(db, settings)
+        app.state.executor, app.state.wake_workers = executor, executor.wake
+        if workers:
+            executor.start()
+            reconciler.start()
+        try:
+            yield
+        finally:
+            executor.stop()
+            reconciler.stop()
+            db.dispose()
+
+    app = FastAPI(
+        title="NovaCron",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    problems.install(app)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz(request: Request) -> dict[str, Any]:
+        with request.app.state.db.session() as s:
+            s.execute(text("SELECT 1"))
+        return {"status": "ok", "version": __version__, "database": request.app.state.db.dialect}
+
+    app.include_router(compute_router)
+    app.include_router(agent_router)
+    app.include_router(events_router)
+    _mount_web(app)
+    return app
+
+
+def _mount_web(app: FastAPI) -> None:
+    try:
+        from novacron.web.app import mount
+    except ImportError:  # the UI is optional while it is being built
+        return
+    mount(app)

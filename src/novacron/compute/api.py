@@ -1,0 +1,281 @@
+"""REST routes of the compute slice under ``/api/v1``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from novacron.compute import catalog, hosts, operations, vms
+from novacron.compute.models import Image, Operation, PlacementGroup
+from novacron.compute.schemas import (
+    AgentRegister,
+    AgentRegistered,
+    GroupCreate,
+    GroupOut,
+    Heartbeat,
+    HeartbeatAck,
+    HostMaintenance,
+    HostOut,
+    HostUpdate,
+    ImageCreate,
+    ImageOut,
+    OperationOut,
+    VMCreate,
+    VMOut,
+    VMStop,
+)
+from novacron.core.database import Database
+from novacron.core.pagination import Page, PageParams, page_params, paginate
+from novacron.security.auth import require_agent, require_user
+from novacron.security.tokens import Principal
+
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_user)])
+agent_router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
+
+
+def db_of(request: Request) -> Database:
+    return request.app.state.db  # type: ignore[no-any-return]
+
+
+def accepted(request: Request, op: Operation) -> JSONResponse:
+    """202 with the operation; workers pick it up at once."""
+    wake = getattr(request.app.state, "wake_workers", None)
+    if wake:
+        wake()
+    body = OperationOut.model_validate(op).model_dump(mode="json")
+    return JSONResponse(body, status_code=202, headers={"Location": f"/api/v1/operations/{op.id}"})
+
+
+def who(request: Request) -> str:
+    principal: Principal = request.state.principal
+    return principal.name
+
+
+# -- VMs -----------------------------------------------------------------------------------
+
+
+@router.get("/vms", response_model=Page[VMOut], tags=["vms"])
+def list_vms(
+    request: Request,
+    page: PageParams = Depends(page_params),
+    state: str | None = Query(None, description="Only VMs in this state"),
+    host: str | None = Query(None, description="Only VMs on this host (name or id)"),
+    name: str | None = Query(None, description="Name contains"),
+    include_deleted: bool = False,
+) -> Page[VMOut]:
+    with db_of(request).session() as s:
+        items, total = vms.list_vms(s, page, state=state, host=host, name=name,
+                                    include_deleted=include_deleted)
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post("/vms", status_code=202, response_model=OperationOut, tags=["vms"])
+def create_vm(request: Request, body: VMCreate) -> JSONResponse:
+    with db_of(request).session() as s:
+        op = vms.create(s, body, who(request))
+    return accepted(request, op)
+
+
+@router.get("/vms/{ref}", response_model=VMOut, tags=["vms"])
+def get_vm(request: Request, ref: str) -> VMOut:
+    with db_of(request).session() as s:
+        return vms.to_out(s, [vms.find_vm(s, ref, include_deleted=True)])[0]
+
+
+def _action(request: Request, ref: str, action: str) -> JSONResponse:
+    with db_of(request).session() as s:
+        op = vms.act(s, ref, action, who(request))
+    return accepted(request, op)
+
+
+@router.post("/vms/{ref}/start", status_code=202, response_model=OperationOut, tags=["vms"])
+def start_vm(request: Request, ref: str) -> JSONResponse:
+    return _action(request, ref, "start")
+
+
+@router.post("/vms/{ref}/stop", status_code=202, response_model=OperationOut, tags=["vms"])
+def stop_vm(request: Request, ref: str, body: VMStop | None = Body(None)) -> JSONResponse:
+    return _action(request, ref, "force-stop" if body and body.force else "stop")
+
+
+@router.post("/vms/{ref}/reboot", status_code=202, response_model=OperationOut, tags=["vms"])
+def reboot_vm(request: Request, ref: str) -> JSONResponse:
+    return _action(request, ref, "reboot")
+
+
+@router.post("/vms/{ref}/pause", status_code=202, response_model=OperationOut, tags=["vms"])
+def pause_vm(request: Request, ref: str) -> JSONResponse:
+    return _action(request, ref, "pause")
+
+
+@router.post("/vms/{ref}/resume", status_code=202, response_model=OperationOut, tags=["vms"])
+def resume_vm(request: Request, ref: str) -> JSONResponse:
+    return _action(request, ref, "resume")
+
+
+@router.delete("/vms/{ref}", status_code=202, response_model=OperationOut, tags=["vms"])
+def delete_vm(request: Request, ref: str) -> JSONResponse:
+    return _action(request, ref, "delete")
+
+
+# -- Hosts ---------------------------------------------------------------------------------
+
+
+@router.get("/hosts", response_model=Page[HostOut], tags=["hosts"])
+def list_hosts(
+    request: Request,
+    page: PageParams = Depends(page_params),
+    state: str | None = Query(None, pattern="^(up|down|maintenance)$"),
+) -> Page[HostOut]:
+    with db_of(request).session() as s:
+        items, total = hosts.list_hosts(s, page, state=state)
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/hosts/{ref}", response_model=HostOut, tags=["hosts"])
+def get_host(request: Request, ref: str) -> HostOut:
+    with db_of(request).session() as s:
+        return hosts.to_out(s, [hosts.find_host(s, ref)])[0]
+
+
+@router.patch("/hosts/{ref}", response_model=HostOut, tags=["hosts"])
+def update_host(request: Request, ref: str, body: HostUpdate) -> HostOut:
+    with db_of(request).session() as s:
+        host = hosts.find_host(s, ref)
+        for field, value in body.model_dump(exclude_none=True).items():
+            setattr(host, field, value)
+        hosts.publish_host(s, host)
+        s.flush()
+        out = hosts.to_out(s, [host])[0]
+    request.app.state.placement.invalidate()
+    return out
+
+
+@router.post("/hosts/{ref}/maintenance", status_code=202, response_model=OperationOut,
+             tags=["hosts"])
+def host_maintenance(request: Request, ref: str, body: HostMaintenance) -> JSONResponse:
+    with db_of(request).session() as s:
+        op = hosts.request_maintenance(s, ref, body.enabled, body.reason, who(request))
+    return accepted(request, op)
+
+
+# -- Operations ----------------------------------------------------------------------------
+
+
+@router.get("/operations", response_model=Page[OperationOut], tags=["operations"])
+def list_operations(
+    request: Request,
+    page: PageParams = Depends(page_params),
+    state: str | None = Query(None, pattern="^(pending|running|succeeded|failed|cancelled)$"),
+    kind: str | None = None,
+    target: str | None = Query(None, description="Target id"),
+) -> Page[OperationOut]:
+    stmt = select(Operation).order_by(Operation.created_at.desc(), Operation.id)
+    if state:
+        stmt = stmt.where(Operation.state == state)
+    if kind:
+        stmt = stmt.where(Operation.kind == kind)
+    if target:
+        stmt = stmt.where(Operation.target_id == target)
+    with db_of(request).session() as s:
+        rows, total = paginate(s, stmt, page)
+        items = [OperationOut.model_validate(r) for r in rows]
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/operations/{op_id}", response_model=OperationOut, tags=["operations"])
+def get_operation(request: Request, op_id: str) -> OperationOut:
+    with db_of(request).session() as s:
+        return OperationOut.model_validate(operations.get(s, op_id))
+
+
+@router.post("/operations/{op_id}/cancel", response_model=OperationOut, tags=["operations"])
+def cancel_operation(request: Request, op_id: str) -> OperationOut:
+    with db_of(request).session() as s:
+        op = operations.cancel(s, op_id)
+        if op.target_type == "vm":
+            vms.revert_cancelled(s, op)
+        return OperationOut.model_validate(op)
+
+
+# -- Images and placement groups -------------------------------------------------------
+
+
+@router.get("/images", response_model=Page[ImageOut], tags=["images"])
+def list_images(request: Request, page: PageParams = Depends(page_params)) -> Page[ImageOut]:
+    with db_of(request).session() as s:
+        rows, total = paginate(s, select(Image).order_by(Image.name), page)
+        items = [ImageOut.model_validate(r) for r in rows]
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post("/images", status_code=201, response_model=ImageOut, tags=["images"])
+def create_image(request: Request, body: ImageCreate) -> ImageOut:
+    with db_of(request).session() as s:
+        return ImageOut.model_validate(catalog.create_image(s, body))
+
+
+@router.get("/images/{ref}", response_model=ImageOut, tags=["images"])
+def get_image(request: Request, ref: str) -> ImageOut:
+    with db_of(request).session() as s:
+        return ImageOut.model_validate(catalog.get_image(s, ref))
+
+
+@router.delete("/images/{ref}", status_code=204, tags=["images"])
+def delete_image(request: Request, ref: str) -> Response:
+    with db_of(request).session() as s:
+        catalog.delete_image(s, ref)
+    return Response(status_code=204)
+
+
+@router.get("/placement-groups", response_model=Page[GroupOut], tags=["placement-groups"])
+def list_groups(request: Request, page: PageParams = Depends(page_params)) -> Page[GroupOut]:
+    with db_of(request).session() as s:
+        rows, total = paginate(s, select(PlacementGroup).order_by(PlacementGroup.name), page)
+        items = [catalog.group_out(s, g) for g in rows]
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post("/placement-groups", status_code=201, response_model=GroupOut,
+             tags=["placement-groups"])
+def create_group(request: Request, body: GroupCreate) -> GroupOut:
+    with db_of(request).session() as s:
+        return catalog.group_out(s, catalog.create_group(s, body))
+
+
+@router.get("/placement-groups/{ref}", response_model=GroupOut, tags=["placement-groups"])
+def get_group(request: Request, ref: str) -> GroupOut:
+    with db_of(request).session() as s:
+        return catalog.group_out(s, catalog.find_group(s, ref, for_input=False))
+
+
+@router.delete("/placement-groups/{ref}", status_code=204, tags=["placement-groups"])
+def delete_group(request: Request, ref: str) -> Response:
+    with db_of(request).session() as s:
+        catalog.delete_group(s, ref)
+    return Response(status_code=204)
+
+
+# -- Agents (authenticated by enrolment token, then by their own token) -------------------
+
+
+@agent_router.post("/register", response_model=AgentRegistered)
+def register_agent(request: Request, body: AgentRegister) -> AgentRegistered:
+    with db_of(request).session() as s:
+        out = hosts.register_agent(s, body, request.app.state.settings)
+    request.app.state.placement.invalidate()
+    return out
+
+
+@agent_router.post("/heartbeat", response_model=HeartbeatAck)
+def agent_heartbeat(
+    request: Request, body: Heartbeat, principal: Principal = Depends(require_agent)
+) -> dict[str, Any]:
+    settings = request.app.state.settings
+    with db_of(request).session() as s:
+        agent = hosts.agent_for_token(s, principal.token_id)
+        orphans = hosts.heartbeat(s, agent, body, grace_s=2 * settings.heartbeat_interval_s)
+    return {"orphans": orphans}

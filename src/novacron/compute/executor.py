@@ -1,0 +1,155 @@
+"""The operation executor: worker threads that claim and run persisted operations.
+
+A server restart (even ``kill -9``) loses nothing: a running operation keeps a
+lease that this process renews; when the lease lapses another worker (or this
+server after its restart) takes the operation over and re-runs its idempotent
+steps. After ``operation_max_attempts`` takeovers it fails with a reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from novacron.compute import operations
+from novacron.compute.handlers import HANDLERS, OperationFailed, abandon
+from novacron.compute.models import Operation
+from novacron.compute.operations import LostOwnership
+from novacron.compute.placement import Placement
+from novacron.core.config import Settings
+from novacron.core.database import Database
+from novacron.core.errors import NovaCronError
+from novacron.core.ids import new_id
+
+log = logging.getLogger("novacron.executor")
+
+
+@dataclass
+class OpContext:
+    db: Database
+    settings: Settings
+    placement: Placement
+    owner: str
+    op_id: str
+    kind: str
+    target_type: str
+    target_id: str
+    op_params: dict[str, Any] = field(default_factory=dict)
+    attempts: int = 1
+
+    @contextmanager
+    def owned(self) -> Iterator[tuple[Session, Operation]]:
+        """A transaction on the operation, valid only while this worker owns it."""
+        with self.db.session() as s:
+            op = operations.owned(s, self.op_id, self.owner)
+            yield s, op
+            self.op_params = dict(op.params)
+
+    def begin_step(self, name: str, progress: int | None = None) -> None:
+        with self.owned() as (s, op):
+            operations.record_step(s, op, name, "running", progress=progress)
+
+    def end_step(self, name: str, state: str, detail: str = "", progress: int | None = None) -> None:
+        with self.owned() as (s, op):
+            operations.record_step(s, op, name, state, detail, progress=progress)
+
+
+class Executor:
+    def __init__(self, db: Database, settings: Settings, placement: Placement) -> None:
+        self.db, self.settings, self.placement = db, settings, placement
+        self.owner = new_id("worker")
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for i in range(self.settings.executor_threads):
+            t = threading.Thread(target=self._work, name=f"executor-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        t = threading.Thread(target=self._renew, name="lease-renewal", daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        for t in self._threads:
+            t.join(timeout)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _renew(self) -> None:
+        interval = self.settings.operation_lease_s / 3
+        while not self._stop.wait(interval):
+            try:
+                operations.renew_leases(self.db, self.owner, self.settings.operation_lease_s)
+            except Exception:  # noqa: BLE001 - keep renewing through DB hiccups
+                log.exception("lease renewal failed")
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            try:
+                op_id = operations.claim_next(self.db, self.owner, self.settings.operation_lease_s)
+            except Exception:  # noqa: BLE001
+                log.exception("claiming an operation failed")
+                op_id = None
+            if op_id is None:
+                self._wake.wait(self.settings.poll_interval_s)
+                self._wake.clear()
+                continue
+            self.run(op_id)
+
+    def run(self, op_id: str) -> None:
+        with self.db.session() as s:
+            op = s.get(Operation, op_id)
+            assert op is not None
+            ctx = OpContext(
+                db=self.db, settings=self.settings, placement=self.placement, owner=self.owner,
+                op_id=op.id, kind=op.kind, target_type=op.target_type, target_id=op.target_id,
+                op_params=dict(op.params), attempts=op.attempts,
+            )
+        try:
+            if ctx.attempts > self.settings.operation_max_attempts:
+                reason = (f"abandoned after {ctx.attempts - 1} attempts: the workers running it "
+                          "stopped (server restarts?)")
+                abandon(ctx, reason)
+                self._finish(ctx, error=reason)
+                return
+            handler = HANDLERS.get(ctx.kind)
+            if handler is None:
+                self._finish(ctx, error=f"no handler for operation kind {ctx.kind!r}")
+                return
+            result = handler(ctx)
+            self._finish(ctx, result=result)
+        except LostOwnership:
+            log.warning("operation %s was taken over by another worker", op_id)
+        except OperationFailed as exc:
+            self._finish(ctx, error=str(exc))
+        except NovaCronError as exc:
+            log.warning("operation %s failed: %s", op_id, exc.detail)
+            self._finish_safely(ctx, exc.detail)
+        except Exception as exc:  # noqa: BLE001 - an operation never stays running
+            log.exception("operation %s crashed", op_id)
+            self._finish_safely(ctx, f"internal error: {exc.__class__.__name__}: {exc}")
+
+    def _finish_safely(self, ctx: OpContext, error: str) -> None:
+        try:
+            abandon(ctx, error)
+            self._finish(ctx, error=error)
+        except LostOwnership:
+            pass
+
+    def _finish(self, ctx: OpContext, *, error: str = "", result: dict[str, Any] | None = None) -> None:
+        try:
+            with ctx.owned() as (s, op):
+                operations.finish(s, op, error=error, result=result)
+        except LostOwnership:
+            log.warning("operation %s finished after losing its lease; result dropped", ctx.op_id)

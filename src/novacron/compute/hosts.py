@@ -1,0 +1,219 @@
+"""Hosts and their agents: enrolment, heartbeats, liveness, maintenance."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from novacron.compute import operations
+from novacron.compute.models import VM, Agent, Host, Operation
+from novacron.compute.schemas import AgentRegister, AgentRegistered, Heartbeat, HostOut
+from novacron.compute.vms import set_state
+from novacron.core import events
+from novacron.core.clock import utcnow
+from novacron.core.config import Settings
+from novacron.core.errors import NotFound
+from novacron.core.ids import new_id
+from novacron.core.pagination import PageParams, paginate
+from novacron.security import tokens
+from novacron.security.models import ApiToken
+
+# What a VM's state becomes when its host reports this power state.
+POWER_TO_STATE = {"running": "running", "stopped": "stopped", "paused": "paused", "crashed": "error"}
+
+
+def find_host(session: Session, ref: str) -> Host:
+    host = session.scalar(select(Host).where(or_(Host.id == ref, Host.name == ref)))
+    if host is None:
+        raise NotFound(f"no host {ref!r}")
+    return host
+
+
+def list_hosts(
+    session: Session, params: PageParams, *, state: str | None = None
+) -> tuple[list[HostOut], int]:
+    stmt = select(Host).order_by(Host.name)
+    if state == "down":
+        stmt = stmt.where(Host.status == "down")
+    elif state == "maintenance":
+        stmt = stmt.where(Host.status == "up", Host.maintenance.is_(True))
+    elif state == "up":
+        stmt = stmt.where(Host.status == "up", Host.maintenance.is_(False))
+    rows, total = paginate(session, stmt, params)
+    return to_out(session, rows), total
+
+
+def to_out(session: Session, hosts: list[Host]) -> list[HostOut]:
+    ids = [h.id for h in hosts]
+    counts = dict(
+        session.execute(
+            select(VM.host_id, func.count())
+            .where(VM.host_id.in_(ids), VM.state != "deleted")
+            .group_by(VM.host_id)
+        ).all()
+    ) if ids else {}
+    out = []
+    for h in hosts:
+        item = HostOut.model_validate(h)
+        item.vm_count = int(counts.get(h.id, 0))
+        out.append(item)
+    return out
+
+
+def request_maintenance(
+    session: Session, ref: str, enabled: bool, reason: str, requested_by: str
+) -> Operation:
+    host = find_host(session, ref)
+    return operations.enqueue(
+        session, "host.maintenance", "host", host.id, requested_by=requested_by,
+        params={"enabled": enabled, "reason": reason},
+    )
+
+
+def set_maintenance(session: Session, host: Host, enabled: bool, reason: str) -> None:
+    host.maintenance = enabled
+    host.maintenance_reason = reason if enabled else ""
+    publish_host(session, host)
+
+
+def publish_host(session: Session, host: Host) -> None:
+    events.publish(session, "host.state_changed", "host", host.id,
+                   {"name": host.name, "state": host.state})
+
+
+def register_agent(session: Session, req: AgentRegister, settings: Settings) -> AgentRegistered:
+    """Enrol (or re-enrol) an agent and its hosts; issues a fresh agent token."""
+    tokens.authenticate(session, req.enrolment_token, ("enrolment",))
+    agent = session.scalar(select(Agent).where(Agent.name == req.name))
+    if agent is None:
+        agent = Agent(id=new_id("agent"), name=req.name, url=req.url, api_secret=req.api_secret)
+        session.add(agent)
+    elif agent.token_id:
+        session.execute(
+            update(ApiToken).where(ApiToken.id == agent.token_id).values(revoked_at=utcnow())
+        )
+    token_row, secret = tokens.issue_token(session, f"agent:{req.name}", "agent", "agent")
+    agent.url, agent.api_secret, agent.version = req.url, req.api_secret, req.version
+    agent.token_id, agent.last_seen_at = token_row.id, utcnow()
+    session.flush()
+
+    existing = {
+        h.name: h for h in session.scalars(select(Host).where(Host.name.in_([i.name for i in req.hosts])))
+    }
+    now = utcnow()
+    for info in req.hosts:
+        host = existing.get(info.name)
+        if host is None:
+            host = Host(
+                id=new_id("host"), name=info.name, agent_id=agent.id, driver=info.driver,
+                status="up", maintenance=False, maintenance_reason="",
+                vcpus=info.vcpus, memory_mib=info.memory_mib, disk_gib=info.disk_gib,
+                cpu_allocation_ratio=settings.default_cpu_allocation_ratio,
+                ram_allocation_ratio=settings.default_ram_allocation_ratio,
+                disk_allocation_ratio=settings.default_disk_allocation_ratio,
+                alloc_vcpus=0, alloc_memory_mib=0, alloc_disk_gib=0,
+                labels=info.labels, capabilities=info.capabilities, last_heartbeat_at=now,
+            )
+            session.add(host)
+            existing[info.name] = host
+        else:
+            host.agent_id, host.driver = agent.id, info.driver
+            host.vcpus, host.memory_mib, host.disk_gib = info.vcpus, info.memory_mib, info.disk_gib
+            host.capabilities = info.capabilities
+            host.labels = {**info.labels, **(host.labels or {})}
+            host.last_heartbeat_at = now
+            if host.status == "down":
+                host.status = "up"
+        publish_host(session, host)
+    session.flush()
+    return AgentRegistered(
+        agent_id=agent.id,
+        token=secret,
+        hosts={name: h.id for name, h in existing.items()},
+        heartbeat_interval_s=settings.heartbeat_interval_s,
+    )
+
+
+def agent_for_token(session: Session, token_id: str) -> Agent:
+    agent = session.scalar(select(Agent).where(Agent.token_id == token_id))
+    if agent is None:
+        raise NotFound("no agent holds this token")
+    return agent
+
+
+def heartbeat(
+    session: Session, agent: Agent, beat: Heartbeat, grace_s: float = 5.0
+) -> dict[str, list[str]]:
+    """Record liveness, reconcile VM power states, and name orphans for the agent to destroy.
+
+    A VM changed within ``grace_s`` is not reconciled: the agent may have built this
+    heartbeat before the change it just made.
+    """
+    now = utcnow()
+    settled = now - timedelta(seconds=grace_s)
+    agent.last_seen_at = now
+    reported = {h.name: h for h in beat.hosts}
+    hosts = {
+        h.name: h
+        for h in session.scalars(select(Host).where(Host.agent_id == agent.id, Host.name.in_(reported)))
+    }
+    if not hosts:
+        return {}
+    session.execute(
+        update(Host).where(Host.id.in_([h.id for h in hosts.values()]))
+        .values(last_heartbeat_at=now).execution_options(synchronize_session=False)
+    )
+    for host in hosts.values():
+        if host.status == "down":
+            host.status = "up"
+            publish_host(session, host)
+    by_host_id = {h.id: h.name for h in hosts.values()}
+    vms = {
+        vm.id: vm
+        for vm in session.scalars(
+            select(VM).where(VM.host_id.in_(list(by_host_id)), VM.state != "deleted")
+        )
+    }
+    orphans: dict[str, list[str]] = {}
+    for name, report in reported.items():
+        host = hosts.get(name)
+        if host is None:
+            continue
+        for rvm in report.vms:
+            vm = vms.get(rvm.id)
+            if vm is None or vm.host_id != host.id:
+                orphans.setdefault(name, []).append(rvm.id)
+                continue
+            actual = POWER_TO_STATE.get(rvm.power_state)
+            # Transitional states belong to a running operation; leave them alone.
+            if actual and vm.state in {"running", "stopped", "paused", "unknown", "error"} \
+                    and vm.state != actual and vm.updated_at < settled:
+                fault = "guest crashed" if actual == "error" else ""
+                set_state(session, vm, actual, fault=fault or vm.fault)
+    # A live VM the host no longer reports (lost with a crash) is in error.
+    reported_ids = {v.id for r in reported.values() for v in r.vms}
+    for vm in vms.values():
+        if vm.id not in reported_ids and vm.state in {"running", "stopped", "paused", "unknown"} \
+                and by_host_id.get(vm.host_id or "") in reported and vm.updated_at < settled:
+            set_state(session, vm, "error", fault="the host no longer reports this VM")
+    return orphans
+
+
+def mark_down_missing(session: Session, timeout_s: float) -> list[str]:
+    """Hosts silent for longer than ``timeout_s`` go down and their VMs become unknown."""
+    cutoff = utcnow() - timedelta(seconds=timeout_s)
+    stmt = select(Host).where(Host.status == "up", Host.last_heartbeat_at < cutoff)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    down = list(session.scalars(stmt))
+    for host in down:
+        host.status = "down"
+        publish_host(session, host)
+        for vm in session.scalars(
+            select(VM).where(VM.host_id == host.id,
+                             VM.state.in_(["running", "stopped", "paused", "error"]))
+        ):
+            set_state(session, vm, "unknown", fault=f"host {host.name} stopped reporting")
+    return [h.name for h in down]

@@ -1,0 +1,205 @@
+"""Persisted operations: enqueue, claim with a lease, record steps, finish.
+
+Exactly-once execution across server replicas rests on two guards:
+- a worker takes an operation with a conditional UPDATE (``state`` and lease
+  checked in the WHERE clause; PostgreSQL first narrows candidates with
+  ``FOR UPDATE SKIP LOCKED``), so only one worker's UPDATE matches;
+- every later write by that worker is conditioned on ``owner = me``, so a worker
+  whose lease was taken over cannot overwrite the new owner's record.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from novacron.compute.models import DEFAULT_PROJECT_ID, Operation
+from novacron.core import events
+from novacron.core.clock import isoformat, utcnow
+from novacron.core.database import Database
+from novacron.core.errors import InvalidState, NotFound
+from novacron.core.ids import new_id
+
+TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
+
+
+class LostOwnership(Exception):
+    """This worker's lease on an operation was taken over; it must stop touching it."""
+
+
+def enqueue(
+    session: Session,
+    kind: str,
+    target_type: str,
+    target_id: str,
+    *,
+    requested_by: str,
+    params: dict[str, Any] | None = None,
+    project_id: str = DEFAULT_PROJECT_ID,
+) -> Operation:
+    op = Operation(
+        id=new_id("op"),
+        project_id=project_id,
+        kind=kind,
+        target_type=target_type,
+        target_id=target_id,
+        state="pending",
+        params=params or {},
+        requested_by=requested_by,
+        steps=[],
+        result={},
+    )
+    session.add(op)
+    session.flush()
+    publish_op(session, op)
+    return op
+
+
+def publish_op(session: Session, op: Operation) -> None:
+    events.publish(
+        session,
+        "operation.updated",
+        "operation",
+        op.id,
+        {
+            "kind": op.kind,
+            "state": op.state,
+            "progress": op.progress,
+            "target_type": op.target_type,
+            "target_id": op.target_id,
+            "error": op.error,
+        },
+        project_id=op.project_id,
+    )
+
+
+def get(session: Session, op_id: str) -> Operation:
+    op = session.get(Operation, op_id)
+    if op is None:
+        raise NotFound(f"no operation {op_id!r}")
+    return op
+
+
+def cancel(session: Session, op_id: str) -> Operation:
+    """Cancel a pending operation; a running one must finish or fail on its own."""
+    op = get(session, op_id)
+    if op.state != "pending":
+        raise InvalidState(f"operation {op_id} is {op.state}; only pending operations can be cancelled")
+    res = session.execute(
+        update(Operation)
+        .where(Operation.id == op_id, Operation.state == "pending")
+        .values(state="cancelled", finished_at=utcnow(), error="cancelled by request")
+    )
+    if res.rowcount != 1:  # type: ignore[attr-defined]
+        raise InvalidState(f"operation {op_id} has just started; it can no longer be cancelled")
+    session.refresh(op)
+    publish_op(session, op)
+    return op
+
+
+def claim_next(db: Database, owner: str, lease_s: float) -> str | None:
+    """Take the oldest pending operation, or a running one whose worker vanished."""
+    now = utcnow()
+    with db.session() as s:
+        candidates = (
+            select(Operation.id, Operation.state)
+            .where(
+                or_(
+                    Operation.state == "pending",
+                    (Operation.state == "running") & (Operation.lease_expires_at < now),
+                )
+            )
+            .order_by(Operation.created_at)
+            .limit(8)
+        )
+        if db.dialect == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True, of=Operation)
+        for op_id, state in s.execute(candidates).all():
+            guard = Operation.state == "pending"
+            if state == "running":
+                guard = (Operation.state == "running") & (Operation.lease_expires_at < now)
+            res = s.execute(
+                update(Operation)
+                .where(Operation.id == op_id, guard)
+                .values(
+                    state="running",
+                    owner=owner,
+                    lease_expires_at=now + timedelta(seconds=lease_s),
+                    attempts=Operation.attempts + 1,
+                    started_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if res.rowcount == 1:  # type: ignore[attr-defined]
+                op = s.get(Operation, op_id)
+                assert op is not None
+                s.refresh(op)
+                publish_op(s, op)
+                return op_id
+    return None
+
+
+def renew_leases(db: Database, owner: str, lease_s: float) -> int:
+    with db.session() as s:
+        res = s.execute(
+            update(Operation)
+            .where(Operation.owner == owner, Operation.state == "running")
+            .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
+            .execution_options(synchronize_session=False)
+        )
+        return int(res.rowcount)  # type: ignore[attr-defined]
+
+
+def owned(session: Session, op_id: str, owner: str) -> Operation:
+    """The operation, locked for update, if this worker still owns it."""
+    stmt = select(Operation).where(
+        Operation.id == op_id, Operation.owner == owner, Operation.state == "running"
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    op = session.scalar(stmt)
+    if op is None:
+        raise LostOwnership(op_id)
+    return op
+
+
+def record_step(
+    session: Session, op: Operation, name: str, state: str, detail: str = "", progress: int | None = None
+) -> None:
+    steps = [dict(s) for s in op.steps]
+    now = isoformat(utcnow())
+    for step in reversed(steps):
+        if step["name"] == name and step["state"] == "running":
+            step.update(state=state, finished_at=now, detail=detail or step.get("detail", ""))
+            break
+    else:
+        steps.append(
+            {
+                "name": name,
+                "state": state,
+                "started_at": now,
+                "finished_at": None if state == "running" else now,
+                "detail": detail,
+                "owner": op.owner,
+                "attempt": op.attempts,
+            }
+        )
+    op.steps = steps
+    if progress is not None:
+        op.progress = max(op.progress, min(progress, 100))
+    publish_op(session, op)
+
+
+def finish(
+    session: Session, op: Operation, *, error: str = "", result: dict[str, Any] | None = None
+) -> None:
+    op.state = "failed" if error else "succeeded"
+    op.error = error
+    op.progress = op.progress if error else 100
+    op.result = result or op.result or {}
+    op.finished_at = utcnow()
+    op.lease_expires_at = None
+    publish_op(session, op)

@@ -1,0 +1,177 @@
+"""Placement against the database: a cached host table, then an atomic claim.
+
+The scheduler ranks hosts from an in-memory ``HostTable`` (refreshed from the
+database every few seconds). The database stays the authority: a claim is one
+conditional UPDATE that succeeds only if the host still has room, so concurrent
+requests, threads or replicas can never overcommit a host; a failed claim
+refreshes that host and tries the next candidate.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from novacron.compute.models import VM, Host, PlacementGroup
+from novacron.compute.scheduler import HostTable, HostView, PlacementRequest, Weights
+from novacron.core.config import Settings
+from novacron.core.errors import NoCapacity
+
+REFRESH_S = 5.0
+CLAIM_ROUNDS = 3
+
+
+def host_view(h: Host) -> HostView:
+    return HostView(
+        id=h.id,
+        name=h.name,
+        state=h.state,
+        vcpus=h.vcpus,
+        memory_mib=h.memory_mib,
+        disk_gib=h.disk_gib,
+        cpu_allocation_ratio=h.cpu_allocation_ratio,
+        ram_allocation_ratio=h.ram_allocation_ratio,
+        disk_allocation_ratio=h.disk_allocation_ratio,
+        alloc_vcpus=h.alloc_vcpus,
+        alloc_memory_mib=h.alloc_memory_mib,
+        alloc_disk_gib=h.alloc_disk_gib,
+        labels=dict(h.labels or {}),
+        traits=frozenset(h.capabilities or ()),
+    )
+
+
+class Placement:
+    """One per server process; thread-safe."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.weights = Weights(strategy=settings.placement_strategy)
+        self._lock = threading.Lock()
+        self._table = HostTable()
+        self._loaded_at = 0.0
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._loaded_at = 0.0
+
+    def _refresh(self, session: Session, force: bool = False) -> None:
+        if not force and time.monotonic() - self._loaded_at < REFRESH_S:
+            return
+        table = HostTable(host_view(h) for h in session.scalars(select(Host)))
+        self._table, self._loaded_at = table, time.monotonic()
+
+    def _refresh_host(self, session: Session, host_id: str) -> None:
+        host = session.get(Host, host_id, populate_existing=True)
+        if host is None:
+            self._table.remove(host_id)
+        else:
+            self._table.upsert(host_view(host))
+
+    def request_for(
+        self, session: Session, vm: VM, exclude: frozenset[str] = frozenset()
+    ) -> PlacementRequest:
+        group_policy, strict, group_hosts = None, True, {}
+        if vm.group_id:
+            stmt = select(PlacementGroup).where(PlacementGroup.id == vm.group_id)
+            if session.get_bind().dialect.name == "postgresql":
+                # Serialize placements within one group so two members can't both
+                # take the same host under anti-affinity.
+                stmt = stmt.with_for_update()
+            group = session.scalar(stmt)
+            if group is not None:
+                group_policy, strict = group.policy, group.strict
+                members = session.scalars(
+                    select(VM.host_id).where(
+                        VM.group_id == group.id,
+                        VM.id != vm.id,
+                        VM.claimed.is_(True),
+                        VM.host_id.is_not(None),
+                    )
+                )
+                group_hosts = dict(Counter(h for h in members if h))
+        return PlacementRequest(
+            vcpus=vm.vcpus,
+            memory_mib=vm.memory_mib,
+            disk_gib=vm.disk_gib,
+            labels=dict(vm.host_labels or {}),
+            traits=frozenset(vm.required_traits or ()),
+            group_policy=group_policy,
+            group_strict=strict,
+            group_hosts=group_hosts,
+            exclude=exclude,
+            force_host=vm.requested_host,
+        )
+
+    def schedule_and_claim(self, session: Session, vm: VM, request: PlacementRequest) -> Host:
+        """Choose a host and claim the VM's resources on it, in ``session``'s transaction."""
+        with self._lock:
+            self._refresh(session)
+            for round_no in range(CLAIM_ROUNDS):
+                if round_no:
+                    self._refresh(session, force=True)
+                try:
+                    ranked = self._table.rank(request, self.weights, limit=5)
+                except NoCapacity:
+                    # A stale table may miss capacity another replica released.
+                    if time.monotonic() - self._loaded_at < 0.5:
+                        raise
+                    self._refresh(session, force=True)
+                    ranked = self._table.rank(request, self.weights, limit=5)
+                for host_id in ranked:
+                    if claim(session, host_id, vm.vcpus, vm.memory_mib, vm.disk_gib):
+                        self._table.claim(host_id, vm.vcpus, vm.memory_mib, vm.disk_gib)
+                        host = session.get(Host, host_id, populate_existing=True)
+                        assert host is not None
+                        vm.host_id, vm.claimed = host_id, True
+                        return host
+                    self._refresh_host(session, host_id)
+            raise NoCapacity("hosts kept filling up while placing this VM; try again")
+
+    def release(self, session: Session, vm: VM) -> None:
+        """Return the VM's resources to its host (same transaction as the VM change)."""
+        if not vm.claimed or not vm.host_id:
+            return
+        release(session, vm.host_id, vm.vcpus, vm.memory_mib, vm.disk_gib)
+        vm.claimed = False
+        with self._lock:
+            try:
+                self._table.release(vm.host_id, vm.vcpus, vm.memory_mib, vm.disk_gib)
+            except KeyError:
+                pass  # host not in this process's table yet
+
+
+def claim(session: Session, host_id: str, vcpus: int, memory_mib: int, disk_gib: int) -> bool:
+    res = session.execute(
+        update(Host)
+        .where(
+            Host.id == host_id,
+            Host.status == "up",
+            Host.maintenance.is_(False),
+            Host.alloc_vcpus + vcpus <= Host.vcpus * Host.cpu_allocation_ratio,
+            Host.alloc_memory_mib + memory_mib <= Host.memory_mib * Host.ram_allocation_ratio,
+            Host.alloc_disk_gib + disk_gib <= Host.disk_gib * Host.disk_allocation_ratio,
+        )
+        .values(
+            alloc_vcpus=Host.alloc_vcpus + vcpus,
+            alloc_memory_mib=Host.alloc_memory_mib + memory_mib,
+            alloc_disk_gib=Host.alloc_disk_gib + disk_gib,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return res.rowcount == 1  # type: ignore[attr-defined]
+
+
+def release(session: Session, host_id: str, vcpus: int, memory_mib: int, disk_gib: int) -> None:
+    session.execute(
+        update(Host)
+        .where(Host.id == host_id)
+        .values(
+            alloc_vcpus=Host.alloc_vcpus - vcpus,
+            alloc_memory_mib=Host.alloc_memory_mib - memory_mib,
+            alloc_disk_gib=Host.alloc_disk_gib - disk_gib,
+        )
+        .execution_options(synchronize_session=False)
+    )

@@ -1,0 +1,56 @@
+"""Periodic fleet checks: hosts that stopped reporting go down, their VMs unknown.
+
+One replica at a time does this: on PostgreSQL each sweep takes a transaction
+advisory lock, on SQLite there is only one server.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy import text
+
+from novacron.compute import hosts
+from novacron.core.config import Settings
+from novacron.core.database import Database
+
+log = logging.getLogger("novacron.reconciler")
+
+LIVENESS_LOCK_KEY = 0x6E6F7661  # "nova"
+
+
+class Reconciler:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db, self.settings = db, settings
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="reconciler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(5)
+
+    def sweep(self) -> list[str]:
+        with self.db.session() as s:
+            if self.db.dialect == "postgresql" and not s.scalar(
+                text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LIVENESS_LOCK_KEY}
+            ):
+                return []
+            down = hosts.mark_down_missing(s, self.settings.heartbeat_timeout_s)
+        for name in down:
+            log.warning("host %s missed heartbeats for %.0fs: marked down", name,
+                        self.settings.heartbeat_timeout_s)
+        return down
+
+    def _loop(self) -> None:
+        interval = max(0.2, min(self.settings.heartbeat_interval_s, self.settings.heartbeat_timeout_s / 4))
+        while not self._stop.wait(interval):
+            try:
+                self.sweep()
+            except Exception:  # noqa: BLE001 - keep sweeping through DB hiccups
+                log.exception("liveness sweep failed")

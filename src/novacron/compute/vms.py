@@ -1,0 +1,151 @@
+"""VM use cases: create, act, delete, list. Each change returns the operation doing it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from novacron.compute import operations, states
+from novacron.compute.catalog import find_group, find_image
+from novacron.compute.models import DEFAULT_PROJECT_ID, VM, Host, Operation
+from novacron.compute.schemas import VMCreate, VMOut
+from novacron.core import events
+from novacron.core.errors import Conflict, Invalid, NotFound
+from novacron.core.ids import new_id
+from novacron.core.pagination import PageParams, paginate
+
+
+def find_vm(session: Session, ref: str, *, include_deleted: bool = False) -> VM:
+    """A VM by id or by name among live VMs."""
+    vm = session.get(VM, ref)
+    if vm is None:
+        vm = session.scalar(
+            select(VM).where(VM.project_id == DEFAULT_PROJECT_ID, VM.name_key == ref)
+        )
+    if vm is None or (vm.state == "deleted" and not include_deleted):
+        raise NotFound(f"no VM {ref!r}")
+    return vm
+
+
+def set_state(session: Session, vm: VM, state: str, *, fault: str | None = None) -> None:
+    previous = vm.state
+    vm.state = state
+    if fault is not None:
+        vm.fault = fault
+    if previous != state or fault:
+        events.publish(
+            session,
+            "vm.state_changed",
+            "vm",
+            vm.id,
+            {"name": vm.name, "from": previous, "to": state, "host_id": vm.host_id,
+             "fault": vm.fault},
+            project_id=vm.project_id,
+        )
+
+
+def create(session: Session, req: VMCreate, requested_by: str) -> Operation:
+    image = find_image(session, req.image) if req.image else None
+    if image is not None and req.disk_gib < image.min_disk_gib:
+        raise Invalid(
+            f"disk_gib {req.disk_gib} is smaller than image {image.name}'s minimum "
+            f"{image.min_disk_gib}",
+            errors=[{"loc": ["body", "disk_gib"], "msg": "smaller than the image minimum"}],
+        )
+    group = find_group(session, req.group) if req.group else None
+    requested_host = None
+    if req.host:
+        host = session.scalar(select(Host).where(or_(Host.id == req.host, Host.name == req.host)))
+        if host is None:
+            raise Invalid(
+                f"no host {req.host!r}", errors=[{"loc": ["body", "host"], "msg": "no such host"}]
+            )
+        requested_host = host.id
+    vm = VM(
+        id=new_id("vm"),
+        project_id=DEFAULT_PROJECT_ID,
+        name=req.name,
+        name_key=req.name,
+        state="building",
+        vcpus=req.vcpus,
+        memory_mib=req.memory_mib,
+        disk_gib=req.disk_gib,
+        image_id=image.id if image else None,
+        group_id=group.id if group else None,
+        labels=req.labels,
+        host_labels=req.host_labels,
+        required_traits=sorted(set(req.traits)),
+        requested_host=requested_host,
+        fault="",
+    )
+    session.add(vm)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"a VM named {req.name!r} already exists") from None
+    op = operations.enqueue(session, "vm.create", "vm", vm.id, requested_by=requested_by,
+                            params={"name": vm.name})
+    vm.task_operation_id = op.id
+    set_state(session, vm, "building")
+    return op
+
+
+def act(session: Session, ref: str, action: str, requested_by: str,
+        params: dict[str, Any] | None = None) -> Operation:
+    """Start an action: the VM enters its transitional state in this transaction."""
+    vm = find_vm(session, ref)
+    transition = states.begin(action, vm.state)
+    op = operations.enqueue(
+        session, f"vm.{action}", "vm", vm.id, requested_by=requested_by,
+        params={"from_state": vm.state, **(params or {})},
+    )
+    vm.task_operation_id = op.id
+    set_state(session, vm, transition.during, fault="")
+    return op
+
+
+def list_vms(
+    session: Session, params: PageParams, *, state: str | None = None, host: str | None = None,
+    name: str | None = None, include_deleted: bool = False,
+) -> tuple[list[VMOut], int]:
+    stmt = select(VM).where(VM.project_id == DEFAULT_PROJECT_ID).order_by(VM.created_at.desc(),
+                                                                          VM.id)
+    if state:
+        stmt = stmt.where(VM.state == state)
+    elif not include_deleted:
+        stmt = stmt.where(VM.state != "deleted")
+    if host:
+        stmt = stmt.join(Host, Host.id == VM.host_id).where(or_(Host.id == host, Host.name == host))
+    if name:
+        stmt = stmt.where(VM.name.contains(name))
+    rows, total = paginate(session, stmt, params)
+    return to_out(session, rows), total
+
+
+def to_out(session: Session, vms: list[VM]) -> list[VMOut]:
+    host_ids = {v.host_id for v in vms if v.host_id}
+    names = dict(session.execute(select(Host.id, Host.name).where(Host.id.in_(host_ids))).all()) \
+        if host_ids else {}
+    out = []
+    for vm in vms:
+        item = VMOut.model_validate(vm)
+        item.host_name = names.get(vm.host_id) if vm.host_id else None
+        item.actions = states.allowed_actions(vm.state)
+        out.append(item)
+    return out
+
+
+def revert_cancelled(session: Session, op: Operation) -> None:
+    """A cancelled operation never ran: its VM goes back to where it was."""
+    vm = session.get(VM, op.target_id)
+    if vm is None or vm.task_operation_id != op.id:
+        return
+    vm.task_operation_id = None
+    if op.kind == "vm.create":
+        vm.name_key = None
+        set_state(session, vm, "deleted", fault="creation cancelled")
+    else:
+        set_state(session, vm, str(op.params.get("from_state", "unknown")))

@@ -1,0 +1,67 @@
+"""Event routes: a paged list and a Server-Sent Events stream.
+
+The stream reads the events table by increasing id, so it sees changes made by
+any replica; local commits wake it at once through the in-process notifier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from sse_starlette.sse import EventSourceResponse
+
+from novacron.core import events
+from novacron.security.auth import require_user
+
+router = APIRouter(prefix="/api/v1/events", tags=["events"], dependencies=[Depends(require_user)])
+
+POLL_S = 1.0
+
+
+@router.get("")
+def list_events(
+    request: Request,
+    after: int = Query(0, ge=0, description="Only events with a larger id"),
+    limit: int = Query(100, ge=1, le=1000),
+) -> dict[str, Any]:
+    with request.app.state.db.session() as s:
+        rows = events.events_after(s, after, limit)
+        return {"items": [e.as_dict() for e in rows], "last_id": rows[-1].id if rows else after}
+
+
+@router.get("/stream")
+async def stream(
+    request: Request,
+    after: int | None = Query(None, ge=0, description="Resume after this id (default: now)"),
+) -> EventSourceResponse:
+    db = request.app.state.db
+    last_event_id = request.headers.get("last-event-id")
+    cursor = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
+
+    def _read(since: int) -> list[events.Event]:
+        with db.session() as s:
+            return events.events_after(s, since, 500)
+
+    def _latest() -> int:
+        with db.session() as s:
+            return events.latest_event_id(s)
+
+    async def gen() -> AsyncIterator[dict[str, Any]]:
+        nonlocal cursor
+        if cursor is None:
+            cursor = await asyncio.to_thread(_latest)
+        seen = 0
+        yield {"event": "ready", "data": json.dumps({"last_id": cursor})}
+        while not await request.is_disconnected():
+            batch = await asyncio.to_thread(_read, cursor)
+            for ev in batch:
+                cursor = ev.id
+                yield {"id": str(ev.id), "event": ev.kind, "data": json.dumps(ev.as_dict())}
+            if not batch:
+                seen = await asyncio.to_thread(events.notifier.wait, seen, POLL_S)
+
+    return EventSourceResponse(gen(), ping=15)

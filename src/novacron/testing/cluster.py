@@ -1,0 +1,201 @@
+"""A real NovaCron cluster on 127.0.0.1: server in a thread, agent(s) as subprocesses."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from novacron.core.config import Settings
+
+TERMINAL = {"succeeded", "failed", "cancelled"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(predicate: Any, timeout: float = 20.0, interval: float = 0.05, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what or predicate}")
+        time.sleep(interval)
+
+
+class ServerThread:
+    """``novacron server`` in-process (uvicorn in a thread): real HTTP, real workers."""
+
+    def __init__(self, settings: Settings, workers: bool = True) -> None:
+        from novacron.api import create_app
+
+        self.settings = settings
+        self.app = create_app(settings, workers=workers)
+        self.server = uvicorn.Server(
+            uvicorn.Config(self.app, host="127.0.0.1", port=settings.port, log_level="warning",
+                           access_log=False)
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = f"http://127.0.0.1:{settings.port}"
+
+    def start(self) -> ServerThread:
+        self.thread.start()
+        wait_until(lambda: self.server.started or not self.thread.is_alive(), 60, what="server")
+        if not self.thread.is_alive():
+            raise RuntimeError("server failed to start")
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(20)
+
+
+def spawn_server(settings: Settings, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """``novacron server`` as its own process (for kill -9 and multi-replica tests)."""
+    full_env = {**os.environ, **_settings_env(settings), **(env or {})}
+    return subprocess.Popen(
+        [sys.executable, "-m", "novacron", "server", "--log-level", "warning"],
+        env=full_env,
+    )
+
+
+def _settings_env(settings: Settings) -> dict[str, str]:
+    env = {}
+    for key, value in settings.model_dump().items():
+        if value is not None:
+            env[f"NOVACRON_{key.upper()}"] = str(value)
+    return env
+
+
+def spawn_agent(
+    server_url: str, enrolment_token: str, name: str, sim_hosts: int = 3,
+    extra: list[str] | None = None, log_path: Path | None = None,
+) -> subprocess.Popen[bytes]:
+    cmd = [
+        sys.executable, "-m", "novacron", "agent", "--server", server_url,
+        "--enrolment-token", enrolment_token, "--name", name, "--sim-hosts", str(sim_hosts),
+        "--log-level", "warning", *(extra or []),
+    ]
+    out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+
+
+@dataclass
+class Cluster:
+    settings: Settings
+    server: ServerThread | None = None
+    agents: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    token: str = ""
+    enrolment_token: str = ""
+
+    @property
+    def url(self) -> str:
+        return self.settings.resolved_public_url
+
+    @property
+    def api(self) -> httpx.Client:
+        if not hasattr(self, "_api"):
+            self._api = httpx.Client(
+                base_url=f"{self.url}/api/v1",
+                headers={"Authorization": f"Bearer {self.token}"},
+                timeout=30,
+            )
+        return self._api
+
+    @classmethod
+    def start(
+        cls, data_dir: Path, database_url: str | None = None, *, sim_hosts: int = 3,
+        agent_args: list[str] | None = None, with_agent: bool = True, **overrides: Any,
+    ) -> Cluster:
+        defaults: dict[str, Any] = dict(
+            heartbeat_interval_s=0.5, heartbeat_timeout_s=5.0, operation_lease_s=3.0,
+            poll_interval_s=0.05, executor_threads=8,
+        )
+        defaults.update(overrides)
+        settings = Settings(
+            data_dir=data_dir, database_url=database_url, port=free_port(),
+            enrolment_token="nce_" + secrets.token_urlsafe(24), **defaults,
+        )
+        cluster = cls(settings=settings, enrolment_token=settings.enrolment_token or "")
+        cluster.server = ServerThread(settings).start()
+        cluster.token = (data_dir / "admin-token").read_text().strip()
+        if with_agent:
+            cluster.add_agent("agent-1", sim_hosts, agent_args)
+        return cluster
+
+    def add_agent(self, name: str, sim_hosts: int = 3, args: list[str] | None = None) -> None:
+        before = self.host_count()
+        proc = spawn_agent(self.url, self.enrolment_token, name, sim_hosts,
+                           ["--sim-delay", "create=0.05", "--sim-delay", "default=0.01",
+                            *(args or [])],
+                           log_path=self.settings.data_dir / f"{name}.log")
+        self.agents.append(proc)
+        wait_until(lambda: self.host_count() >= before + sim_hosts or proc.poll() is not None,
+                   60, what=f"agent {name} to register")
+        if proc.poll() is not None:
+            log = (self.settings.data_dir / f"{name}.log").read_text()[-2000:]
+            raise RuntimeError(f"agent {name} exited: {log}")
+
+    def host_count(self) -> int:
+        return int(self.api.get("/hosts", params={"limit": 1}).json()["total"])
+
+    def wait_op(self, op: dict[str, Any] | str, timeout: float = 30.0) -> dict[str, Any]:
+        op_id = op if isinstance(op, str) else op["id"]
+
+        def done() -> dict[str, Any] | None:
+            body = self.api.get(f"/operations/{op_id}").json()
+            return body if body["state"] in TERMINAL else None
+
+        return wait_until(done, timeout, what=f"operation {op_id}")  # type: ignore[no-any-return]
+
+    def create_vm(self, name: str, **spec: Any) -> dict[str, Any]:
+        body = {"name": name, "vcpus": 1, "memory_mib": 512, "disk_gib": 1, **spec}
+        resp = self.api.post("/vms", json=body)
+        assert resp.status_code == 202, resp.text
+        op = self.wait_op(resp.json())
+        assert op["state"] == "succeeded", op
+        return self.api.get(f"/vms/{op['target_id']}").json()  # type: ignore[no-any-return]
+
+    def agent_api(self) -> tuple[str, str]:
+        """(url, secret) of the first agent, read from the database as the server does."""
+        from sqlalchemy import select
+
+        from novacron.compute.models import Agent
+        from novacron.core.database import Database
+
+        db = Database(self.settings.resolved_database_url)
+        try:
+            with db.session() as s:
+                agent = s.scalars(select(Agent).order_by(Agent.created_at)).first()
+                assert agent is not None
+                return agent.url, agent.api_secret
+        finally:
+            db.dispose()
+
+    def stop(self) -> None:
+        for proc in self.agents:
+            proc.terminate()
+        for proc in self.agents:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if hasattr(self, "_api"):
+            self._api.close()
+        if self.server:
+            self.server.stop()
