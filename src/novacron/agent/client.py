@@ -193,7 +193,9 @@ class AgentClient:
             return DriverError(f"agent at {self.base_url} answered HTTP {status}: {text}")
         if status in (401, 403):
             detail = body.get("detail") or body.get("title") or status
-            return DriverError(f"agent at {self.base_url} rejected the server's credentials: {detail}")
+            return DriverError(
+                f"agent at {self.base_url} rejected the server's credentials: {detail}"
+            )
         error = from_problem(body)
         if status == 404 and isinstance(error, NotFound) and body.get("missing") != "host":
             return _MissingVM(error.detail)

@@ -182,7 +182,9 @@ class Reporter:
         self._token = token
         self.agent_id = agent_id
         hosts = body.get("hosts")
-        self.host_ids = {str(k): str(v) for k, v in hosts.items()} if isinstance(hosts, dict) else {}
+        self.host_ids = {}
+        if isinstance(hosts, dict):
+            self.host_ids = {str(k): str(v) for k, v in hosts.items()}
         interval = body.get("heartbeat_interval_s")
         if isinstance(interval, int | float) and not isinstance(interval, bool):
             self.heartbeat_interval_s = max(MIN_HEARTBEAT_INTERVAL_S, float(interval))

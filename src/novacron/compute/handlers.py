@@ -90,17 +90,26 @@ def _schedule(ctx: OpContext, tried: list[str], errors: list[str]) -> str:
         if vm.claimed and vm.host_id:
             return vm.host_id  # resumed after a restart: the claim stands
         operations.record_step(s, op, "schedule", "running", progress=10)
+    with ctx.owned() as (s, op):
+        vm = s.get(VM, ctx.target_id)
+        assert vm is not None
         request = ctx.placement.request_for(s, vm, frozenset(tried))
         try:
             host = ctx.placement.schedule_and_claim(s, vm, request)
         except NoCapacity as exc:
-            detail = exc.detail + (f" (after failures: {'; '.join(errors)})" if errors else "")
-            operations.record_step(s, op, "schedule", "failed", detail)
-            set_state(s, vm, "error", fault=detail)
-            vm.task_operation_id = None
-            raise OperationFailed(detail) from None
-        operations.record_step(s, op, "schedule", "succeeded", f"host {host.name}", progress=30)
-        return host.id
+            failure = exc.detail + (f" (after failures: {'; '.join(errors)})" if errors else "")
+        else:
+            operations.record_step(s, op, "schedule", "succeeded", f"host {host.name}",
+                                   progress=30)
+            return host.id
+    # Record the failure in its own transaction: the claim attempt above rolled back.
+    with ctx.owned() as (s, op):
+        vm = s.get(VM, ctx.target_id)
+        assert vm is not None
+        operations.record_step(s, op, "schedule", "failed", failure)
+        set_state(s, vm, "error", fault=failure)
+        vm.task_operation_id = None
+    raise OperationFailed(failure)
 
 
 def _spec(ctx: OpContext) -> VMSpec:

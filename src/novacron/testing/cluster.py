@@ -19,6 +19,13 @@ import uvicorn
 from novacron.core.config import Settings
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
+# Sim delays short enough for tests, long enough that operations overlap.
+FAST_SIM = [
+    arg
+    for op, delay in {"create": 0.05, "start": 0.01, "shutdown": 0.01, "stop": 0.01,
+                      "reboot": 0.01, "pause": 0.01, "resume": 0.01, "destroy": 0.01}.items()
+    for arg in ("--sim-delay", f"{op}={delay}")
+]
 
 
 def free_port() -> int:
@@ -141,8 +148,7 @@ class Cluster:
     def add_agent(self, name: str, sim_hosts: int = 3, args: list[str] | None = None) -> None:
         before = self.host_count()
         proc = spawn_agent(self.url, self.enrolment_token, name, sim_hosts,
-                           ["--sim-delay", "create=0.05", "--sim-delay", "default=0.01",
-                            *(args or [])],
+                           [*FAST_SIM, *(args or [])],
                            log_path=self.settings.data_dir / f"{name}.log")
         self.agents.append(proc)
         wait_until(lambda: self.host_count() >= before + sim_hosts or proc.poll() is not None,

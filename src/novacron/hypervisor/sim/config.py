@@ -94,7 +94,8 @@ def _checked(
     for op, value in values.items():
         loc = [name, op]
         if op not in OPERATIONS:
-            errors.append({"loc": loc, "msg": f"unknown operation (one of: {', '.join(OPERATIONS)})"})
+            known = ", ".join(OPERATIONS)
+            errors.append({"loc": loc, "msg": f"unknown operation (one of: {known})"})
         elif not _is_number(value) or not math.isfinite(value) or value < 0:
             errors.append({"loc": loc, "msg": "must be a finite number >= 0"})
         elif upper is not None and value > upper:

@@ -63,7 +63,10 @@ def _synthetic_load(vm_id: str) -> float:
 
 
 class SimDriver(HypervisorDriver):
-    """One simulated host. ``name`` (class attribute) is the driver name, ``host_name`` the host's."""
+    """One simulated host.
+
+    ``name`` is the driver's name (``"sim"``, as for every driver); ``host_name`` the host's.
+    """
 
     name = "sim"
 

@@ -1,0 +1,152 @@
+"""The agent process: the driver's hosts, their HTTP API, and the reporter, in one loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from novacron import __version__
+from novacron.agent.app import create_agent_app
+from novacron.agent.reporter import Reporter
+from novacron.agent.serving import EmbeddedServer, bind_socket, embedded_config, url_for
+from novacron.core.errors import Invalid
+from novacron.hypervisor.sim import SimFleet
+
+log = logging.getLogger("novacron.agent")
+
+DRIVERS = ("sim",)
+
+
+async def serve_agent(
+    *,
+    server_url: str,
+    enrolment_token: str,
+    listen_host: str = "127.0.0.1",
+    listen_port: int = 0,
+    name: str,
+    public_url: str | None = None,
+    driver: str = "sim",
+    sim_hosts: int = 3,
+    sim_host_prefix: str | None = None,
+    sim_vcpus: int = 32,
+    sim_memory_mib: int = 131072,
+    sim_disk_gib: int = 1000,
+    sim_delays: Mapping[str, float] | None = None,
+    sim_failure_rates: Mapping[str, float] | None = None,
+    sim_seed: int | None = None,
+    ready: Callable[[str], None] | None = None,
+) -> None:
+    """Run an agent until cancelled or sent SIGTERM/SIGINT, then stop cleanly.
+
+    ``listen_port=0`` picks a free port. ``ready(agent_url)`` is called once the API
+    listens (before registration, which retries until the server answers).
+    """
+    if driver not in DRIVERS:
+        raise Invalid(
+            f"unknown driver {driver!r} (available: {', '.join(DRIVERS)})",
+            errors=[{"loc": ["driver"], "msg": f"must be one of: {', '.join(DRIVERS)}"}],
+        )
+    if sim_hosts < 0:
+        raise Invalid("sim_hosts must be >= 0", errors=[{"loc": ["sim_hosts"], "msg": ">= 0"}])
+    fleet = SimFleet.build(
+        sim_host_prefix if sim_host_prefix is not None else f"{name}-",
+        sim_hosts,
+        vcpus=sim_vcpus,
+        memory_mib=sim_memory_mib,
+        disk_gib=sim_disk_gib,
+        delays=sim_delays,
+        failure_rates=sim_failure_rates,
+        seed=sim_seed,
+    )
+    api_secret = secrets.token_urlsafe(32)
+    app = create_agent_app(fleet, api_secret)
+
+    sock = bind_socket(listen_host, listen_port)
+    port = sock.getsockname()[1]
+    agent_url = (public_url or url_for(listen_host, port)).rstrip("/")
+    server = EmbeddedServer(embedded_config(app, lifespan="off"))
+    reporter = Reporter(
+        server_url=server_url,
+        enrolment_token=enrolment_token,
+        name=name,
+        agent_url=agent_url,
+        api_secret=api_secret,
+        drivers=fleet,
+        version=__version__,
+    )
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    handled = _install_signal_handlers(loop, stop, server)
+    serve_task = asyncio.create_task(server.serve(sockets=[sock]), name="agent-http")
+    report_task: asyncio.Task[None] | None = None
+    try:
+        while not server.started:
+            if serve_task.done():
+                await serve_task  # raises what stopped it
+                raise RuntimeError("agent HTTP server stopped during startup")
+            await asyncio.sleep(0.01)
+        log.info(
+            "agent %s (%s driver, %d hosts) listening on %s, reporting to %s",
+            name,
+            driver,
+            len(fleet),
+            agent_url,
+            server_url,
+        )
+        if ready is not None:
+            ready(agent_url)
+        report_task = asyncio.create_task(reporter.run(), name="agent-reporter")
+        stop_task = asyncio.create_task(stop.wait(), name="agent-stop")
+        try:
+            done, _ = await asyncio.wait(
+                {serve_task, report_task, stop_task}, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            stop_task.cancel()
+        if serve_task in done and not stop.is_set():
+            await serve_task
+            log.error("agent HTTP server stopped unexpectedly")
+        if report_task in done:
+            await report_task
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+        if report_task is not None:
+            report_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await report_task
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await serve_task
+        sock.close()
+        log.info("agent %s stopped", name)
+
+
+def _install_signal_handlers(
+    loop: asyncio.AbstractEventLoop, stop: asyncio.Event, server: EmbeddedServer
+) -> list[int]:
+    def on_signal(sig: int) -> None:
+        if stop.is_set():
+            server.force_exit = True  # a second signal: stop waiting for connections
+        log.info("agent received %s; stopping", signal.Signals(sig).name)
+        stop.set()
+
+    handled: list[int] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, on_signal, sig)
+        except (NotImplementedError, RuntimeError, ValueError):
+            continue  # not the main thread, or a platform without it
+        handled.append(sig)
+    return handled
+
+
+def run_agent(**kwargs: Any) -> None:
+    """Run an agent in a new event loop (the ``novacron agent`` command)."""
+    asyncio.run(serve_agent(**kwargs))
