@@ -51,15 +51,22 @@ def server(
 
     _logging(log_level)
     settings = make_settings(data_dir=data_dir, host=host, port=port, database_url=database_url)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level=log_level, access_log=False)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        access_log=False,
+    )
 
 
 def agent(
-    server_url: str = typer.Option(..., "--server", envvar="NOVACRON_SERVER_URL",
-                                   help="Server base URL"),
-    enrolment_token: str = typer.Option(None, "--enrolment-token",
-                                        envvar="NOVACRON_ENROLMENT_TOKEN"),
+    server_url: str = typer.Option(
+        ..., "--server", envvar="NOVACRON_SERVER_URL", help="Server base URL"
+    ),
+    enrolment_token: str = typer.Option(
+        None, "--enrolment-token", envvar="NOVACRON_ENROLMENT_TOKEN"
+    ),
     enrolment_token_file: Path = typer.Option(None, "--enrolment-token-file"),
     name: str = typer.Option(None, "--name", help="Agent name (default: this machine's name)"),
     listen: str = typer.Option("127.0.0.1", "--listen"),
@@ -88,10 +95,18 @@ def agent(
     if not token:
         fail("an enrolment token is required: --enrolment-token or --enrolment-token-file")
     run_agent(
-        server_url=server_url.rstrip("/"), enrolment_token=token, listen_host=listen,
-        listen_port=port, name=name or os.uname().nodename, public_url=public_url,
-        driver=driver, sim_hosts=sim_hosts, sim_vcpus=sim_vcpus, sim_memory_mib=sim_memory_mib,
-        sim_disk_gib=sim_disk_gib, sim_delays=_parse_pairs(sim_delay, "--sim-delay") or None,
+        server_url=server_url.rstrip("/"),
+        enrolment_token=token,
+        listen_host=listen,
+        listen_port=port,
+        name=name or os.uname().nodename,
+        public_url=public_url,
+        driver=driver,
+        sim_hosts=sim_hosts,
+        sim_vcpus=sim_vcpus,
+        sim_memory_mib=sim_memory_mib,
+        sim_disk_gib=sim_disk_gib,
+        sim_delays=_parse_pairs(sim_delay, "--sim-delay") or None,
         sim_failure_rates=_parse_pairs(sim_failure_rate, "--sim-failure-rate") or None,
         sim_seed=sim_seed,
     )
@@ -114,18 +129,33 @@ def up(
     data_dir = data_dir or Path(os.environ.get("NOVACRON_DATA_DIR") or default_data_dir())
     settings = make_settings(data_dir=data_dir, host=host, port=port)
     _check_port_free(settings)
-    config = uvicorn.Config(create_app(settings), host=host, port=port, log_level=log_level,
-                            access_log=False)
+    config = uvicorn.Config(
+        create_app(settings), host=host, port=port, log_level=log_level, access_log=False
+    )
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, name="server", daemon=True)
     thread.start()
     url = f"http://{host}:{port}"
     _wait_healthy(url, thread)
     agent_proc = subprocess.Popen(
-        [sys.executable, "-m", "novacron", "agent", "--server", url,
-         "--enrolment-token-file", str(data_dir / "enrolment-token"),
-         "--name", "local", "--driver", driver, "--sim-hosts", str(sim_hosts),
-         "--log-level", log_level],
+        [
+            sys.executable,
+            "-m",
+            "novacron",
+            "agent",
+            "--server",
+            url,
+            "--enrolment-token-file",
+            str(data_dir / "enrolment-token"),
+            "--name",
+            "local",
+            "--driver",
+            driver,
+            "--sim-hosts",
+            str(sim_hosts),
+            "--log-level",
+            log_level,
+        ],
     )
     token_file = data_dir / "admin-token"
     typer.echo(f"NovaCron is up: dashboard {url}/  (API {url}/api/v1, docs {url}/docs)")

@@ -8,11 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from conftest import SECRET, SimAgent
 
 from novacron.agent.app import create_agent_app
 from novacron.agent.client import AgentClient, agent_client, close_agent_clients
-from novacron.agent.testing import free_port, run_uvicorn_in_thread
+from novacron.agent.testing import TEST_API_SECRET as SECRET
+from novacron.agent.testing import SimAgentAPI, free_port, run_uvicorn_in_thread
 from novacron.core.errors import (
     AgentUnreachable,
     DriverError,
@@ -35,7 +35,7 @@ def spec(vm_id: str = "vm-1", **kw: object) -> VMSpec:
 # -- health and auth -------------------------------------------------------------------
 
 
-def test_healthz_needs_no_auth(sim_agent: SimAgent) -> None:
+def test_healthz_needs_no_auth(sim_agent: SimAgentAPI) -> None:
     response = httpx.get(f"{sim_agent.url}/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "hosts": 3}
@@ -64,9 +64,9 @@ def test_healthz_needs_no_auth(sim_agent: SimAgent) -> None:
     ],
 )
 def test_every_route_but_healthz_needs_the_secret(
-    sim_agent: SimAgent, headers: dict[str, str], method: str, path: str
+    shared_sim_agent: SimAgentAPI, headers: dict[str, str], method: str, path: str
 ) -> None:
-    response = httpx.request(method, sim_agent.url + path, headers=headers)
+    response = httpx.request(method, shared_sim_agent.url + path, headers=headers)
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["www-authenticate"] == "Bearer"
@@ -77,10 +77,10 @@ def test_every_route_but_healthz_needs_the_secret(
         "detail": "missing or wrong agent API secret",
         "instance": path,
     }
-    assert not sim_agent.fleet["t-001"].crashed
+    assert not shared_sim_agent.fleet["t-001"].crashed
 
 
-def test_client_with_a_wrong_secret_gets_a_driver_error(sim_agent: SimAgent) -> None:
+def test_client_with_a_wrong_secret_gets_a_driver_error(sim_agent: SimAgentAPI) -> None:
     with AgentClient(sim_agent.url, "not-the-secret") as client:
         with pytest.raises(DriverError, match="rejected the server's credentials") as err:
             client.hosts()
@@ -90,7 +90,7 @@ def test_client_with_a_wrong_secret_gets_a_driver_error(sim_agent: SimAgent) -> 
 # -- hosts and VMs ---------------------------------------------------------------------
 
 
-def test_hosts_lists_host_info(sim_agent: SimAgent) -> None:
+def test_hosts_lists_host_info(sim_agent: SimAgentAPI) -> None:
     hosts = sim_agent.client.hosts()
     assert [h["name"] for h in hosts] == ["t-001", "t-002", "t-003"]
     assert hosts[0] == {
@@ -106,7 +106,7 @@ def test_hosts_lists_host_info(sim_agent: SimAgent) -> None:
     }
 
 
-def test_create_act_and_destroy(sim_agent: SimAgent) -> None:
+def test_create_act_and_destroy(sim_agent: SimAgentAPI) -> None:
     client = sim_agent.client
     created = client.create_vm("t-002", spec("vm-1", name="web", labels={"app": "web"}))
     assert created == {
@@ -147,7 +147,7 @@ def test_create_act_and_destroy(sim_agent: SimAgent) -> None:
     assert client.list_vms("t-002") == []
 
 
-def test_create_answers_201_and_destroy_204(sim_agent: SimAgent) -> None:
+def test_create_answers_201_and_destroy_204(sim_agent: SimAgentAPI) -> None:
     headers = {"Authorization": f"Bearer {SECRET}"}
     body = {"id": "vm-9", "name": "db", "vcpus": 1, "memory_mib": 512, "disk_gib": 5}
     created = httpx.post(f"{sim_agent.url}/v1/hosts/t-001/vms", json=body, headers=headers)
@@ -158,7 +158,7 @@ def test_create_answers_201_and_destroy_204(sim_agent: SimAgent) -> None:
     assert deleted.content == b""
 
 
-def test_unknown_host_is_404(sim_agent: SimAgent) -> None:
+def test_unknown_host_is_404(sim_agent: SimAgentAPI) -> None:
     client = sim_agent.client
     with pytest.raises(NotFound, match="no host 'nope' on this agent"):
         client.list_vms("nope")
@@ -176,14 +176,14 @@ def test_unknown_host_is_404(sim_agent: SimAgent) -> None:
     assert response.json()["missing"] == "host"
 
 
-def test_unknown_vm(sim_agent: SimAgent) -> None:
+def test_unknown_vm(sim_agent: SimAgentAPI) -> None:
     client = sim_agent.client
     assert client.get_vm("t-001", "ghost") is None
     with pytest.raises(NotFound, match="no VM ghost on host t-001"):
         client.vm_action("t-001", "ghost", "start")
 
 
-def test_illegal_transition_arrives_as_invalid_state(sim_agent: SimAgent) -> None:
+def test_illegal_transition_arrives_as_invalid_state(sim_agent: SimAgentAPI) -> None:
     client = sim_agent.client
     client.create_vm("t-001", spec())
     client.vm_action("t-001", "vm-1", "stop")
@@ -217,7 +217,7 @@ def test_illegal_transition_arrives_as_invalid_state(sim_agent: SimAgent) -> Non
     ],
 )
 def test_create_validation_is_422_problem_json(
-    sim_agent: SimAgent, body: dict[str, object], locs: list[list[str]]
+    sim_agent: SimAgentAPI, body: dict[str, object], locs: list[list[str]]
 ) -> None:
     response = httpx.post(
         f"{sim_agent.url}/v1/hosts/t-001/vms",
@@ -233,7 +233,7 @@ def test_create_validation_is_422_problem_json(
     assert sim_agent.fleet["t-001"].list_vms_now() == []
 
 
-def test_unknown_action_and_misplaced_timeout_are_invalid(sim_agent: SimAgent) -> None:
+def test_unknown_action_and_misplaced_timeout_are_invalid(sim_agent: SimAgentAPI) -> None:
     client = sim_agent.client
     client.create_vm("t-001", spec())
     with pytest.raises(Invalid) as err:
@@ -247,7 +247,7 @@ def test_unknown_action_and_misplaced_timeout_are_invalid(sim_agent: SimAgent) -
     assert client.get_vm("t-001", "vm-1")["power_state"] == "running"  # type: ignore[index]
 
 
-def test_unknown_route_is_404_problem_json(sim_agent: SimAgent) -> None:
+def test_unknown_route_is_404_problem_json(sim_agent: SimAgentAPI) -> None:
     response = httpx.get(f"{sim_agent.url}/v2/whatever")
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
@@ -257,7 +257,7 @@ def test_unknown_route_is_404_problem_json(sim_agent: SimAgent) -> None:
 # -- sim controls ----------------------------------------------------------------------
 
 
-def test_injected_failure_is_a_driver_error(sim_agent: SimAgent) -> None:
+def test_injected_failure_is_a_driver_error(sim_agent: SimAgentAPI) -> None:
     client = sim_agent.client
     config = client.sim_config(failure_rates={"create": 1.0})
     assert config["failure_rates"]["create"] == 1.0
@@ -269,7 +269,7 @@ def test_injected_failure_is_a_driver_error(sim_agent: SimAgent) -> None:
     assert client.create_vm("t-001", spec())["id"] == "vm-1"
 
 
-def test_sim_config_get_and_merge(sim_agent: SimAgent) -> None:
+def test_sim_config_get_and_merge(sim_agent: SimAgentAPI) -> None:
     client = sim_agent.client
     before = client.sim_config()
     assert before["delays"]["create"] == 0.0
@@ -287,7 +287,7 @@ def test_sim_config_get_and_merge(sim_agent: SimAgent) -> None:
     assert client.sim_config() == after
 
 
-def test_crash_and_recover_a_host(sim_agent: SimAgent) -> None:
+def test_crash_and_recover_a_host(sim_agent: SimAgentAPI) -> None:
     client = sim_agent.client
     client.create_vm("t-003", spec())
     assert client.crash_host("t-003") == {"name": "t-003", "crashed": True}
@@ -302,7 +302,7 @@ def test_crash_and_recover_a_host(sim_agent: SimAgent) -> None:
         client.crash_host("nope")
 
 
-def test_crash_a_vm(sim_agent: SimAgent) -> None:
+def test_crash_a_vm(sim_agent: SimAgentAPI) -> None:
     client = sim_agent.client
     client.create_vm("t-001", spec())
     assert client.crash_vm("t-001", "vm-1")["power_state"] == "crashed"
@@ -349,7 +349,7 @@ def test_a_silent_agent_times_out_as_unreachable() -> None:
                 client.hosts()
 
 
-def test_an_agent_that_goes_away_is_unreachable(sim_agent: SimAgent) -> None:
+def test_an_agent_that_goes_away_is_unreachable(sim_agent: SimAgentAPI) -> None:
     fleet = sim_agent.fleet
     with run_uvicorn_in_thread(create_agent_app(fleet, SECRET)) as url:
         client = AgentClient(url, SECRET, timeout_s=2)
@@ -362,7 +362,7 @@ def test_an_agent_that_goes_away_is_unreachable(sim_agent: SimAgent) -> None:
 # -- the shared client -----------------------------------------------------------------
 
 
-def test_agent_client_is_cached_per_agent_and_secret(sim_agent: SimAgent) -> None:
+def test_agent_client_is_cached_per_agent_and_secret(sim_agent: SimAgentAPI) -> None:
     try:
         first = agent_client(sim_agent.url, SECRET, 10)
         assert agent_client(sim_agent.url + "/", SECRET, 10) is first
@@ -373,7 +373,7 @@ def test_agent_client_is_cached_per_agent_and_secret(sim_agent: SimAgent) -> Non
         close_agent_clients()
 
 
-def test_one_client_serves_many_threads(sim_agent: SimAgent) -> None:
+def test_one_client_serves_many_threads(sim_agent: SimAgentAPI) -> None:
     sim_agent.client.sim_config(delays={"create": 0.05})
     try:
         client = agent_client(sim_agent.url, SECRET, 10)

@@ -99,9 +99,16 @@ def test_stop_with_bad_body(cluster: Cluster) -> None:
 
 def test_every_route_needs_a_token(cluster: Cluster) -> None:
     anon = httpx.Client(base_url=f"{cluster.url}/api/v1")
-    for method, path in [("GET", "/vms"), ("POST", "/vms"), ("GET", "/hosts"),
-                         ("GET", "/operations"), ("GET", "/images"), ("GET", "/events"),
-                         ("DELETE", "/vms/x"), ("POST", "/hosts/x/maintenance")]:
+    for method, path in [
+        ("GET", "/vms"),
+        ("POST", "/vms"),
+        ("GET", "/hosts"),
+        ("GET", "/operations"),
+        ("GET", "/images"),
+        ("GET", "/events"),
+        ("DELETE", "/vms/x"),
+        ("POST", "/hosts/x/maintenance"),
+    ]:
         p = problem(anon.request(method, path), 401)
         assert p["detail"] == "missing bearer token"
     bad = anon.get("/vms", headers={"Authorization": "Bearer nct_wrong"})
@@ -111,11 +118,20 @@ def test_every_route_needs_a_token(cluster: Cluster) -> None:
 
 
 def test_enrolment_token_is_checked(cluster: Cluster) -> None:
-    resp = httpx.post(f"{cluster.url}/api/v1/agents/register", json={
-        "enrolment_token": "nce_wrong", "name": "rogue", "url": "http://127.0.0.1:1",
-        "api_secret": "x" * 32, "hosts": [],
-    })
+    resp = httpx.post(
+        f"{cluster.url}/api/v1/agents/register",
+        json={
+            "enrolment_token": "nce_wrong",
+            "name": "rogue",
+            "url": "http://127.0.0.1:1",
+            "api_secret": "x" * 32,
+            "hosts": [],
+        },
+    )
     problem(resp, 401)
-    resp = httpx.post(f"{cluster.url}/api/v1/agents/heartbeat", json={"hosts": []},
-                      headers={"Authorization": f"Bearer {cluster.token}"})
+    resp = httpx.post(
+        f"{cluster.url}/api/v1/agents/heartbeat",
+        json={"hosts": []},
+        headers={"Authorization": f"Bearer {cluster.token}"},
+    )
     problem(resp, 401)

@@ -14,8 +14,11 @@ def test_vm_lifecycle(cluster: Cluster) -> None:
     assert (host["alloc_vcpus"], host["alloc_memory_mib"], host["alloc_disk_gib"]) == (2, 1024, 5)
 
     for action, expected in [
-        ("pause", "paused"), ("resume", "running"), ("reboot", "running"),
-        ("stop", "stopped"), ("start", "running"),
+        ("pause", "paused"),
+        ("resume", "running"),
+        ("reboot", "running"),
+        ("stop", "stopped"),
+        ("start", "running"),
     ]:
         op = cluster.wait_op(cluster.api.post(f"/vms/web-1/{action}").json())
         assert op["state"] == "succeeded", op

@@ -15,8 +15,11 @@ def test_concurrent_creates_never_overcommit(make_cluster) -> None:  # type: ign
     body = {"vcpus": 4, "memory_mib": 1024, "disk_gib": 1}
 
     def create(i: int) -> dict:
-        with httpx.Client(base_url=f"{cluster.url}/api/v1",
-                          headers={"Authorization": f"Bearer {cluster.token}"}, timeout=60) as c:
+        with httpx.Client(
+            base_url=f"{cluster.url}/api/v1",
+            headers={"Authorization": f"Bearer {cluster.token}"},
+            timeout=60,
+        ) as c:
             resp = c.post("/vms", json={"name": f"c-{i:03d}", **body})
             assert resp.status_code == 202, resp.text
             return resp.json()
@@ -44,9 +47,11 @@ def test_concurrent_creates_never_overcommit(make_cluster) -> None:  # type: ign
 
 def test_no_capacity_says_why_per_filter(cluster: Cluster) -> None:
     hosts = cluster.api.get("/hosts").json()["items"]
-    op = cluster.wait_op(cluster.api.post(
-        f"/hosts/{hosts[0]['name']}/maintenance", json={"enabled": True, "reason": "disk swap"}
-    ).json())
+    op = cluster.wait_op(
+        cluster.api.post(
+            f"/hosts/{hosts[0]['name']}/maintenance", json={"enabled": True, "reason": "disk swap"}
+        ).json()
+    )
     assert op["state"] == "succeeded"
     assert cluster.api.get(f"/hosts/{hosts[0]['id']}").json()["state"] == "maintenance"
     resp = cluster.api.post("/vms", json={"name": "huge", "vcpus": 1, "memory_mib": 200_000})
@@ -65,23 +70,32 @@ def test_no_capacity_says_why_per_filter(cluster: Cluster) -> None:
 def test_maintenance_host_is_skipped_then_used_again(cluster: Cluster) -> None:
     hosts = sorted(h["name"] for h in cluster.api.get("/hosts").json()["items"])
     for name in hosts[:2]:
-        cluster.wait_op(cluster.api.post(f"/hosts/{name}/maintenance",
-                                         json={"enabled": True}).json())
+        cluster.wait_op(
+            cluster.api.post(f"/hosts/{name}/maintenance", json={"enabled": True}).json()
+        )
     for i in range(3):
         assert cluster.create_vm(f"m-{i}")["host_name"] == hosts[2]
-    cluster.wait_op(cluster.api.post(f"/hosts/{hosts[0]}/maintenance",
-                                     json={"enabled": False}).json())
+    cluster.wait_op(
+        cluster.api.post(f"/hosts/{hosts[0]}/maintenance", json={"enabled": False}).json()
+    )
     # Spread (the default) now prefers the empty host.
     assert cluster.create_vm("m-3")["host_name"] == hosts[0]
 
 
 def test_anti_affinity_hard_and_affinity(cluster: Cluster) -> None:
-    assert cluster.api.post("/placement-groups",
-                            json={"name": "db", "policy": "anti-affinity"}).status_code == 201
+    assert (
+        cluster.api.post(
+            "/placement-groups", json={"name": "db", "policy": "anti-affinity"}
+        ).status_code
+        == 201
+    )
     placed = {cluster.create_vm(f"db-{i}", group="db")["host_id"] for i in range(3)}
     assert len(placed) == 3
-    op = cluster.wait_op(cluster.api.post(
-        "/vms", json={"name": "db-3", "vcpus": 1, "memory_mib": 512, "group": "db"}).json())
+    op = cluster.wait_op(
+        cluster.api.post(
+            "/vms", json={"name": "db-3", "vcpus": 1, "memory_mib": 512, "group": "db"}
+        ).json()
+    )
     assert op["state"] == "failed"
     assert "3 anti-affinity: group member already there" in op["error"]
     cluster.api.post("/placement-groups", json={"name": "app", "policy": "affinity"})
@@ -96,8 +110,11 @@ def test_forced_host_labels_and_traits(cluster: Cluster) -> None:
     assert cluster.create_vm("f-1", host=hosts[1])["host_name"] == hosts[1]
     cluster.api.patch(f"/hosts/{hosts[2]}", json={"labels": {"ssd": "yes"}})
     assert cluster.create_vm("l-1", host_labels={"ssd": "yes"})["host_name"] == hosts[2]
-    op = cluster.wait_op(cluster.api.post("/vms", json={
-        "name": "t-1", "vcpus": 1, "memory_mib": 512, "traits": ["kvm"]}).json())
+    op = cluster.wait_op(
+        cluster.api.post(
+            "/vms", json={"name": "t-1", "vcpus": 1, "memory_mib": 512, "traits": ["kvm"]}
+        ).json()
+    )
     assert op["state"] == "failed" and "3 missing traits" in op["error"]
     assert cluster.create_vm("t-2", traits=["sim"])["state"] == "running"
 

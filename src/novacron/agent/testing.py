@@ -15,9 +15,14 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, Literal
 
+from novacron.agent.client import AgentClient
 from novacron.agent.serving import EmbeddedServer, bind_socket, embedded_config, url_for
+from novacron.hypervisor.sim import OPERATIONS, SimFleet
+
+TEST_API_SECRET = "test-agent-secret"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -119,3 +124,29 @@ def run_agent_in_thread(
         thread.join(timeout=15)
         if errors:
             raise errors[0]
+
+
+@dataclass
+class SimAgentAPI:
+    """A sim fleet behind the agent API in a background thread."""
+
+    url: str
+    fleet: SimFleet
+    secret: str
+    client: AgentClient
+
+
+@contextlib.contextmanager
+def run_sim_agent_api(
+    fleet: SimFleet | None = None, api_secret: str = TEST_API_SECRET
+) -> Iterator[SimAgentAPI]:
+    """Serve ``fleet`` (default: hosts ``sim-001..003`` with no delays) with an open client."""
+    from novacron.agent.app import create_agent_app
+
+    if fleet is None:
+        fleet = SimFleet.build("sim-", 3, delays=dict.fromkeys(OPERATIONS, 0.0))
+    with (
+        run_uvicorn_in_thread(create_agent_app(fleet, api_secret)) as url,
+        AgentClient(url, api_secret, timeout_s=10) as client,
+    ):
+        yield SimAgentAPI(url, fleet, api_secret, client)

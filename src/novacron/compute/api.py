@@ -37,7 +37,8 @@ agent_router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
 
 
 def db_of(request: Request) -> Database:
-    return request.app.state.db  # type: ignore[no-any-return]
+    db: Database = request.app.state.db
+    return db
 
 
 def accepted(request: Request, op: Operation) -> JSONResponse:
@@ -67,8 +68,9 @@ def list_vms(
     include_deleted: bool = False,
 ) -> Page[VMOut]:
     with db_of(request).session() as s:
-        items, total = vms.list_vms(s, page, state=state, host=host, name=name,
-                                    include_deleted=include_deleted)
+        items, total = vms.list_vms(
+            s, page, state=state, host=host, name=name, include_deleted=include_deleted
+        )
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
@@ -154,8 +156,9 @@ def update_host(request: Request, ref: str, body: HostUpdate) -> HostOut:
     return out
 
 
-@router.post("/hosts/{ref}/maintenance", status_code=202, response_model=OperationOut,
-             tags=["hosts"])
+@router.post(
+    "/hosts/{ref}/maintenance", status_code=202, response_model=OperationOut, tags=["hosts"]
+)
 def host_maintenance(request: Request, ref: str, body: HostMaintenance) -> JSONResponse:
     with db_of(request).session() as s:
         op = hosts.request_maintenance(s, ref, body.enabled, body.reason, who(request))
@@ -239,8 +242,9 @@ def list_groups(request: Request, page: PageParams = Depends(page_params)) -> Pa
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
-@router.post("/placement-groups", status_code=201, response_model=GroupOut,
-             tags=["placement-groups"])
+@router.post(
+    "/placement-groups", status_code=201, response_model=GroupOut, tags=["placement-groups"]
+)
 def create_group(request: Request, body: GroupCreate) -> GroupOut:
     with db_of(request).session() as s:
         return catalog.group_out(s, catalog.create_group(s, body))

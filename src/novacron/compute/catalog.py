@@ -15,7 +15,9 @@ from novacron.core.ids import new_id
 def find_image(session: Session, ref: str) -> Image:
     image = session.scalar(select(Image).where(or_(Image.id == ref, Image.name == ref)))
     if image is None:
-        raise Invalid(f"no image {ref!r}", errors=[{"loc": ["body", "image"], "msg": "no such image"}])
+        raise Invalid(
+            f"no image {ref!r}", errors=[{"loc": ["body", "image"], "msg": "no such image"}]
+        )
     return image
 
 

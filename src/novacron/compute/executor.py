@@ -55,7 +55,9 @@ class OpContext:
         with self.owned() as (s, op):
             operations.record_step(s, op, name, "running", progress=progress)
 
-    def end_step(self, name: str, state: str, detail: str = "", progress: int | None = None) -> None:
+    def end_step(
+        self, name: str, state: str, detail: str = "", progress: int | None = None
+    ) -> None:
         with self.owned() as (s, op):
             operations.record_step(s, op, name, state, detail, progress=progress)
 
@@ -91,14 +93,14 @@ class Executor:
         while not self._stop.wait(interval):
             try:
                 operations.renew_leases(self.db, self.owner, self.settings.operation_lease_s)
-            except Exception:  # noqa: BLE001 - keep renewing through DB hiccups
+            except Exception:
                 log.exception("lease renewal failed")
 
     def _work(self) -> None:
         while not self._stop.is_set():
             try:
                 op_id = operations.claim_next(self.db, self.owner, self.settings.operation_lease_s)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("claiming an operation failed")
                 op_id = None
             if op_id is None:
@@ -112,14 +114,23 @@ class Executor:
             op = s.get(Operation, op_id)
             assert op is not None
             ctx = OpContext(
-                db=self.db, settings=self.settings, placement=self.placement, owner=self.owner,
-                op_id=op.id, kind=op.kind, target_type=op.target_type, target_id=op.target_id,
-                op_params=dict(op.params), attempts=op.attempts,
+                db=self.db,
+                settings=self.settings,
+                placement=self.placement,
+                owner=self.owner,
+                op_id=op.id,
+                kind=op.kind,
+                target_type=op.target_type,
+                target_id=op.target_id,
+                op_params=dict(op.params),
+                attempts=op.attempts,
             )
         try:
             if ctx.attempts > self.settings.operation_max_attempts:
-                reason = (f"abandoned after {ctx.attempts - 1} attempts: the workers running it "
-                          "stopped (server restarts?)")
+                reason = (
+                    f"abandoned after {ctx.attempts - 1} attempts: the workers running it "
+                    "stopped (server restarts?)"
+                )
                 abandon(ctx, reason)
                 self._finish(ctx, error=reason)
                 return
@@ -136,7 +147,7 @@ class Executor:
         except NovaCronError as exc:
             log.warning("operation %s failed: %s", op_id, exc.detail)
             self._finish_safely(ctx, exc.detail)
-        except Exception as exc:  # noqa: BLE001 - an operation never stays running
+        except Exception as exc:
             log.exception("operation %s crashed", op_id)
             self._finish_safely(ctx, f"internal error: {exc.__class__.__name__}: {exc}")
 
@@ -147,7 +158,9 @@ class Executor:
         except LostOwnership:
             pass
 
-    def _finish(self, ctx: OpContext, *, error: str = "", result: dict[str, Any] | None = None) -> None:
+    def _finish(
+        self, ctx: OpContext, *, error: str = "", result: dict[str, Any] | None = None
+    ) -> None:
         try:
             with ctx.owned() as (s, op):
                 operations.finish(s, op, error=error, result=result)

@@ -28,8 +28,12 @@ log = logging.getLogger("novacron.operations")
 
 # API action → driver method.
 DRIVER_CALL = {
-    "start": "start", "stop": "shutdown", "force-stop": "stop", "reboot": "reboot",
-    "pause": "pause", "resume": "resume",
+    "start": "start",
+    "stop": "shutdown",
+    "force-stop": "stop",
+    "reboot": "reboot",
+    "pause": "pause",
+    "resume": "resume",
 }
 
 
@@ -44,8 +48,9 @@ def client_for(ctx: OpContext, host_id: str) -> tuple[AgentClient, str]:
             raise NotFound(f"host {host_id} no longer exists")
         agent = s.get(Agent, host.agent_id)
         assert agent is not None
-        return agent_client(agent.url, agent.api_secret, ctx.settings.agent_request_timeout_s), \
-            host.name
+        return agent_client(
+            agent.url, agent.api_secret, ctx.settings.agent_request_timeout_s
+        ), host.name
 
 
 def vm_create(ctx: OpContext) -> dict[str, Any]:
@@ -99,8 +104,7 @@ def _schedule(ctx: OpContext, tried: list[str], errors: list[str]) -> str:
         except NoCapacity as exc:
             failure = exc.detail + (f" (after failures: {'; '.join(errors)})" if errors else "")
         else:
-            operations.record_step(s, op, "schedule", "succeeded", f"host {host.name}",
-                                   progress=30)
+            operations.record_step(s, op, "schedule", "succeeded", f"host {host.name}", progress=30)
             return host.id
     # Record the failure in its own transaction: the claim attempt above rolled back.
     with ctx.owned() as (s, op):
@@ -117,9 +121,15 @@ def _spec(ctx: OpContext) -> VMSpec:
         vm = s.get(VM, ctx.target_id)
         assert vm is not None
         image = s.get(Image, vm.image_id) if vm.image_id else None
-        return VMSpec(id=vm.id, name=vm.name, vcpus=vm.vcpus, memory_mib=vm.memory_mib,
-                      disk_gib=vm.disk_gib, image=image.name if image else None,
-                      labels=dict(vm.labels or {}))
+        return VMSpec(
+            id=vm.id,
+            name=vm.name,
+            vcpus=vm.vcpus,
+            memory_mib=vm.memory_mib,
+            disk_gib=vm.disk_gib,
+            image=image.name if image else None,
+            labels=dict(vm.labels or {}),
+        )
 
 
 def _fail_vm(ctx: OpContext, message: str) -> None:
@@ -156,8 +166,9 @@ def vm_action(ctx: OpContext) -> dict[str, Any]:
     return {"state": transition.success}
 
 
-def _restore_after_failure(ctx: OpContext, client: AgentClient, host_name: str,
-                           exc: DriverError) -> None:
+def _restore_after_failure(
+    ctx: OpContext, client: AgentClient, host_name: str, exc: DriverError
+) -> None:
     """Put the VM back in the state its host reports (or where it was, if unreachable)."""
     actual: str | None = None
     if not isinstance(exc, AgentUnreachable):
@@ -194,9 +205,11 @@ def vm_delete(ctx: OpContext) -> dict[str, Any]:
                 vm.task_operation_id = None
             raise OperationFailed(f"delete failed on {host_name}: {exc.detail}") from None
         ctx.end_step(f"destroy on {host_name}", "succeeded", progress=80)
-    elif host_down:
-        detail = f"host {host.name} is down: removed from inventory; its agent destroys the VM " \
-                 "when the host reports again"
+    elif host is not None:
+        detail = (
+            f"host {host.name} is down: removed from inventory; its agent destroys the VM "
+            "when the host reports again"
+        )
     with ctx.owned() as (s, op):
         vm = s.get(VM, ctx.target_id)
         assert vm is not None
@@ -214,12 +227,16 @@ def host_maintenance(ctx: OpContext) -> dict[str, Any]:
             raise OperationFailed(f"host {ctx.target_id} no longer exists")
         enabled = bool(ctx.op_params.get("enabled"))
         host_service.set_maintenance(s, host, enabled, str(ctx.op_params.get("reason", "")))
-        operations.record_step(s, op, "maintenance " + ("on" if enabled else "off"), "succeeded",
-                               progress=100)
+        operations.record_step(
+            s, op, "maintenance " + ("on" if enabled else "off"), "succeeded", progress=100
+        )
         live = s.scalar(select(VM.id).where(VM.host_id == host.id, VM.state != "deleted").limit(1))
     ctx.placement.invalidate()
-    note = "VMs keep running; live migration off the host comes with the migration feature" \
-        if enabled and live else ""
+    note = (
+        "VMs keep running; live migration off the host comes with the migration feature"
+        if enabled and live
+        else ""
+    )
     return {"maintenance": enabled, **({"note": note} if note else {})}
 
 

@@ -21,7 +21,12 @@ from novacron.security import tokens
 from novacron.security.models import ApiToken
 
 # What a VM's state becomes when its host reports this power state.
-POWER_TO_STATE = {"running": "running", "stopped": "stopped", "paused": "paused", "crashed": "error"}
+POWER_TO_STATE = {
+    "running": "running",
+    "stopped": "stopped",
+    "paused": "paused",
+    "crashed": "error",
+}
 
 
 def find_host(session: Session, ref: str) -> Host:
@@ -47,13 +52,17 @@ def list_hosts(
 
 def to_out(session: Session, hosts: list[Host]) -> list[HostOut]:
     ids = [h.id for h in hosts]
-    counts = dict(
-        session.execute(
-            select(VM.host_id, func.count())
-            .where(VM.host_id.in_(ids), VM.state != "deleted")
-            .group_by(VM.host_id)
-        ).all()
-    ) if ids else {}
+    counts = (
+        dict(
+            session.execute(
+                select(VM.host_id, func.count())
+                .where(VM.host_id.in_(ids), VM.state != "deleted")
+                .group_by(VM.host_id)
+            ).all()
+        )
+        if ids
+        else {}
+    )
     out = []
     for h in hosts:
         item = HostOut.model_validate(h)
@@ -67,7 +76,11 @@ def request_maintenance(
 ) -> Operation:
     host = find_host(session, ref)
     return operations.enqueue(
-        session, "host.maintenance", "host", host.id, requested_by=requested_by,
+        session,
+        "host.maintenance",
+        "host",
+        host.id,
+        requested_by=requested_by,
         params={"enabled": enabled, "reason": reason},
     )
 
@@ -79,8 +92,9 @@ def set_maintenance(session: Session, host: Host, enabled: bool, reason: str) ->
 
 
 def publish_host(session: Session, host: Host) -> None:
-    events.publish(session, "host.state_changed", "host", host.id,
-                   {"name": host.name, "state": host.state})
+    events.publish(
+        session, "host.state_changed", "host", host.id, {"name": host.name, "state": host.state}
+    )
 
 
 def register_agent(session: Session, req: AgentRegister, settings: Settings) -> AgentRegistered:
@@ -100,21 +114,33 @@ def register_agent(session: Session, req: AgentRegister, settings: Settings) -> 
     session.flush()
 
     existing = {
-        h.name: h for h in session.scalars(select(Host).where(Host.name.in_([i.name for i in req.hosts])))
+        h.name: h
+        for h in session.scalars(select(Host).where(Host.name.in_([i.name for i in req.hosts])))
     }
     now = utcnow()
     for info in req.hosts:
         host = existing.get(info.name)
         if host is None:
             host = Host(
-                id=new_id("host"), name=info.name, agent_id=agent.id, driver=info.driver,
-                status="up", maintenance=False, maintenance_reason="",
-                vcpus=info.vcpus, memory_mib=info.memory_mib, disk_gib=info.disk_gib,
+                id=new_id("host"),
+                name=info.name,
+                agent_id=agent.id,
+                driver=info.driver,
+                status="up",
+                maintenance=False,
+                maintenance_reason="",
+                vcpus=info.vcpus,
+                memory_mib=info.memory_mib,
+                disk_gib=info.disk_gib,
                 cpu_allocation_ratio=settings.default_cpu_allocation_ratio,
                 ram_allocation_ratio=settings.default_ram_allocation_ratio,
                 disk_allocation_ratio=settings.default_disk_allocation_ratio,
-                alloc_vcpus=0, alloc_memory_mib=0, alloc_disk_gib=0,
-                labels=info.labels, capabilities=info.capabilities, last_heartbeat_at=now,
+                alloc_vcpus=0,
+                alloc_memory_mib=0,
+                alloc_disk_gib=0,
+                labels=info.labels,
+                capabilities=info.capabilities,
+                last_heartbeat_at=now,
             )
             session.add(host)
             existing[info.name] = host
@@ -157,13 +183,17 @@ def heartbeat(
     reported = {h.name: h for h in beat.hosts}
     hosts = {
         h.name: h
-        for h in session.scalars(select(Host).where(Host.agent_id == agent.id, Host.name.in_(reported)))
+        for h in session.scalars(
+            select(Host).where(Host.agent_id == agent.id, Host.name.in_(reported))
+        )
     }
     if not hosts:
         return {}
     session.execute(
-        update(Host).where(Host.id.in_([h.id for h in hosts.values()]))
-        .values(last_heartbeat_at=now).execution_options(synchronize_session=False)
+        update(Host)
+        .where(Host.id.in_([h.id for h in hosts.values()]))
+        .values(last_heartbeat_at=now)
+        .execution_options(synchronize_session=False)
     )
     for host in hosts.values():
         if host.status == "down":
@@ -178,25 +208,33 @@ def heartbeat(
     }
     orphans: dict[str, list[str]] = {}
     for name, report in reported.items():
-        host = hosts.get(name)
-        if host is None:
+        known = hosts.get(name)
+        if known is None:
             continue
         for rvm in report.vms:
             vm = vms.get(rvm.id)
-            if vm is None or vm.host_id != host.id:
+            if vm is None or vm.host_id != known.id:
                 orphans.setdefault(name, []).append(rvm.id)
                 continue
             actual = POWER_TO_STATE.get(rvm.power_state)
             # Transitional states belong to a running operation; leave them alone.
-            if actual and vm.state in {"running", "stopped", "paused", "unknown", "error"} \
-                    and vm.state != actual and vm.updated_at < settled:
+            if (
+                actual
+                and vm.state in {"running", "stopped", "paused", "unknown", "error"}
+                and vm.state != actual
+                and vm.updated_at < settled
+            ):
                 fault = "guest crashed" if actual == "error" else ""
                 set_state(session, vm, actual, fault=fault or vm.fault)
     # A live VM the host no longer reports (lost with a crash) is in error.
     reported_ids = {v.id for r in reported.values() for v in r.vms}
     for vm in vms.values():
-        if vm.id not in reported_ids and vm.state in {"running", "stopped", "paused", "unknown"} \
-                and by_host_id.get(vm.host_id or "") in reported and vm.updated_at < settled:
+        if (
+            vm.id not in reported_ids
+            and vm.state in {"running", "stopped", "paused", "unknown"}
+            and by_host_id.get(vm.host_id or "") in reported
+            and vm.updated_at < settled
+        ):
             set_state(session, vm, "error", fault="the host no longer reports this VM")
     return orphans
 
@@ -212,8 +250,9 @@ def mark_down_missing(session: Session, timeout_s: float) -> list[str]:
         host.status = "down"
         publish_host(session, host)
         for vm in session.scalars(
-            select(VM).where(VM.host_id == host.id,
-                             VM.state.in_(["running", "stopped", "paused", "error"]))
+            select(VM).where(
+                VM.host_id == host.id, VM.state.in_(["running", "stopped", "paused", "error"])
+            )
         ):
             set_state(session, vm, "unknown", fault=f"host {host.name} stopped reporting")
     return [h.name for h in down]

@@ -87,7 +87,9 @@ def cancel(session: Session, op_id: str) -> Operation:
     """Cancel a pending operation; a running one must finish or fail on its own."""
     op = get(session, op_id)
     if op.state != "pending":
-        raise InvalidState(f"operation {op_id} is {op.state}; only pending operations can be cancelled")
+        raise InvalidState(
+            f"operation {op_id} is {op.state}; only pending operations can be cancelled"
+        )
     res = session.execute(
         update(Operation)
         .where(Operation.id == op_id, Operation.state == "pending")
@@ -167,7 +169,12 @@ def owned(session: Session, op_id: str, owner: str) -> Operation:
 
 
 def record_step(
-    session: Session, op: Operation, name: str, state: str, detail: str = "", progress: int | None = None
+    session: Session,
+    op: Operation,
+    name: str,
+    state: str,
+    detail: str = "",
+    progress: int | None = None,
 ) -> None:
     steps = [dict(s) for s in op.steps]
     now = isoformat(utcnow())

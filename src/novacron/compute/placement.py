@@ -9,6 +9,7 @@ refreshes that host and tries the next candidate.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import Counter
@@ -137,10 +138,9 @@ class Placement:
         release(session, vm.host_id, vm.vcpus, vm.memory_mib, vm.disk_gib)
         vm.claimed = False
         with self._lock:
-            try:
+            # The host may not be in this process's table yet.
+            with contextlib.suppress(KeyError):
                 self._table.release(vm.host_id, vm.vcpus, vm.memory_mib, vm.disk_gib)
-            except KeyError:
-                pass  # host not in this process's table yet
 
 
 def claim(session: Session, host_id: str, vcpus: int, memory_mib: int, disk_gib: int) -> bool:

@@ -43,14 +43,19 @@ class Reconciler:
                 return []
             down = hosts.mark_down_missing(s, self.settings.heartbeat_timeout_s)
         for name in down:
-            log.warning("host %s missed heartbeats for %.0fs: marked down", name,
-                        self.settings.heartbeat_timeout_s)
+            log.warning(
+                "host %s missed heartbeats for %.0fs: marked down",
+                name,
+                self.settings.heartbeat_timeout_s,
+            )
         return down
 
     def _loop(self) -> None:
-        interval = max(0.2, min(self.settings.heartbeat_interval_s, self.settings.heartbeat_timeout_s / 4))
+        interval = max(
+            0.2, min(self.settings.heartbeat_interval_s, self.settings.heartbeat_timeout_s / 4)
+        )
         while not self._stop.wait(interval):
             try:
                 self.sweep()
-            except Exception:  # noqa: BLE001 - keep sweeping through DB hiccups
+            except Exception:
                 log.exception("liveness sweep failed")

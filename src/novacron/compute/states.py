@@ -33,13 +33,21 @@ TRANSITIONS: dict[str, Transition] = {
         Transition("start", frozenset({"stopped"}), "starting", "running"),
         Transition("stop", frozenset({"running", "paused"}), "stopping", "stopped"),
         # A forced stop also rescues VMs whose state we lost track of.
-        Transition("force-stop", frozenset({"running", "paused", "error", "unknown"}),
-                   "stopping", "stopped"),
+        Transition(
+            "force-stop",
+            frozenset({"running", "paused", "error", "unknown"}),
+            "stopping",
+            "stopped",
+        ),
         Transition("reboot", frozenset({"running"}), "rebooting", "running"),
         Transition("pause", frozenset({"running"}), "pausing", "paused"),
         Transition("resume", frozenset({"paused"}), "resuming", "running"),
-        Transition("delete", frozenset({"running", "stopped", "paused", "error", "unknown"}),
-                   "deleting", "deleted"),
+        Transition(
+            "delete",
+            frozenset({"running", "stopped", "paused", "error", "unknown"}),
+            "deleting",
+            "deleted",
+        ),
     )
 }
 

@@ -41,8 +41,13 @@ def set_state(session: Session, vm: VM, state: str, *, fault: str | None = None)
             "vm.state_changed",
             "vm",
             vm.id,
-            {"name": vm.name, "from": previous, "to": state, "host_id": vm.host_id,
-             "fault": vm.fault},
+            {
+                "name": vm.name,
+                "from": previous,
+                "to": state,
+                "host_id": vm.host_id,
+                "fault": vm.fault,
+            },
             project_id=vm.project_id,
         )
 
@@ -86,20 +91,26 @@ def create(session: Session, req: VMCreate, requested_by: str) -> Operation:
         session.flush()
     except IntegrityError:
         raise Conflict(f"a VM named {req.name!r} already exists") from None
-    op = operations.enqueue(session, "vm.create", "vm", vm.id, requested_by=requested_by,
-                            params={"name": vm.name})
+    op = operations.enqueue(
+        session, "vm.create", "vm", vm.id, requested_by=requested_by, params={"name": vm.name}
+    )
     vm.task_operation_id = op.id
     set_state(session, vm, "building")
     return op
 
 
-def act(session: Session, ref: str, action: str, requested_by: str,
-        params: dict[str, Any] | None = None) -> Operation:
+def act(
+    session: Session, ref: str, action: str, requested_by: str, params: dict[str, Any] | None = None
+) -> Operation:
     """Start an action: the VM enters its transitional state in this transaction."""
     vm = find_vm(session, ref)
     transition = states.begin(action, vm.state)
     op = operations.enqueue(
-        session, f"vm.{action}", "vm", vm.id, requested_by=requested_by,
+        session,
+        f"vm.{action}",
+        "vm",
+        vm.id,
+        requested_by=requested_by,
         params={"from_state": vm.state, **(params or {})},
     )
     vm.task_operation_id = op.id
@@ -108,11 +119,17 @@ def act(session: Session, ref: str, action: str, requested_by: str,
 
 
 def list_vms(
-    session: Session, params: PageParams, *, state: str | None = None, host: str | None = None,
-    name: str | None = None, include_deleted: bool = False,
+    session: Session,
+    params: PageParams,
+    *,
+    state: str | None = None,
+    host: str | None = None,
+    name: str | None = None,
+    include_deleted: bool = False,
 ) -> tuple[list[VMOut], int]:
-    stmt = select(VM).where(VM.project_id == DEFAULT_PROJECT_ID).order_by(VM.created_at.desc(),
-                                                                          VM.id)
+    stmt = (
+        select(VM).where(VM.project_id == DEFAULT_PROJECT_ID).order_by(VM.created_at.desc(), VM.id)
+    )
     if state:
         stmt = stmt.where(VM.state == state)
     elif not include_deleted:
@@ -127,8 +144,11 @@ def list_vms(
 
 def to_out(session: Session, vms: list[VM]) -> list[VMOut]:
     host_ids = {v.host_id for v in vms if v.host_id}
-    names = dict(session.execute(select(Host.id, Host.name).where(Host.id.in_(host_ids))).all()) \
-        if host_ids else {}
+    names = (
+        dict(session.execute(select(Host.id, Host.name).where(Host.id.in_(host_ids))).all())
+        if host_ids
+        else {}
+    )
     out = []
     for vm in vms:
         item = VMOut.model_validate(vm)

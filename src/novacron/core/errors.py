@@ -98,8 +98,16 @@ class AgentUnreachable(DriverError):
 _BY_SLUG: dict[str, type[NovaCronError]] = {
     cls.type_slug: cls
     for cls in (
-        NovaCronError, Invalid, NotFound, Conflict, InvalidState, NoCapacity,
-        Unauthorized, Forbidden, DriverError, AgentUnreachable,
+        NovaCronError,
+        Invalid,
+        NotFound,
+        Conflict,
+        InvalidState,
+        NoCapacity,
+        Unauthorized,
+        Forbidden,
+        DriverError,
+        AgentUnreachable,
     )
 }
 

@@ -17,7 +17,9 @@ PROBLEM = "application/problem+json"
 def problem_response(exc: NovaCronError, request: Request) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     return JSONResponse(
-        exc.problem(instance=request.url.path), status_code=exc.status, media_type=PROBLEM,
+        exc.problem(instance=request.url.path),
+        status_code=exc.status,
+        media_type=PROBLEM,
         headers=headers,
     )
 
@@ -26,8 +28,14 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
-        out.append({"loc": loc, "field": ".".join(loc[1:]) or loc[0] if loc else "",
-                    "msg": err.get("msg", ""), "type": err.get("type", "")})
+        out.append(
+            {
+                "loc": loc,
+                "field": ".".join(loc[1:]) or loc[0] if loc else "",
+                "msg": err.get("msg", ""),
+                "type": err.get("type", ""),
+            }
+        )
     return out
 
 
@@ -62,5 +70,9 @@ def install(app: FastAPI) -> None:
             "detail": str(exc.detail),
             "instance": request.url.path,
         }
-        return JSONResponse(body, status_code=exc.status_code, media_type=PROBLEM,
-                            headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            body,
+            status_code=exc.status_code,
+            media_type=PROBLEM,
+            headers=getattr(exc, "headers", None),
+        )

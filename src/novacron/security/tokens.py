@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from novacron.core.clock import utcnow
@@ -85,6 +85,9 @@ def ensure_bootstrap_secrets(
     Returns the files written this time (empty when both already existed).
     """
     written: dict[str, Path] = {}
+    if session.get_bind().dialect.name == "postgresql":
+        # Replicas starting together must agree on one admin token.
+        session.execute(text("SELECT pg_advisory_xact_lock(7412)"))
     has_admin = session.scalar(
         select(ApiToken.id).where(ApiToken.kind == "user", ApiToken.name == "admin").limit(1)
     )

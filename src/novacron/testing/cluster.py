@@ -22,8 +22,16 @@ TERMINAL = {"succeeded", "failed", "cancelled"}
 # Sim delays short enough for tests, long enough that operations overlap.
 FAST_SIM = [
     arg
-    for op, delay in {"create": 0.05, "start": 0.01, "shutdown": 0.01, "stop": 0.01,
-                      "reboot": 0.01, "pause": 0.01, "resume": 0.01, "destroy": 0.01}.items()
+    for op, delay in {
+        "create": 0.05,
+        "start": 0.01,
+        "shutdown": 0.01,
+        "stop": 0.01,
+        "reboot": 0.01,
+        "pause": 0.01,
+        "resume": 0.01,
+        "destroy": 0.01,
+    }.items()
     for arg in ("--sim-delay", f"{op}={delay}")
 ]
 
@@ -34,7 +42,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(predicate: Any, timeout: float = 20.0, interval: float = 0.05, what: str = "") -> Any:
+def wait_until(
+    predicate: Any, timeout: float = 20.0, interval: float = 0.05, what: str = ""
+) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -54,8 +64,13 @@ class ServerThread:
         self.settings = settings
         self.app = create_app(settings, workers=workers)
         self.server = uvicorn.Server(
-            uvicorn.Config(self.app, host="127.0.0.1", port=settings.port, log_level="warning",
-                           access_log=False)
+            uvicorn.Config(
+                self.app,
+                host="127.0.0.1",
+                port=settings.port,
+                log_level="warning",
+                access_log=False,
+            )
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.url = f"http://127.0.0.1:{settings.port}"
@@ -90,13 +105,29 @@ def _settings_env(settings: Settings) -> dict[str, str]:
 
 
 def spawn_agent(
-    server_url: str, enrolment_token: str, name: str, sim_hosts: int = 3,
-    extra: list[str] | None = None, log_path: Path | None = None,
+    server_url: str,
+    enrolment_token: str,
+    name: str,
+    sim_hosts: int = 3,
+    extra: list[str] | None = None,
+    log_path: Path | None = None,
 ) -> subprocess.Popen[bytes]:
     cmd = [
-        sys.executable, "-m", "novacron", "agent", "--server", server_url,
-        "--enrolment-token", enrolment_token, "--name", name, "--sim-hosts", str(sim_hosts),
-        "--log-level", "warning", *(extra or []),
+        sys.executable,
+        "-m",
+        "novacron",
+        "agent",
+        "--server",
+        server_url,
+        "--enrolment-token",
+        enrolment_token,
+        "--name",
+        name,
+        "--sim-hosts",
+        str(sim_hosts),
+        "--log-level",
+        "warning",
+        *(extra or []),
     ]
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
@@ -126,17 +157,29 @@ class Cluster:
 
     @classmethod
     def start(
-        cls, data_dir: Path, database_url: str | None = None, *, sim_hosts: int = 3,
-        agent_args: list[str] | None = None, with_agent: bool = True, **overrides: Any,
+        cls,
+        data_dir: Path,
+        database_url: str | None = None,
+        *,
+        sim_hosts: int = 3,
+        agent_args: list[str] | None = None,
+        with_agent: bool = True,
+        **overrides: Any,
     ) -> Cluster:
         defaults: dict[str, Any] = dict(
-            heartbeat_interval_s=0.5, heartbeat_timeout_s=5.0, operation_lease_s=3.0,
-            poll_interval_s=0.05, executor_threads=8,
+            heartbeat_interval_s=0.5,
+            heartbeat_timeout_s=5.0,
+            operation_lease_s=3.0,
+            poll_interval_s=0.05,
+            executor_threads=8,
         )
         defaults.update(overrides)
         settings = Settings(
-            data_dir=data_dir, database_url=database_url, port=free_port(),
-            enrolment_token="nce_" + secrets.token_urlsafe(24), **defaults,
+            data_dir=data_dir,
+            database_url=database_url,
+            port=free_port(),
+            enrolment_token="nce_" + secrets.token_urlsafe(24),
+            **defaults,
         )
         cluster = cls(settings=settings, enrolment_token=settings.enrolment_token or "")
         cluster.server = ServerThread(settings).start()
@@ -147,12 +190,20 @@ class Cluster:
 
     def add_agent(self, name: str, sim_hosts: int = 3, args: list[str] | None = None) -> None:
         before = self.host_count()
-        proc = spawn_agent(self.url, self.enrolment_token, name, sim_hosts,
-                           [*FAST_SIM, *(args or [])],
-                           log_path=self.settings.data_dir / f"{name}.log")
+        proc = spawn_agent(
+            self.url,
+            self.enrolment_token,
+            name,
+            sim_hosts,
+            [*FAST_SIM, *(args or [])],
+            log_path=self.settings.data_dir / f"{name}.log",
+        )
         self.agents.append(proc)
-        wait_until(lambda: self.host_count() >= before + sim_hosts or proc.poll() is not None,
-                   60, what=f"agent {name} to register")
+        wait_until(
+            lambda: self.host_count() >= before + sim_hosts or proc.poll() is not None,
+            60,
+            what=f"agent {name} to register",
+        )
         if proc.poll() is not None:
             log = (self.settings.data_dir / f"{name}.log").read_text()[-2000:]
             raise RuntimeError(f"agent {name} exited: {log}")
@@ -167,7 +218,7 @@ class Cluster:
             body = self.api.get(f"/operations/{op_id}").json()
             return body if body["state"] in TERMINAL else None
 
-        return wait_until(done, timeout, what=f"operation {op_id}")  # type: ignore[no-any-return]
+        return wait_until(done, timeout, what=f"operation {op_id}")
 
     def create_vm(self, name: str, **spec: Any) -> dict[str, Any]:
         body = {"name": name, "vcpus": 1, "memory_mib": 512, "disk_gib": 1, **spec}
@@ -175,7 +226,7 @@ class Cluster:
         assert resp.status_code == 202, resp.text
         op = self.wait_op(resp.json())
         assert op["state"] == "succeeded", op
-        return self.api.get(f"/vms/{op['target_id']}").json()  # type: ignore[no-any-return]
+        return self.api.get(f"/vms/{op['target_id']}").json()
 
     def agent_api(self) -> tuple[str, str]:
         """(url, secret) of the first agent, read from the database as the server does."""

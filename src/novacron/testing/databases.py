@@ -18,8 +18,11 @@ def fresh_database(kind: str, tmp: Path, pg_url: str | None = None) -> Iterator[
         yield None
         return
     assert pg_url, "NOVACRON_TEST_DATABASE_URL is not set"
-    base = make_url(pg_url.replace("postgresql://", "postgresql+psycopg://", 1)
-                    if pg_url.startswith("postgresql://") else pg_url)
+    base = make_url(
+        pg_url.replace("postgresql://", "postgresql+psycopg://", 1)
+        if pg_url.startswith("postgresql://")
+        else pg_url
+    )
     name = f"novacron_test_{secrets.token_hex(4)}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

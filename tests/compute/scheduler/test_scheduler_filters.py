@@ -154,10 +154,10 @@ def test_ram_and_disk_ratios_including_undercommit(host: MakeHost) -> None:
 
 
 def test_ratio_capacity_is_floored_without_float_noise(host: MakeHost) -> None:
-    # 3 * 1.1 == 3.3000000000000003 and 10 * 0.3 == 2.9999999999999996 in floats.
-    table = HostTable([host("a", vcpus=10, cpu_allocation_ratio=0.3)])
-    assert table.select(PlacementRequest(3, 1, 1)) == "a"
-    assert no_capacity_detail(table, PlacementRequest(4, 1, 1)).endswith("1 short of vcpus")
+    # 100 * 0.57 == 56.99999999999999 in floats; the capacity is still 57.
+    table = HostTable([host("a", vcpus=100, cpu_allocation_ratio=0.57)])
+    assert table.select(PlacementRequest(57, 1, 1)) == "a"
+    assert no_capacity_detail(table, PlacementRequest(58, 1, 1)).endswith("1 short of vcpus")
 
 
 def test_ratio_counts_existing_allocations(host: MakeHost) -> None:

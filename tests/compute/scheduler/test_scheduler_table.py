@@ -124,6 +124,7 @@ def test_effective_capacity() -> None:
     assert effective_capacity(4, 4.0) == 16
     assert effective_capacity(3, 1.1) == 3
     assert effective_capacity(10, 0.3) == 3
+    assert effective_capacity(100, 0.57) == 57  # 56.99999999999999 in floats
     assert effective_capacity(1000, 1.5) == 1500
 
 

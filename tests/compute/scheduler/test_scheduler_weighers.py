@@ -135,6 +135,22 @@ def test_soft_anti_affinity_weighs_member_counts(host: MakeHost) -> None:
     assert table.select(req2, SPREAD) == "b"
 
 
+def test_soft_group_bonus_is_normalised_by_max_members(host: MakeHost) -> None:
+    # bonus = group * members / (1 + max members): here 1 * 1/4 on "a", 3/4 on "b".
+    table = HostTable([host("a", alloc_vcpus=9), host("b"), host("c", alloc_vcpus=3)])
+    req = PlacementRequest(
+        2, 4096, 20, group_policy="anti-affinity", group_strict=False, group_hosts={"a": 1, "b": 3}
+    )
+    cpu_pack = Weights(strategy="pack", ram=0.0, group=1.0)
+    # a: 11/16 - 1/4 = 0.4375; c: 5/16 = 0.3125; b: 2/16 - 3/4 < 0
+    assert table.rank(req, cpu_pack) == ["a", "c", "b"]
+    affinity = PlacementRequest(
+        2, 4096, 20, group_policy="affinity", group_strict=False, group_hosts={"a": 1, "b": 3}
+    )
+    # a: 11/16 + 1/4 = 0.9375; b: 2/16 + 3/4 = 0.875; c: 0.3125
+    assert table.rank(affinity, cpu_pack) == ["a", "b", "c"]
+
+
 def test_soft_affinity_prefers_member_hosts(host: MakeHost) -> None:
     table = HostTable([host("a"), host("b", alloc_vcpus=10)])
     req = PlacementRequest(

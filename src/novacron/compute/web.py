@@ -1,0 +1,326 @@
+"""Pages of the compute slice: the fleet overview, VM detail and host detail.
+
+Pages render their first paint from the slice's services. The browser then keeps them
+current: ``live.js`` listens to ``/api/v1/events/stream`` and re-fetches the fragments
+below (``/ui/…``), each the server-rendered HTML of one row or panel, so every piece of
+markup has exactly one template.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from novacron.compute import hosts, operations, vms
+from novacron.compute.models import VM, Host, Image, Operation, PlacementGroup
+from novacron.compute.schemas import HostOut, OperationOut, VMOut
+from novacron.core import events
+from novacron.core.database import Database
+from novacron.core.errors import NotFound
+from novacron.core.pagination import PageParams
+from novacron.security.auth import require_user
+from novacron.web import ui
+from novacron.web.ui import Capacity
+
+PAGE_SIZE = 50
+RECENT_OPS = 10
+MAX_CHOICES = 500
+
+pages = APIRouter(include_in_schema=False, dependencies=[Depends(ui.page_user)])
+fragments = APIRouter(prefix="/ui", include_in_schema=False, dependencies=[Depends(require_user)])
+router = APIRouter(include_in_schema=False)
+
+
+def _db(request: Request) -> Database:
+    return request.app.state.db  # type: ignore[no-any-return]
+
+
+# -- view models ------------------------------------------------------------------------------
+
+
+def host_capacity(host: HostOut) -> list[Capacity]:
+    """vCPU, memory and disk allocated against total × overcommit ratio."""
+    cpu_cap = host.vcpus * host.cpu_allocation_ratio
+    mem_cap = host.memory_mib * host.ram_allocation_ratio
+    disk_cap = host.disk_gib * host.disk_allocation_ratio
+
+    def pct(used: float, cap: float) -> str:
+        return f"{100 * used / cap:.0f}%" if cap else "—"
+
+    return [
+        Capacity(
+            "vcpu", "vCPU", host.alloc_vcpus, cpu_cap,
+            f"{host.alloc_vcpus} / {cpu_cap:g} · {pct(host.alloc_vcpus, cpu_cap)}",
+            f"{host.vcpus} physical × {host.cpu_allocation_ratio:g} overcommit",
+        ),
+        Capacity(
+            "memory", "Memory", host.alloc_memory_mib, mem_cap,
+            f"{ui.fmt_mib(host.alloc_memory_mib)} / {ui.fmt_mib(mem_cap)} · "
+            f"{pct(host.alloc_memory_mib, mem_cap)}",
+            f"{ui.fmt_mib(host.memory_mib)} × {host.ram_allocation_ratio:g} overcommit",
+        ),
+        Capacity(
+            "disk", "Disk", host.alloc_disk_gib, disk_cap,
+            f"{ui.fmt_gib(host.alloc_disk_gib)} / {ui.fmt_gib(disk_cap)} · "
+            f"{pct(host.alloc_disk_gib, disk_cap)}",
+            f"{ui.fmt_gib(host.disk_gib)} × {host.disk_allocation_ratio:g} overcommit",
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class HostView:
+    host: HostOut
+    capacity: list[Capacity]
+
+
+@dataclass(frozen=True)
+class OpView:
+    op: OperationOut
+    target_name: str
+    target_href: str | None
+
+
+@dataclass(frozen=True)
+class FleetStats:
+    hosts_total: int
+    hosts_up: int
+    vms_total: int
+    vms_running: int
+    vms_error: int
+    ops_active: int
+    capacity: list[Capacity]
+
+
+def host_views(items: list[HostOut]) -> list[HostView]:
+    return [HostView(h, host_capacity(h)) for h in items]
+
+
+def op_views(session: Session, ops: list[Operation]) -> list[OpView]:
+    """Operations with a readable name and a link for their target."""
+    vm_ids = {o.target_id for o in ops if o.target_type == "vm"}
+    host_ids = {o.target_id for o in ops if o.target_type == "host"}
+    names: dict[str, str] = {}
+    if vm_ids:
+        names.update(session.execute(select(VM.id, VM.name).where(VM.id.in_(vm_ids))).tuples())
+    if host_ids:
+        names.update(
+            session.execute(select(Host.id, Host.name).where(Host.id.in_(host_ids))).tuples()
+        )
+    out = []
+    for o in ops:
+        prefix = {"vm": "/vms/", "host": "/hosts/"}.get(o.target_type)
+        name = names.get(o.target_id) or str(o.params.get("name") or o.target_id)
+        href = f"{prefix}{o.target_id}" if prefix and o.target_id in names else None
+        out.append(OpView(OperationOut.model_validate(o), name, href))
+    return out
+
+
+def recent_operations(
+    session: Session, *, target_id: str | None = None, limit: int = RECENT_OPS
+) -> list[OpView]:
+    stmt = select(Operation).order_by(Operation.created_at.desc(), Operation.id.desc())
+    if target_id:
+        stmt = stmt.where(Operation.target_id == target_id)
+    return op_views(session, list(session.scalars(stmt.limit(limit))))
+
+
+def fleet_stats(session: Session) -> FleetStats:
+    h = session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(Host.vcpus * Host.cpu_allocation_ratio), 0),
+            func.coalesce(func.sum(Host.memory_mib * Host.ram_allocation_ratio), 0),
+            func.coalesce(func.sum(Host.disk_gib * Host.disk_allocation_ratio), 0),
+            func.coalesce(func.sum(Host.alloc_vcpus), 0),
+            func.coalesce(func.sum(Host.alloc_memory_mib), 0),
+            func.coalesce(func.sum(Host.alloc_disk_gib), 0),
+        )
+    ).one()
+    hosts_up = session.scalar(
+        select(func.count()).where(Host.status == "up", Host.maintenance.is_(False))
+    ) or 0
+    by_state: dict[str, int] = {
+        state: int(count)
+        for state, count in session.execute(
+            select(VM.state, func.count()).where(VM.state != "deleted").group_by(VM.state)
+        ).tuples()
+    }
+    ops_active = session.scalar(
+        select(func.count()).where(Operation.state.in_(["pending", "running"]))
+    ) or 0
+    total, cpu_cap, mem_cap, disk_cap, cpu, mem, disk = (float(x) for x in h)
+    capacity = [
+        Capacity("vcpu", "vCPU allocated", cpu, cpu_cap,
+                 f"{cpu:g} / {cpu_cap:g}", "sum over hosts of vCPUs × overcommit ratio"),
+        Capacity("memory", "Memory allocated", mem, mem_cap,
+                 f"{ui.fmt_mib(mem)} / {ui.fmt_mib(mem_cap)}",
+                 "sum over hosts of memory × overcommit ratio"),
+        Capacity("disk", "Disk allocated", disk, disk_cap,
+                 f"{ui.fmt_gib(disk)} / {ui.fmt_gib(disk_cap)}",
+                 "sum over hosts of disk × overcommit ratio"),
+    ]
+    return FleetStats(
+        hosts_total=int(total), hosts_up=int(hosts_up), vms_total=sum(by_state.values()),
+        vms_running=by_state.get("running", 0),
+        vms_error=by_state.get("error", 0) + by_state.get("unknown", 0),
+        ops_active=int(ops_active), capacity=capacity,
+    )
+
+
+def create_choices(session: Session) -> dict[str, list[str]]:
+    """Options of the Create VM form's selects."""
+    return {
+        "images": list(session.scalars(select(Image.name).order_by(Image.name).limit(MAX_CHOICES))),
+        "hosts": list(session.scalars(select(Host.name).order_by(Host.name).limit(MAX_CHOICES))),
+        "groups": list(
+            session.scalars(
+                select(PlacementGroup.name).order_by(PlacementGroup.name).limit(MAX_CHOICES)
+            )
+        ),
+    }
+
+
+def vm_context(session: Session, ref: str) -> dict[str, Any]:
+    vm_row = vms.find_vm(session, ref, include_deleted=True)
+    vm: VMOut = vms.to_out(session, [vm_row])[0]
+    image = session.get(Image, vm.image_id) if vm.image_id else None
+    group = session.get(PlacementGroup, vm.group_id) if vm.group_id else None
+    return {
+        "vm": vm,
+        "image_name": image.name if image else None,
+        "group_name": group.name if group else None,
+    }
+
+
+def host_context(session: Session, ref: str) -> dict[str, Any]:
+    host = hosts.to_out(session, [hosts.find_host(session, ref)])[0]
+    return {"h": HostView(host, host_capacity(host))}
+
+
+def _not_found(request: Request, exc: NotFound) -> HTMLResponse:
+    return ui.error_page(request, 404, "Not found", exc.detail)
+
+
+# -- pages ------------------------------------------------------------------------------------
+
+
+@pages.get("/", response_class=HTMLResponse)
+def overview(
+    request: Request,
+    vo: int = Query(0, ge=0, description="Offset into the VM list"),
+    ho: int = Query(0, ge=0, description="Offset into the host list"),
+) -> Response:
+    with _db(request).session() as s:
+        # The cursor first: anything that changes after it reaches the page as an event.
+        events_after = events.latest_event_id(s)
+        host_items, host_total = hosts.list_hosts(s, PageParams(limit=PAGE_SIZE, offset=ho))
+        vm_items, vm_total = vms.list_vms(s, PageParams(limit=PAGE_SIZE, offset=vo))
+        ctx = {
+            "events_after": events_after,
+            "hosts": host_views(host_items),
+            "host_total": host_total,
+            "host_offset": ho,
+            "vms": vm_items,
+            "vm_total": vm_total,
+            "vm_offset": vo,
+            "ops": recent_operations(s),
+            "stats": fleet_stats(s),
+            "choices": create_choices(s),
+            "page_size": PAGE_SIZE,
+            "recent_ops": RECENT_OPS,
+        }
+    return ui.render(request, "compute/overview.html", ctx)
+
+
+@pages.get("/vms/{ref}", response_class=HTMLResponse)
+def vm_detail(request: Request, ref: str) -> Response:
+    try:
+        with _db(request).session() as s:
+            events_after = events.latest_event_id(s)
+            ctx = vm_context(s, ref)
+            ctx["ops"] = recent_operations(s, target_id=ctx["vm"].id, limit=50)
+    except NotFound as exc:
+        return _not_found(request, exc)
+    ctx.update(events_after=events_after, nav="vms")
+    return ui.render(request, "compute/vm_detail.html", ctx)
+
+
+@pages.get("/hosts/{ref}", response_class=HTMLResponse)
+def host_detail(
+    request: Request, ref: str, vo: int = Query(0, ge=0, description="Offset into the VM list")
+) -> Response:
+    try:
+        with _db(request).session() as s:
+            events_after = events.latest_event_id(s)
+            ctx = host_context(s, ref)
+            host = ctx["h"].host
+            vm_items, vm_total = vms.list_vms(s, PageParams(limit=PAGE_SIZE, offset=vo),
+                                              host=host.id)
+            ops = recent_operations(s, target_id=host.id)
+    except NotFound as exc:
+        return _not_found(request, exc)
+    ctx.update(events_after=events_after, nav="hosts", vms=vm_items, vm_total=vm_total,
+               vm_offset=vo, page_size=PAGE_SIZE, ops=ops, recent_ops=RECENT_OPS)
+    return ui.render(request, "compute/host_detail.html", ctx)
+
+
+# -- fragments: one row or panel each, re-fetched by live.js on events ------------------------
+
+
+@fragments.get("/vms/{vm_id}/row", response_class=HTMLResponse)
+def vm_row(request: Request, vm_id: str) -> Response:
+    with _db(request).session() as s:
+        vm = vms.to_out(s, [vms.find_vm(s, vm_id, include_deleted=True)])[0]
+    return ui.render(request, "compute/_vm_row.html", {"vm": vm})
+
+
+@fragments.get("/vms/{vm_id}/summary", response_class=HTMLResponse)
+def vm_summary(request: Request, vm_id: str) -> Response:
+    with _db(request).session() as s:
+        ctx = vm_context(s, vm_id)
+    return ui.render(request, "compute/_vm_summary.html", ctx)
+
+
+@fragments.get("/hosts/{host_id}/row", response_class=HTMLResponse)
+def host_row(request: Request, host_id: str) -> Response:
+    with _db(request).session() as s:
+        ctx = host_context(s, host_id)
+    return ui.render(request, "compute/_host_row.html", ctx)
+
+
+@fragments.get("/hosts/{host_id}/summary", response_class=HTMLResponse)
+def host_summary(request: Request, host_id: str) -> Response:
+    with _db(request).session() as s:
+        ctx = host_context(s, host_id)
+    return ui.render(request, "compute/_host_summary.html", ctx)
+
+
+@fragments.get("/operations/{op_id}/row", response_class=HTMLResponse)
+def op_row(request: Request, op_id: str) -> Response:
+    with _db(request).session() as s:
+        view = op_views(s, [operations.get(s, op_id)])[0]
+    return ui.render(request, "compute/_op_row.html", {"o": view})
+
+
+@fragments.get("/operations/{op_id}/card", response_class=HTMLResponse)
+def op_card(request: Request, op_id: str) -> Response:
+    with _db(request).session() as s:
+        view = op_views(s, [operations.get(s, op_id)])[0]
+    return ui.render(request, "compute/_op_card.html", {"o": view})
+
+
+@fragments.get("/fleet", response_class=HTMLResponse)
+def fleet(request: Request) -> Response:
+    with _db(request).session() as s:
+        stats = fleet_stats(s)
+    return ui.render(request, "compute/_fleet.html", {"stats": stats})
+
+
+router.include_router(pages)
+router.include_router(fragments)

@@ -1,0 +1,100 @@
+"""The web UI: sign-in, static assets, and every slice's pages mounted on the server app.
+
+``mount(app)`` is the one entry point (called from ``novacron.api``). Slices that have
+pages expose ``router`` in their ``web.py``; they are listed in ``PAGE_SLICES``.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from novacron.core.errors import Unauthorized
+from novacron.security.auth import COOKIE
+from novacron.security.tokens import authenticate
+from novacron.web import ui
+
+PAGE_SLICES = ("novacron.compute.web",)
+COOKIE_MAX_AGE_S = 7 * 24 * 3600
+
+router = APIRouter(include_in_schema=False)
+
+
+def _signed_in(request: Request) -> bool:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return False
+    try:
+        with request.app.state.db.session() as s:
+            authenticate(s, token, ("user",))
+    except Unauthorized:
+        return False
+    return True
+
+
+def _login_form(
+    request: Request, next_path: str, error: str = "", status_code: int = 200
+) -> HTMLResponse:
+    return ui.render(request, "web/login.html", {"next": next_path, "error": error},
+                     status_code=status_code)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str | None = None) -> Response:
+    next_path = ui.safe_next(next)
+    if _signed_in(request):
+        return RedirectResponse(next_path, status_code=303)
+    return _login_form(request, next_path)
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(request: Request, token: str = Form(""), next: str = Form("/")) -> Response:
+    next_path = ui.safe_next(next)
+    token = token.strip()
+    if not token:
+        return _login_form(request, next_path, "Enter your API token.", 401)
+    try:
+        with request.app.state.db.session() as s:
+            authenticate(s, token, ("user",))
+    except Unauthorized:
+        return _login_form(
+            request, next_path, "That token is not valid, or it has been revoked.", 401
+        )
+    response = RedirectResponse(next_path, status_code=303)
+    response.set_cookie(
+        COOKIE, token, max_age=COOKIE_MAX_AGE_S, path="/", httponly=True, samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict",
+                           secure=request.url.scheme == "https")
+    return response
+
+
+async def _login_required(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ui.LoginRequired)
+    target = "/login"
+    if exc.next_path not in ("", "/"):
+        target += "?" + urlencode({"next": exc.next_path})
+    response = RedirectResponse(target, status_code=303)
+    if request.cookies.get(COOKIE):  # stale or revoked: drop it
+        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+def mount(app: FastAPI) -> None:
+    """Add sign-in, ``/static`` and the pages of every slice to the server app."""
+    app.add_exception_handler(ui.LoginRequired, _login_required)
+    app.mount("/static", StaticFiles(directory=ui.STATIC_DIR), name="static")
+    app.include_router(router)
+    for module in PAGE_SLICES:
+        app.include_router(import_module(module).router)

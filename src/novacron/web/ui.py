@@ -1,0 +1,220 @@
+"""UI helpers shared by every slice's pages: templates, page auth, rendering, formatting.
+
+Templates are named ``<slice>/<file>``: ``web/base.html`` lives in
+``novacron/web/templates/``, ``compute/overview.html`` in ``novacron/compute/templates/``.
+Autoescaping is on for every template; undefined variables fail loudly.
+
+Pages authenticate with the ``novacron_token`` cookie that ``POST /login`` sets; a page
+request without a valid one raises :class:`LoginRequired`, which ``mount`` turns into a
+303 to ``/login``. Fragment routes (``/ui/…``, fetched by the page's JavaScript) use the
+API's own ``require_user`` and answer 401 problem+json instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from novacron import __version__
+from novacron.core.clock import isoformat
+from novacron.core.errors import Unauthorized
+from novacron.security.auth import bearer
+from novacron.security.tokens import Principal, authenticate
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+# No inline script anywhere: first-party files only. Inline style attributes carry bar widths.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
+        "form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+class LoginRequired(Exception):
+    """A page was requested without a valid session cookie."""
+
+    def __init__(self, next_path: str = "/") -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+def page_user(request: Request) -> Principal:
+    """Dependency of every page: the signed-in user, or :class:`LoginRequired`."""
+    try:
+        token = bearer(request)
+        with request.app.state.db.session() as s:
+            principal = authenticate(s, token, ("user",))
+    except Unauthorized:
+        raise LoginRequired(request.url.path) from None
+    request.state.principal = principal
+    return principal
+
+
+def safe_next(value: str | None) -> str:
+    """A local path to return to after sign-in; anything else becomes ``/``."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
+# -- templates ------------------------------------------------------------------------------
+
+
+class SliceLoader(jinja2.BaseLoader):
+    """Loads ``<slice>/<name>`` from ``novacron/<slice>/templates/<name>``."""
+
+    def __init__(self, package_dir: Path = PACKAGE_DIR) -> None:
+        self.package_dir = package_dir
+        self._loaders: dict[str, jinja2.FileSystemLoader] = {}
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str | None, Any]:
+        slice_name, sep, rest = template.partition("/")
+        if not sep or not slice_name.isidentifier():
+            raise jinja2.TemplateNotFound(template)
+        loader = self._loaders.get(slice_name)
+        if loader is None:
+            directory = self.package_dir / slice_name / "templates"
+            if not directory.is_dir():
+                raise jinja2.TemplateNotFound(template)
+            loader = self._loaders.setdefault(slice_name, jinja2.FileSystemLoader(directory))
+        return loader.get_source(environment, rest)
+
+
+# Badge tone of each state, per kind of object. Unlisted states are neutral.
+TONES: dict[str, dict[str, str]] = {
+    "vm": {
+        "running": "ok", "stopped": "idle", "paused": "info", "error": "bad", "unknown": "warn",
+        "deleted": "gone", "building": "busy", "starting": "busy", "stopping": "busy",
+        "rebooting": "busy", "pausing": "busy", "resuming": "busy", "deleting": "busy",
+    },
+    "host": {"up": "ok", "down": "bad", "maintenance": "warn"},
+    "op": {
+        "pending": "idle", "running": "busy", "succeeded": "ok", "failed": "bad",
+        "cancelled": "gone",
+    },
+}
+
+
+def tone(state: str, kind: str = "vm") -> str:
+    return TONES.get(kind, {}).get(state, "idle")
+
+
+def iso(value: datetime | str | None) -> str:
+    """UTC ISO 8601 (``2025-01-31T12:00:00Z``), or an em dash for nothing."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        return value
+    text = isoformat(value.replace(microsecond=0)) or "—"
+    return text
+
+
+def fmt_mib(mib: float) -> str:
+    """512 MiB, 2 GiB, 1.5 TiB: the largest unit that keeps the number at least 1."""
+    if mib >= 1024 * 1024:
+        return f"{_trim(mib / (1024 * 1024))} TiB"
+    if mib >= 1024:
+        return f"{_trim(mib / 1024)} GiB"
+    return f"{_trim(mib)} MiB"
+
+
+def fmt_gib(gib: float) -> str:
+    return f"{_trim(gib / 1024)} TiB" if gib >= 1024 else f"{_trim(gib)} GiB"
+
+
+def _trim(x: float) -> str:
+    return f"{x:.1f}".removesuffix(".0")
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """One capacity bar: what is allocated against what may be (total × overcommit ratio)."""
+
+    key: str
+    label: str
+    used: float
+    capacity: float
+    text: str
+    detail: str
+
+    @property
+    def pct(self) -> float:
+        return 100.0 * self.used / self.capacity if self.capacity > 0 else 0.0
+
+    @property
+    def width(self) -> str:
+        """CSS width, capped at 100 %."""
+        return f"{min(self.pct, 100.0):.1f}"
+
+    @property
+    def level(self) -> str:
+        pct = self.pct
+        return "crit" if pct >= 90 else "warn" if pct >= 70 else "ok"
+
+
+@cache
+def _static_hash(name: str) -> str:
+    path = STATIC_DIR / name
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+    except OSError:
+        return __version__
+
+
+def static_url(name: str) -> str:
+    """``/static/<name>?v=<content hash>``: cache forever, change when the file changes."""
+    return f"/static/{name}?v={_static_hash(name)}"
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=SliceLoader(),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(iso=iso, mib=fmt_mib, gib=fmt_gib, tone=tone)
+    env.globals.update(static_url=static_url, version=__version__)
+    return env
+
+
+env = _environment()
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, *,
+    status_code: int = 200, headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Render a page or fragment with the security headers every UI response carries."""
+    principal = getattr(request.state, "principal", None)
+    html = env.get_template(template).render(
+        request=request, principal=principal, **(context or {})
+    )
+    return HTMLResponse(html, status_code=status_code,
+                        headers={**SECURITY_HEADERS, **(headers or {})})
+
+
+def error_page(request: Request, status_code: int, title: str, detail: str) -> HTMLResponse:
+    return render(
+        request, "web/error.html", {"status": status_code, "title": title, "detail": detail},
+        status_code=status_code,
+    )
