@@ -497,12 +497,80 @@ def bench_trace(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+# ============================================================== 3. end to end through the API
+
+
+def bench_api(args: argparse.Namespace) -> dict[str, Any]:
+    """VM creates through the REST API to a real server and one sim agent process.
+
+    Measures from the first POST until every operation has ended: request
+    validation, the persisted operation, a worker claiming it, placement with the
+    atomic database claim, the agent's HTTP create (sim delay 0) and the state
+    change. SQLite by default; ``--database-url`` for PostgreSQL.
+    """
+    import tempfile
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    from novacron.testing.cluster import Cluster, wait_until
+
+    out: dict[str, Any] = {}
+    count = 200 if args.quick else 500
+    for hosts in (1_000, 10_000):
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.perf_counter()
+            cluster = Cluster.start(
+                Path(tmp), args.database_url, sim_hosts=hosts, heartbeat_interval_s=5.0,
+                heartbeat_timeout_s=120.0, executor_threads=8,
+                agent_args=["--sim-vcpus", "64", "--sim-delay", "create=0"],
+            )
+            log(f"api: cluster with {hosts} sim hosts up in {time.perf_counter() - started:.1f}s")
+            try:
+                headers = {"Authorization": f"Bearer {cluster.token}"}
+                base = f"{cluster.url}/api/v1"
+                flavors = [(1, 512), (2, 2048), (4, 4096), (8, 16384)]
+
+                def create(i: int) -> None:
+                    vcpus, mem = flavors[i % len(flavors)]
+                    with httpx.Client(base_url=base, headers=headers, timeout=60) as c:
+                        resp = c.post("/vms", json={"name": f"b-{hosts}-{i}", "vcpus": vcpus,
+                                                    "memory_mib": mem, "disk_gib": 1})
+                        resp.raise_for_status()
+
+                def unfinished() -> int:
+                    return sum(
+                        cluster.api.get("/operations", params={"state": st, "limit": 1})
+                        .json()["total"]
+                        for st in ("pending", "running")
+                    )
+
+                t0 = time.perf_counter()
+                with ThreadPoolExecutor(8) as pool:
+                    list(pool.map(create, range(count)))
+                accepted = time.perf_counter() - t0
+                wait_until(lambda: unfinished() == 0, 600, 0.2, "benchmark operations")
+                elapsed = time.perf_counter() - t0
+                ok = cluster.api.get("/operations", params={"state": "succeeded", "limit": 1})
+                succeeded = ok.json()["total"]
+            finally:
+                cluster.stop()
+        label = f"{hosts // 1000}k"
+        out[f"api_placements_per_s_{label}_hosts"] = round(succeeded / elapsed, 1)
+        out[f"api_requests_accepted_per_s_{label}_hosts"] = round(count / accepted, 1)
+        out[f"api_placements_succeeded_{label}_hosts"] = succeeded
+        log(f"api {hosts} hosts: {succeeded}/{count} placed in {elapsed:.2f}s "
+            f"({succeeded / elapsed:.1f}/s)")
+    return out
+
+
 # ============================================================== main
 
 # Each section takes the parsed arguments and returns keys for the final JSON.
 SECTIONS: list[tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] = [
     ("throughput", bench_throughput),
     ("trace", bench_trace),
+    ("api", bench_api),
 ]
 
 
@@ -511,6 +579,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a minute or so)")
     parser.add_argument("--dataset-dir", type=Path, default=DEFAULT_DATASET_DIR)
     parser.add_argument("--trace", default=DEFAULT_TRACE, help="pod list file in the dataset")
+    parser.add_argument("--database-url", default=None,
+                        help="PostgreSQL URL for the API section (default: SQLite)")
+    parser.add_argument("--skip-api", action="store_true", help="in-process sections only")
     return parser.parse_args(argv)
 
 
@@ -518,6 +589,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     results: dict[str, Any] = {"benchmark": "scheduler", "quick": args.quick}
     for name, section in SECTIONS:
+        if name == "api" and args.skip_api:
+            continue
         start = time.perf_counter()
         results.update(section(args))
         results[f"{name}_seconds"] = round(time.perf_counter() - start, 2)

@@ -81,9 +81,11 @@ def test_every_route_but_healthz_needs_the_secret(
 
 
 def test_client_with_a_wrong_secret_gets_a_driver_error(sim_agent: SimAgentAPI) -> None:
-    with AgentClient(sim_agent.url, "not-the-secret") as client:
-        with pytest.raises(DriverError, match="rejected the server's credentials") as err:
-            client.hosts()
+    with (
+        AgentClient(sim_agent.url, "not-the-secret") as client,
+        pytest.raises(DriverError, match="rejected the server's credentials") as err,
+    ):
+        client.hosts()
     assert type(err.value) is DriverError
 
 
@@ -344,9 +346,11 @@ def test_a_silent_agent_times_out_as_unreachable() -> None:
         listener.bind(("127.0.0.1", 0))
         listener.listen(8)
         url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        with AgentClient(url, SECRET, timeout_s=0.3) as client:
-            with pytest.raises(AgentUnreachable, match="timed out"):
-                client.hosts()
+        with (
+            AgentClient(url, SECRET, timeout_s=0.3) as client,
+            pytest.raises(AgentUnreachable, match="timed out"),
+        ):
+            client.hosts()
 
 
 def test_an_agent_that_goes_away_is_unreachable(sim_agent: SimAgentAPI) -> None:

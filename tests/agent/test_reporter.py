@@ -262,7 +262,7 @@ def test_heartbeats_keep_their_interval(control_plane: tuple[FakeControlPlane, s
         return fake.heartbeat_count()
 
     # One right after registering, then one every 0.2 s: about 6 in a second, not 50.
-    assert 3 <= asyncio.run(scenario()) <= 8
+    assert 2 <= asyncio.run(scenario()) <= 8
 
 
 def test_a_crashed_host_is_left_out_until_it_recovers(
@@ -412,7 +412,11 @@ def test_an_unreachable_server_is_logged_once_and_retried(
 
     with caplog.at_level(logging.INFO, logger="novacron.agent"):
         asyncio.run(scenario())
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    warnings = [
+        r
+        for r in caplog.records
+        if r.levelno == logging.WARNING and r.name.startswith("novacron.agent")
+    ]
     assert len(warnings) == 2
     assert all(f"server at {url} unreachable" in r.getMessage() for r in warnings)
     assert "reachable again" in caplog.text

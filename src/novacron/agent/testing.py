@@ -95,7 +95,9 @@ def run_agent_in_thread(
         started.set()
 
     async def main() -> None:
-        task_box.append(asyncio.current_task())  # type: ignore[arg-type]
+        task = asyncio.current_task()
+        assert task is not None
+        task_box.append(task)
         await serve_agent(**serve_agent_kwargs, ready=on_ready)
 
     def runner() -> None:

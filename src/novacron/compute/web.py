@@ -107,10 +107,10 @@ def op_views(session: Session, ops: list[Operation]) -> list[OpView]:
     host_ids = {o.target_id for o in ops if o.target_type == "host"}
     names: dict[str, str] = {}
     if vm_ids:
-        names.update(session.execute(select(VM.id, VM.name).where(VM.id.in_(vm_ids))).tuples())
+        names.update(session.execute(select(VM.id, VM.name).where(VM.id.in_(vm_ids))).tuples().all())
     if host_ids:
         names.update(
-            session.execute(select(Host.id, Host.name).where(Host.id.in_(host_ids))).tuples()
+            session.execute(select(Host.id, Host.name).where(Host.id.in_(host_ids))).tuples().all()
         )
     out = []
     for o in ops:

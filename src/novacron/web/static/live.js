@@ -1,0 +1,257 @@
+// NovaCron UI runtime: live updates over Server-Sent Events, API calls from buttons.
+// First-party, dependency-free. Exposes window.NovaCron = {api, refresh, insert, toast}.
+//
+// Markup contract (rendered by the server, see web/templates and compute/templates):
+//   [data-key="vm:ID"][data-src="/ui/..."]  a live element; on an event about vm:ID its
+//                                           data-src is re-fetched and the element replaced
+//   [data-collection="vm"][data-insert-src="/ui/vms/{id}/row"][data-match][data-limit]
+//                                           a list that receives new objects of that kind
+//   [data-gone]                             a row of a deleted object: fades out, then removed
+//   button[data-api-url][data-api-method][data-api-body][data-confirm][data-refresh]
+//                                           calls the REST API (cookie auth)
+(() => {
+  "use strict";
+
+  const body = document.body;
+  const GONE_AFTER_MS = 2500;
+  const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
+
+  // -- toasts ---------------------------------------------------------------------------
+
+  function toast(message, tone = "bad") {
+    const box = document.getElementById("toasts");
+    if (!box) return;
+    const el = document.createElement("div");
+    el.className = `toast toast-${tone}`;
+    el.setAttribute("role", tone === "bad" ? "alert" : "status");
+    el.dataset.testid = "toast";
+    el.textContent = message;
+    box.append(el);
+    setTimeout(() => el.classList.add("leaving"), tone === "bad" ? 7000 : 3500);
+    setTimeout(() => el.remove(), tone === "bad" ? 7600 : 4100);
+  }
+
+  // -- REST API -------------------------------------------------------------------------
+
+  function toLogin() {
+    const next = location.pathname + location.search;
+    location.assign("/login" + (next === "/" ? "" : "?next=" + encodeURIComponent(next)));
+  }
+
+  function problemText(problem, resp) {
+    if (problem && problem.detail) return String(problem.detail);
+    if (problem && problem.title) return String(problem.title);
+    return `${resp.status} ${resp.statusText}`.trim();
+  }
+
+  // Calls the API with the session cookie; throws an Error carrying .problem and .status.
+  async function api(method, url, payload) {
+    const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (payload !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(payload);
+    }
+    const resp = await fetch(url, init);
+    const text = await resp.text();
+    let data = null;
+    if (text) {
+      try { data = JSON.parse(text); } catch { data = { detail: text.slice(0, 300) }; }
+    }
+    if (resp.status === 401) toLogin();
+    if (!resp.ok) {
+      const err = new Error(problemText(data, resp));
+      err.problem = data || {};
+      err.status = resp.status;
+      throw err;
+    }
+    return data;
+  }
+
+  // -- fragments ------------------------------------------------------------------------
+
+  function parseFragment(html) {
+    const tpl = document.createElement("template");
+    tpl.innerHTML = html.trim();
+    return tpl.content.firstElementChild;
+  }
+
+  async function fetchFragment(src) {
+    const resp = await fetch(src, { credentials: "same-origin", headers: { Accept: "text/html" } });
+    if (resp.status === 401) { toLogin(); return null; }
+    if (!resp.ok) return null;
+    return parseFragment(await resp.text());
+  }
+
+  const bySelector = (attr, value) => `[${attr}="${CSS.escape(value)}"]`;
+
+  // One fetch per source at a time; a request during a fetch schedules exactly one more,
+  // so the last paint is never older than the last event.
+  const inflight = new Map(); // src -> dirty
+  async function reload(src) {
+    if (inflight.has(src)) { inflight.set(src, true); return; }
+    inflight.set(src, false);
+    try {
+      const fresh = await fetchFragment(src);
+      if (fresh) {
+        for (const old of document.querySelectorAll(bySelector("data-src", src))) {
+          const node = fresh.cloneNode(true);
+          old.replaceWith(node);
+          settle(node);
+        }
+      }
+    } catch {
+      // Offline: the stream reconnects and replays what was missed.
+    } finally {
+      const dirty = inflight.get(src);
+      inflight.delete(src);
+      if (dirty) reload(src);
+    }
+  }
+
+  const inserting = new Map(); // key -> dirty
+  function refresh(key) {
+    if (inserting.has(key)) inserting.set(key, true);
+    const srcs = new Set();
+    for (const el of document.querySelectorAll(bySelector("data-key", key))) {
+      if (el.dataset.src) srcs.add(el.dataset.src);
+    }
+    srcs.forEach(reload);
+  }
+
+  // Adds a new object to every collection of its kind that wants it (and lacks it).
+  async function insert(kind, id, matchValue) {
+    const key = `${kind}:${id}`;
+    if (inserting.has(key)) { inserting.set(key, true); return; }
+    const boxes = [...document.querySelectorAll(bySelector("data-collection", kind))].filter(
+      (box) => box.dataset.insertSrc
+        && !box.querySelector(bySelector("data-key", key))
+        && (!box.dataset.match || box.dataset.match === matchValue),
+    );
+    if (!boxes.length) return;
+    inserting.set(key, false);
+    try {
+      for (const box of boxes) {
+        const fresh = await fetchFragment(box.dataset.insertSrc.replace("{id}", encodeURIComponent(id)));
+        if (!fresh || "gone" in fresh.dataset || box.querySelector(bySelector("data-key", key))) continue;
+        box.prepend(fresh);
+        fresh.classList.add("entering");
+        setTimeout(() => fresh.classList.remove("entering"), 1200);
+        const limit = Number(box.dataset.limit || 0);
+        if (limit) [...box.querySelectorAll(":scope > [data-key]")].slice(limit).forEach((el) => el.remove());
+      }
+    } catch {
+      // see reload()
+    } finally {
+      const dirty = inserting.get(key);
+      inserting.delete(key);
+      if (dirty) refresh(key);
+    }
+  }
+
+  // A replaced element of a deleted object fades out of lists.
+  function settle(node) {
+    if (!("gone" in node.dataset) || !node.closest("[data-collection]")) return;
+    setTimeout(() => {
+      node.classList.add("leaving");
+      setTimeout(() => node.remove(), 600);
+    }, GONE_AFTER_MS);
+  }
+
+  // -- events -----------------------------------------------------------------------------
+
+  function onEvent(kind, ev) {
+    const data = ev.data || {};
+    if (kind === "vm.state_changed") {
+      if (document.querySelector(bySelector("data-key", `vm:${ev.object_id}`))) refresh(`vm:${ev.object_id}`);
+      else if (data.to !== "deleted") insert("vm", ev.object_id, data.host_id || "");
+      if (data.host_id) refresh(`host:${data.host_id}`);
+      refresh("fleet");
+    } else if (kind === "host.state_changed") {
+      if (document.querySelector(bySelector("data-key", `host:${ev.object_id}`))) refresh(`host:${ev.object_id}`);
+      else insert("host", ev.object_id, "");
+      refresh("fleet");
+    } else if (kind === "operation.updated") {
+      if (document.querySelector(bySelector("data-key", `op:${ev.object_id}`))) refresh(`op:${ev.object_id}`);
+      else insert("op", ev.object_id, data.target_id || "");
+      // The VM's row shows its legal actions, which change when its operation ends.
+      if (data.target_type === "vm" && TERMINAL.has(data.state)) refresh(`vm:${data.target_id}`);
+      if (data.target_type === "host") refresh(`host:${data.target_id}`);
+      if (data.state === "pending" || TERMINAL.has(data.state)) refresh("fleet");
+    }
+  }
+
+  const indicator = () => document.querySelector("[data-testid=live-indicator]");
+  function setLive(state) {
+    const el = indicator();
+    if (!el) return;
+    el.dataset.state = state;
+    const text = { live: "Live", connecting: "Connecting…", offline: "Offline — retrying" }[state];
+    el.querySelector(".live-text").textContent = text;
+  }
+
+  let retryMs = 1000;
+  function connect() {
+    const after = body.dataset.eventsAfter;
+    const url = "/api/v1/events/stream" + (after ? `?after=${encodeURIComponent(after)}` : "");
+    setLive("connecting");
+    const source = new EventSource(url, { withCredentials: true });
+    source.onopen = () => { retryMs = 1000; setLive("live"); };
+    source.addEventListener("ready", () => setLive("live"));
+    source.onerror = () => {
+      if (source.readyState === EventSource.CLOSED) {
+        // The server refused the stream (e.g. 401, restart): reconnect ourselves, resuming.
+        setLive("offline");
+        source.close();
+        setTimeout(connect, retryMs);
+        retryMs = Math.min(retryMs * 2, 30000);
+      } else {
+        setLive("connecting"); // the browser retries on its own with Last-Event-ID
+      }
+    };
+    for (const kind of ["vm.state_changed", "host.state_changed", "operation.updated"]) {
+      source.addEventListener(kind, (msg) => {
+        if (msg.lastEventId) body.dataset.eventsAfter = msg.lastEventId;
+        try { onEvent(kind, JSON.parse(msg.data)); } catch (err) { console.error(err); }
+      });
+    }
+  }
+
+  // -- buttons that call the API ------------------------------------------------------------
+
+  document.addEventListener("click", async (ev) => {
+    const btn = ev.target.closest("button[data-api-url]");
+    if (!btn || btn.disabled) return;
+    ev.preventDefault();
+    if (btn.dataset.confirm && btn.dataset.armed !== "1") {
+      btn.dataset.armed = "1";
+      btn.dataset.label = btn.textContent;
+      btn.textContent = btn.dataset.confirm;
+      btn.classList.add("armed");
+      setTimeout(() => {
+        if (btn.isConnected && btn.dataset.armed === "1") {
+          btn.dataset.armed = "0";
+          btn.textContent = btn.dataset.label;
+          btn.classList.remove("armed");
+        }
+      }, 4000);
+      return;
+    }
+    btn.dataset.armed = "0";
+    btn.disabled = true;
+    btn.classList.add("busy");
+    try {
+      const payload = btn.dataset.apiBody ? JSON.parse(btn.dataset.apiBody) : undefined;
+      await api(btn.dataset.apiMethod || "POST", btn.dataset.apiUrl, payload);
+      if (btn.dataset.done) toast(btn.dataset.done, "ok");
+      if (btn.dataset.refresh) refresh(btn.dataset.refresh);
+    } catch (err) {
+      toast(err.message || String(err));
+      btn.disabled = false;
+      btn.classList.remove("busy", "armed");
+      if (btn.dataset.label) btn.textContent = btn.dataset.label;
+    }
+  });
+
+  window.NovaCron = { api, refresh, insert, toast };
+  if ("eventsAfter" in body.dataset) connect();
+})();
