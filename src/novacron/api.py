@@ -63,7 +63,7 @@ def create_app(settings: Settings, *, workers: bool = True) -> FastAPI:
 
     @app.get("/healthz", tags=["health"])
     def healthz(request: Request) -> dict[str, Any]:
-        with request.app.state.db.session() as s:
+        with request.app.state.db.read() as s:
             s.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__, "database": request.app.state.db.dialect}
 

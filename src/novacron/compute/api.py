@@ -67,7 +67,7 @@ def list_vms(
     name: str | None = Query(None, description="Name contains"),
     include_deleted: bool = False,
 ) -> Page[VMOut]:
-    with db_of(request).session() as s:
+    with db_of(request).read() as s:
         items, total = vms.list_vms(
             s, page, state=state, host=host, name=name, include_deleted=include_deleted
         )
@@ -83,7 +83,7 @@ def create_vm(request: Request, body: VMCreate) -> JSONResponse:
 
 @router.get("/vms/{ref}", response_model=VMOut, tags=["vms"])
 def get_vm(request: Request, ref: str) -> VMOut:
-    with db_of(request).session() as s:
+    with db_of(request).read() as s:
         return vms.to_out(s, [vms.find_vm(s, ref, include_deleted=True)])[0]
 
 
@@ -132,14 +132,14 @@ def list_hosts(
     page: PageParams = Depends(page_params),
     state: str | None = Query(None, pattern="^(up|down|maintenance)$"),
 ) -> Page[HostOut]:
-    with db_of(request).session() as s:
+    with db_of(request).read() as s:
         items, total = hosts.list_hosts(s, page, state=state)
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/hosts/{ref}", response_model=HostOut, tags=["hosts"])
 def get_host(request: Request, ref: str) -> HostOut:
-    with db_of(request).session() as s:
+    with db_of(request).read() as s:
         return hosts.to_out(s, [hosts.find_host(s, ref)])[0]
 
 
@@ -183,7 +183,7 @@ def list_operations(
         stmt = stmt.where(Operation.kind == kind)
     if target:
         stmt = stmt.where(Operation.target_id == target)
-    with db_of(request).session() as s:
+    with db_of(request).read() as s:
         rows, total = paginate(s, stmt, page)
         items = [OperationOut.model_validate(r) for r in rows]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
@@ -191,7 +191,7 @@ def list_operations(
 
 @router.get("/operations/{op_id}", response_model=OperationOut, tags=["operations"])
 def get_operation(request: Request, op_id: str) -> OperationOut:
-    with db_of(request).session() as s:
+    with db_of(request).read() as s:
         return OperationOut.model_validate(operations.get(s, op_id))
 
 
@@ -209,7 +209,7 @@ def cancel_operation(request: Request, op_id: str) -> OperationOut:
 
 @router.get("/images", response_model=Page[ImageOut], tags=["images"])
 def list_images(request: Request, page: PageParams = Depends(page_params)) -> Page[ImageOut]:
-    with db_of(request).session() as s:
+    with db_of(request).read() as s:
         rows, total = paginate(s, select(Image).order_by(Image.name), page)
         items = [ImageOut.model_validate(r) for r in rows]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
@@ -223,7 +223,7 @@ def create_image(request: Request, body: ImageCreate) -> ImageOut:
 
 @router.get("/images/{ref}", response_model=ImageOut, tags=["images"])
 def get_image(request: Request, ref: str) -> ImageOut:
-    with db_of(request).session() as s:
+    with db_of(request).read() as s:
         return ImageOut.model_validate(catalog.get_image(s, ref))
 
 
@@ -236,7 +236,7 @@ def delete_image(request: Request, ref: str) -> Response:
 
 @router.get("/placement-groups", response_model=Page[GroupOut], tags=["placement-groups"])
 def list_groups(request: Request, page: PageParams = Depends(page_params)) -> Page[GroupOut]:
-    with db_of(request).session() as s:
+    with db_of(request).read() as s:
         rows, total = paginate(s, select(PlacementGroup).order_by(PlacementGroup.name), page)
         items = [catalog.group_out(s, g) for g in rows]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
@@ -252,7 +252,7 @@ def create_group(request: Request, body: GroupCreate) -> GroupOut:
 
 @router.get("/placement-groups/{ref}", response_model=GroupOut, tags=["placement-groups"])
 def get_group(request: Request, ref: str) -> GroupOut:
-    with db_of(request).session() as s:
+    with db_of(request).read() as s:
         return catalog.group_out(s, catalog.find_group(s, ref, for_input=False))
 
 

@@ -9,6 +9,7 @@ steps. After ``operation_max_attempts`` takeovers it fails with a reason.
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -98,8 +99,11 @@ class Executor:
 
     def _work(self) -> None:
         while not self._stop.is_set():
+            # A claim id of its own per execution: if a lease lapses while this thread
+            # is slow, a sibling thread that takes the operation over owns it alone.
+            owner = f"{self.owner}/{secrets.token_hex(4)}"
             try:
-                op_id = operations.claim_next(self.db, self.owner, self.settings.operation_lease_s)
+                op_id = operations.claim_next(self.db, owner, self.settings.operation_lease_s)
             except Exception:
                 log.exception("claiming an operation failed")
                 op_id = None
@@ -107,9 +111,9 @@ class Executor:
                 self._wake.wait(self.settings.poll_interval_s)
                 self._wake.clear()
                 continue
-            self.run(op_id)
+            self.run(op_id, owner)
 
-    def run(self, op_id: str) -> None:
+    def run(self, op_id: str, owner: str) -> None:
         with self.db.session() as s:
             op = s.get(Operation, op_id)
             assert op is not None
@@ -117,7 +121,7 @@ class Executor:
                 db=self.db,
                 settings=self.settings,
                 placement=self.placement,
-                owner=self.owner,
+                owner=owner,
                 op_id=op.id,
                 kind=op.kind,
                 target_type=op.target_type,

@@ -42,7 +42,7 @@ class OperationFailed(Exception):
 
 
 def client_for(ctx: OpContext, host_id: str) -> tuple[AgentClient, str]:
-    with ctx.db.session() as s:
+    with ctx.db.read() as s:
         host = s.get(Host, host_id)
         if host is None:
             raise NotFound(f"host {host_id} no longer exists")
@@ -117,7 +117,7 @@ def _schedule(ctx: OpContext, tried: list[str], errors: list[str]) -> str:
 
 
 def _spec(ctx: OpContext) -> VMSpec:
-    with ctx.db.session() as s:
+    with ctx.db.read() as s:
         vm = s.get(VM, ctx.target_id)
         assert vm is not None
         image = s.get(Image, vm.image_id) if vm.image_id else None
@@ -144,7 +144,7 @@ def _fail_vm(ctx: OpContext, message: str) -> None:
 def vm_action(ctx: OpContext) -> dict[str, Any]:
     action = ctx.kind.removeprefix("vm.")
     transition = states.TRANSITIONS[action]
-    with ctx.db.session() as s:
+    with ctx.db.read() as s:
         vm = s.get(VM, ctx.target_id)
         assert vm is not None and vm.host_id is not None
         host_id = vm.host_id
@@ -185,7 +185,7 @@ def _restore_after_failure(
 
 
 def vm_delete(ctx: OpContext) -> dict[str, Any]:
-    with ctx.db.session() as s:
+    with ctx.db.read() as s:
         vm = s.get(VM, ctx.target_id)
         assert vm is not None
         host = s.get(Host, vm.host_id) if vm.host_id else None

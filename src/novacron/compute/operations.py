@@ -144,11 +144,12 @@ def claim_next(db: Database, owner: str, lease_s: float) -> str | None:
     return None
 
 
-def renew_leases(db: Database, owner: str, lease_s: float) -> int:
+def renew_leases(db: Database, worker: str, lease_s: float) -> int:
+    """Extend the leases of every operation this worker process is running."""
     with db.session() as s:
         res = s.execute(
             update(Operation)
-            .where(Operation.owner == owner, Operation.state == "running")
+            .where(Operation.owner.startswith(f"{worker}/"), Operation.state == "running")
             .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
             .execution_options(synchronize_session=False)
         )

@@ -73,7 +73,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers don't take the write lock (WAL lets them run beside a writer).
+        readonly = conn.get_execution_options().get("novacron_readonly", False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -85,6 +87,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessions = sessionmaker(
+            self.engine.execution_options(novacron_readonly=True), expire_on_commit=False
+        )
 
     @property
     def dialect(self) -> str:
@@ -94,6 +99,12 @@ class Database:
     def session(self) -> Iterator[Session]:
         """A unit of work: commits on success, rolls back on any exception."""
         with self.sessions() as s, s.begin():
+            yield s
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only unit of work; on SQLite it does not block writers or other readers."""
+        with self.read_sessions() as s, s.begin():
             yield s
 
     def upgrade(self) -> None:

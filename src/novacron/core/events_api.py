@@ -28,7 +28,7 @@ def list_events(
     after: int = Query(0, ge=0, description="Only events with a larger id"),
     limit: int = Query(100, ge=1, le=1000),
 ) -> dict[str, Any]:
-    with request.app.state.db.session() as s:
+    with request.app.state.db.read() as s:
         rows = events.events_after(s, after, limit)
         return {"items": [e.as_dict() for e in rows], "last_id": rows[-1].id if rows else after}
 
@@ -43,11 +43,11 @@ async def stream(
     cursor = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
 
     def _read(since: int) -> list[events.Event]:
-        with db.session() as s:
+        with db.read() as s:
             return events.events_after(s, since, 500)
 
     def _latest() -> int:
-        with db.session() as s:
+        with db.read() as s:
             return events.latest_event_id(s)
 
     async def gen() -> AsyncIterator[dict[str, Any]]:

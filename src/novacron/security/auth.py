@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from novacron.core.errors import Unauthorized
-from novacron.security.tokens import Principal, authenticate
+from novacron.security.tokens import Principal, authenticate, touch
 
 COOKIE = "novacron_token"
 
@@ -22,8 +22,11 @@ def bearer(request: Request) -> str | None:
 
 def _principal(request: Request, kinds: tuple[str, ...]) -> Principal:
     db = request.app.state.db
-    with db.session() as s:
+    with db.read() as s:
         principal = authenticate(s, bearer(request), kinds)
+    if principal.needs_touch:
+        with db.session() as s:
+            touch(s, principal.token_id)
     request.state.principal = principal
     return principal
 

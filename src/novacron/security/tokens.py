@@ -29,6 +29,7 @@ class Principal:
     name: str
     kind: str
     role: str
+    needs_touch: bool = False
 
 
 def hash_token(token: str) -> str:
@@ -59,11 +60,15 @@ def authenticate(session: Session, token: str | None, kinds: tuple[str, ...]) ->
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
     if row is None or row.revoked_at is not None or row.kind not in kinds:
         raise Unauthorized("invalid or revoked token")
-    now = utcnow()
-    # Touch last_used at most once a minute to keep reads cheap.
-    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
-        session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
-    return Principal(token_id=row.id, name=row.name, kind=row.kind, role=row.role)
+    stale = row.last_used_at is None or (utcnow() - row.last_used_at).total_seconds() > 60
+    return Principal(
+        token_id=row.id, name=row.name, kind=row.kind, role=row.role, needs_touch=stale
+    )
+
+
+def touch(session: Session, token_id: str) -> None:
+    """Record use of a token (at most once a minute, so reads stay read-only)."""
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow()))
 
 
 def write_secret_file(path: Path, secret: str) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -122,9 +122,13 @@ def iso(value: datetime | str | None) -> str:
     if value is None or value == "":
         return "—"
     if isinstance(value, str):
-        return value
-    text = isoformat(value.replace(microsecond=0)) or "—"
-    return text
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+    return isoformat(value.replace(microsecond=0)) or "—"
 
 
 def fmt_mib(mib: float) -> str:
@@ -215,6 +219,7 @@ def render(
 
 def error_page(request: Request, status_code: int, title: str, detail: str) -> HTMLResponse:
     return render(
-        request, "web/error.html", {"status": status_code, "title": title, "detail": detail},
+        request, "web/error.html",
+        {"status": status_code, "title": title, "detail": detail, "nav": ""},
         status_code=status_code,
     )
