@@ -522,7 +522,8 @@ def bench_api(args: argparse.Namespace) -> dict[str, Any]:
             started = time.perf_counter()
             cluster = Cluster.start(
                 Path(tmp), args.database_url, sim_hosts=hosts, heartbeat_interval_s=5.0,
-                heartbeat_timeout_s=120.0, executor_threads=8,
+                heartbeat_timeout_s=120.0, executor_threads=8, operation_lease_s=15.0,
+                separate_process=True,
                 agent_args=["--sim-vcpus", "64", "--sim-delay", "create=0"],
             )
             log(f"api: cluster with {hosts} sim hosts up in {time.perf_counter() - started:.1f}s")
@@ -531,12 +532,14 @@ def bench_api(args: argparse.Namespace) -> dict[str, Any]:
                 base = f"{cluster.url}/api/v1"
                 flavors = [(1, 512), (2, 2048), (4, 4096), (8, 16384)]
 
+                client = httpx.Client(base_url=base, headers=headers, timeout=60,
+                                      limits=httpx.Limits(max_connections=8))
+
                 def create(i: int) -> None:
                     vcpus, mem = flavors[i % len(flavors)]
-                    with httpx.Client(base_url=base, headers=headers, timeout=60) as c:
-                        resp = c.post("/vms", json={"name": f"b-{hosts}-{i}", "vcpus": vcpus,
-                                                    "memory_mib": mem, "disk_gib": 1})
-                        resp.raise_for_status()
+                    resp = client.post("/vms", json={"name": f"b-{hosts}-{i}", "vcpus": vcpus,
+                                                     "memory_mib": mem, "disk_gib": 1})
+                    resp.raise_for_status()
 
                 def unfinished() -> int:
                     return sum(

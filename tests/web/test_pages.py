@@ -117,8 +117,7 @@ def test_stale_cookie_redirects_to_login(browser_client: httpx.Client) -> None:
 
 
 def test_vm_detail_page(browser_client: httpx.Client, cluster: Cluster) -> None:
-    vm = cluster.create_vm("db-1", vcpus=4, memory_mib=4096, disk_gib=20,
-                           labels={"tier": "db"})
+    vm = cluster.create_vm("db-1", vcpus=4, memory_mib=4096, disk_gib=20, labels={"tier": "db"})
     sign_in(browser_client, cluster.token)
     for ref in (vm["id"], "db-1"):  # by id or by name
         resp = browser_client.get(f"/vms/{ref}")

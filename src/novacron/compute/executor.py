@@ -43,6 +43,7 @@ class OpContext:
     target_id: str
     op_params: dict[str, Any] = field(default_factory=dict)
     attempts: int = 1
+    finished: bool = False
 
     @contextmanager
     def owned(self) -> Iterator[tuple[Session, Operation]]:
@@ -52,9 +53,10 @@ class OpContext:
             yield s, op
             self.op_params = dict(op.params)
 
-    def begin_step(self, name: str, progress: int | None = None) -> None:
-        with self.owned() as (s, op):
-            operations.record_step(s, op, name, "running", progress=progress)
+    def complete(self, session: Session, op: Operation, result: dict[str, Any]) -> None:
+        """Finish the operation in the handler's last transaction (saves a round trip)."""
+        operations.finish(session, op, result=result)
+        self.finished = True
 
     def end_step(
         self, name: str, state: str, detail: str = "", progress: int | None = None
@@ -143,7 +145,8 @@ class Executor:
                 self._finish(ctx, error=f"no handler for operation kind {ctx.kind!r}")
                 return
             result = handler(ctx)
-            self._finish(ctx, result=result)
+            if not ctx.finished:
+                self._finish(ctx, result=result)
         except LostOwnership:
             log.warning("operation %s was taken over by another worker", op_id)
         except OperationFailed as exc:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from novacron.agent.client import AgentClient, agent_client
 from novacron.compute import hosts as host_service
@@ -41,95 +42,87 @@ class OperationFailed(Exception):
     """Ends an operation as failed with this message; state was already made consistent."""
 
 
-def client_for(ctx: OpContext, host_id: str) -> tuple[AgentClient, str]:
-    with ctx.db.read() as s:
-        host = s.get(Host, host_id)
-        if host is None:
-            raise NotFound(f"host {host_id} no longer exists")
-        agent = s.get(Agent, host.agent_id)
-        assert agent is not None
-        return agent_client(
-            agent.url, agent.api_secret, ctx.settings.agent_request_timeout_s
-        ), host.name
+def client_for(session: Session, ctx: OpContext, host_id: str) -> tuple[AgentClient, str]:
+    host = session.get(Host, host_id)
+    if host is None:
+        raise NotFound(f"host {host_id} no longer exists")
+    agent = session.get(Agent, host.agent_id)
+    assert agent is not None
+    timeout = ctx.settings.agent_request_timeout_s
+    return agent_client(agent.url, agent.api_secret, timeout), host.name
 
 
 def vm_create(ctx: OpContext) -> dict[str, Any]:
     tried: list[str] = list(ctx.op_params.get("tried_hosts", []))
     errors: list[str] = list(ctx.op_params.get("host_errors", []))
     for _ in range(ctx.settings.placement_retries + 1):
-        host_id = _schedule(ctx, tried, errors)
-        client, host_name = client_for(ctx, host_id)
-        spec = _spec(ctx)
-        ctx.begin_step(f"create on {host_name}", progress=40)
+        host_id, host_name, client, spec = _schedule(ctx, tried, errors)
+        step = f"create on {host_name}"
         try:
             client.create_vm(host_name, spec)
         except DriverError as exc:
             # Free the claim and try an alternate host; the agent left nothing behind.
-            ctx.end_step(f"create on {host_name}", "failed", str(exc))
             tried.append(host_id)
             errors.append(f"{host_name}: {exc.detail}")
             with ctx.owned() as (s, op):
+                operations.record_step(s, op, step, "failed", exc.detail)
                 vm = s.get(VM, ctx.target_id)
                 assert vm is not None
                 ctx.placement.release(s, vm)
                 vm.host_id = None
                 op.params = {**op.params, "tried_hosts": tried, "host_errors": errors}
             continue
+        result = {"host_id": host_id, "host_name": host_name}
         with ctx.owned() as (s, op):
             vm = s.get(VM, ctx.target_id)
             assert vm is not None
-            operations.record_step(s, op, f"create on {host_name}", "succeeded", progress=90)
+            operations.record_step(s, op, step, "succeeded")
             set_state(s, vm, "running", fault="")
             vm.task_operation_id = None
-        return {"host_id": host_id, "host_name": host_name}
+            ctx.complete(s, op, result)
+        return result
     message = f"create failed on {len(tried)} host(s): " + "; ".join(errors)
     _fail_vm(ctx, message)
     raise OperationFailed(message)
 
 
-def _schedule(ctx: OpContext, tried: list[str], errors: list[str]) -> str:
+def _schedule(
+    ctx: OpContext, tried: list[str], errors: list[str]
+) -> tuple[str, str, AgentClient, VMSpec]:
+    """Claim a host (or keep the claim of an interrupted attempt), in one transaction."""
+    failure = ""
     with ctx.owned() as (s, op):
         vm = s.get(VM, ctx.target_id)
         if vm is None or vm.state != "building":
-            raise OperationFailed(f"VM {ctx.target_id} is no longer being built")
-        if vm.claimed and vm.host_id:
-            return vm.host_id  # resumed after a restart: the claim stands
-        operations.record_step(s, op, "schedule", "running", progress=10)
-    with ctx.owned() as (s, op):
-        vm = s.get(VM, ctx.target_id)
-        assert vm is not None
-        request = ctx.placement.request_for(s, vm, frozenset(tried))
-        try:
-            host = ctx.placement.schedule_and_claim(s, vm, request)
-        except NoCapacity as exc:
-            failure = exc.detail + (f" (after failures: {'; '.join(errors)})" if errors else "")
-        else:
-            operations.record_step(s, op, "schedule", "succeeded", f"host {host.name}", progress=30)
-            return host.id
-    # Record the failure in its own transaction: the claim attempt above rolled back.
-    with ctx.owned() as (s, op):
-        vm = s.get(VM, ctx.target_id)
-        assert vm is not None
-        operations.record_step(s, op, "schedule", "failed", failure)
-        set_state(s, vm, "error", fault=failure)
-        vm.task_operation_id = None
+            failure = f"VM {ctx.target_id} is no longer being built"
+        elif not (vm.claimed and vm.host_id):  # else resumed after a restart: the claim stands
+            request = ctx.placement.request_for(s, vm, frozenset(tried))
+            try:
+                host = ctx.placement.schedule_and_claim(s, vm, request)
+                operations.record_step(
+                    s, op, "schedule", "succeeded", f"host {host.name}", progress=30
+                )
+            except NoCapacity as exc:
+                failure = exc.detail + (f" (after failures: {'; '.join(errors)})" if errors else "")
+                operations.record_step(s, op, "schedule", "failed", failure)
+                set_state(s, vm, "error", fault=failure)
+                vm.task_operation_id = None
+        if not failure:
+            assert vm is not None and vm.host_id is not None
+            client, host_name = client_for(s, ctx, vm.host_id)
+            operations.record_step(s, op, f"create on {host_name}", "running", progress=40)
+            image = s.get(Image, vm.image_id) if vm.image_id else None
+            spec = VMSpec(
+                id=vm.id,
+                name=vm.name,
+                vcpus=vm.vcpus,
+                memory_mib=vm.memory_mib,
+                disk_gib=vm.disk_gib,
+                image=image.name if image else None,
+                labels=dict(vm.labels or {}),
+            )
+            return vm.host_id, host_name, client, spec
     raise OperationFailed(failure)
-
-
-def _spec(ctx: OpContext) -> VMSpec:
-    with ctx.db.read() as s:
-        vm = s.get(VM, ctx.target_id)
-        assert vm is not None
-        image = s.get(Image, vm.image_id) if vm.image_id else None
-        return VMSpec(
-            id=vm.id,
-            name=vm.name,
-            vcpus=vm.vcpus,
-            memory_mib=vm.memory_mib,
-            disk_gib=vm.disk_gib,
-            image=image.name if image else None,
-            labels=dict(vm.labels or {}),
-        )
 
 
 def _fail_vm(ctx: OpContext, message: str) -> None:
@@ -144,26 +137,27 @@ def _fail_vm(ctx: OpContext, message: str) -> None:
 def vm_action(ctx: OpContext) -> dict[str, Any]:
     action = ctx.kind.removeprefix("vm.")
     transition = states.TRANSITIONS[action]
-    with ctx.db.read() as s:
+    with ctx.owned() as (s, op):
         vm = s.get(VM, ctx.target_id)
         assert vm is not None and vm.host_id is not None
-        host_id = vm.host_id
-    client, host_name = client_for(ctx, host_id)
-    step = f"{action} on {host_name}"
-    ctx.begin_step(step, progress=20)
+        client, host_name = client_for(s, ctx, vm.host_id)
+        step = f"{action} on {host_name}"
+        operations.record_step(s, op, step, "running", progress=20)
     try:
         client.vm_action(host_name, ctx.target_id, DRIVER_CALL[action])
     except DriverError as exc:
         ctx.end_step(step, "failed", exc.detail)
         _restore_after_failure(ctx, client, host_name, exc)
         raise OperationFailed(f"{action} failed on {host_name}: {exc.detail}") from None
+    result = {"state": transition.success}
     with ctx.owned() as (s, op):
         vm = s.get(VM, ctx.target_id)
         assert vm is not None
-        operations.record_step(s, op, step, "succeeded", progress=100)
+        operations.record_step(s, op, step, "succeeded")
         set_state(s, vm, transition.success, fault="")
         vm.task_operation_id = None
-    return {"state": transition.success}
+        ctx.complete(s, op, result)
+    return result
 
 
 def _restore_after_failure(
@@ -185,39 +179,44 @@ def _restore_after_failure(
 
 
 def vm_delete(ctx: OpContext) -> dict[str, Any]:
-    with ctx.db.read() as s:
+    destroy: tuple[AgentClient, str] | None = None
+    detail = ""
+    with ctx.owned() as (s, op):
         vm = s.get(VM, ctx.target_id)
         assert vm is not None
         host = s.get(Host, vm.host_id) if vm.host_id else None
-        host_down = host is not None and host.status == "down"
-    detail = ""
-    if host is not None and not host_down:
-        client, host_name = client_for(ctx, host.id)
-        ctx.begin_step(f"destroy on {host_name}", progress=20)
+        if host is not None and host.status != "down":
+            destroy = client_for(s, ctx, host.id)
+            operations.record_step(s, op, f"destroy on {host.name}", "running", progress=20)
+        elif host is not None:
+            detail = (
+                f"host {host.name} is down: removed from inventory; its agent destroys the VM "
+                "when the host reports again"
+            )
+    if destroy is not None:
+        client, host_name = destroy
         try:
             client.destroy_vm(host_name, ctx.target_id)
         except DriverError as exc:
-            ctx.end_step(f"destroy on {host_name}", "failed", exc.detail)
-            with ctx.owned() as (s, _op):
+            with ctx.owned() as (s, op):
+                operations.record_step(s, op, f"destroy on {host_name}", "failed", exc.detail)
                 vm = s.get(VM, ctx.target_id)
                 assert vm is not None
                 set_state(s, vm, "error", fault=f"delete failed: {exc.detail}")
                 vm.task_operation_id = None
             raise OperationFailed(f"delete failed on {host_name}: {exc.detail}") from None
-        ctx.end_step(f"destroy on {host_name}", "succeeded", progress=80)
-    elif host is not None:
-        detail = (
-            f"host {host.name} is down: removed from inventory; its agent destroys the VM "
-            "when the host reports again"
-        )
+    result = {"note": detail} if detail else {}
     with ctx.owned() as (s, op):
+        if destroy is not None:
+            operations.record_step(s, op, f"destroy on {destroy[1]}", "succeeded", progress=80)
         vm = s.get(VM, ctx.target_id)
         assert vm is not None
         ctx.placement.release(s, vm)
-        operations.record_step(s, op, "remove from inventory", "succeeded", detail, progress=100)
+        operations.record_step(s, op, "remove from inventory", "succeeded", detail)
         set_state(s, vm, "deleted")
         vm.name_key, vm.deleted_at, vm.task_operation_id = None, utcnow(), None
-    return {"note": detail} if detail else {}
+        ctx.complete(s, op, result)
+    return result
 
 
 def host_maintenance(ctx: OpContext) -> dict[str, Any]:
@@ -231,13 +230,15 @@ def host_maintenance(ctx: OpContext) -> dict[str, Any]:
             s, op, "maintenance " + ("on" if enabled else "off"), "succeeded", progress=100
         )
         live = s.scalar(select(VM.id).where(VM.host_id == host.id, VM.state != "deleted").limit(1))
+        note = (
+            "VMs keep running; live migration off the host comes with the migration feature"
+            if enabled and live
+            else ""
+        )
+        result = {"maintenance": enabled, **({"note": note} if note else {})}
+        ctx.complete(s, op, result)
     ctx.placement.invalidate()
-    note = (
-        "VMs keep running; live migration off the host comes with the migration feature"
-        if enabled and live
-        else ""
-    )
-    return {"maintenance": enabled, **({"note": note} if note else {})}
+    return result
 
 
 HANDLERS: dict[str, Callable[[OpContext], dict[str, Any]]] = {

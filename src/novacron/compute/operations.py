@@ -105,15 +105,18 @@ def cancel(session: Session, op_id: str) -> Operation:
 def claim_next(db: Database, owner: str, lease_s: float) -> str | None:
     """Take the oldest pending operation, or a running one whose worker vanished."""
     now = utcnow()
+    claimable = or_(
+        Operation.state == "pending",
+        (Operation.state == "running") & (Operation.lease_expires_at < now),
+    )
+    # Idle workers poll: look without taking SQLite's write lock first.
+    with db.read() as s:
+        if s.scalar(select(Operation.id).where(claimable).limit(1)) is None:
+            return None
     with db.session() as s:
         candidates = (
             select(Operation.id, Operation.state)
-            .where(
-                or_(
-                    Operation.state == "pending",
-                    (Operation.state == "running") & (Operation.lease_expires_at < now),
-                )
-            )
+            .where(claimable)
             .order_by(Operation.created_at)
             .limit(8)
         )

@@ -37,7 +37,8 @@ router = APIRouter(include_in_schema=False)
 
 
 def _db(request: Request) -> Database:
-    return request.app.state.db  # type: ignore[no-any-return]
+    db: Database = request.app.state.db
+    return db
 
 
 # -- view models ------------------------------------------------------------------------------
@@ -54,18 +55,27 @@ def host_capacity(host: HostOut) -> list[Capacity]:
 
     return [
         Capacity(
-            "vcpu", "vCPU", host.alloc_vcpus, cpu_cap,
+            "vcpu",
+            "vCPU",
+            host.alloc_vcpus,
+            cpu_cap,
             f"{host.alloc_vcpus} / {cpu_cap:g} · {pct(host.alloc_vcpus, cpu_cap)}",
             f"{host.vcpus} physical × {host.cpu_allocation_ratio:g} overcommit",
         ),
         Capacity(
-            "memory", "Memory", host.alloc_memory_mib, mem_cap,
+            "memory",
+            "Memory",
+            host.alloc_memory_mib,
+            mem_cap,
             f"{ui.fmt_mib(host.alloc_memory_mib)} / {ui.fmt_mib(mem_cap)} · "
             f"{pct(host.alloc_memory_mib, mem_cap)}",
             f"{ui.fmt_mib(host.memory_mib)} × {host.ram_allocation_ratio:g} overcommit",
         ),
         Capacity(
-            "disk", "Disk", host.alloc_disk_gib, disk_cap,
+            "disk",
+            "Disk",
+            host.alloc_disk_gib,
+            disk_cap,
             f"{ui.fmt_gib(host.alloc_disk_gib)} / {ui.fmt_gib(disk_cap)} · "
             f"{pct(host.alloc_disk_gib, disk_cap)}",
             f"{ui.fmt_gib(host.disk_gib)} × {host.disk_allocation_ratio:g} overcommit",
@@ -107,11 +117,13 @@ def op_views(session: Session, ops: list[Operation]) -> list[OpView]:
     host_ids = {o.target_id for o in ops if o.target_type == "host"}
     names: dict[str, str] = {}
     if vm_ids:
-        names.update(session.execute(select(VM.id, VM.name).where(VM.id.in_(vm_ids))).tuples().all())
+        for vm_id, name in session.execute(select(VM.id, VM.name).where(VM.id.in_(vm_ids))):
+            names[vm_id] = name
     if host_ids:
-        names.update(
-            session.execute(select(Host.id, Host.name).where(Host.id.in_(host_ids))).tuples().all()
-        )
+        for host_id, name in session.execute(
+            select(Host.id, Host.name).where(Host.id.in_(host_ids))
+        ):
+            names[host_id] = name
     out = []
     for o in ops:
         prefix = {"vm": "/vms/", "host": "/hosts/"}.get(o.target_type)
@@ -142,34 +154,54 @@ def fleet_stats(session: Session) -> FleetStats:
             func.coalesce(func.sum(Host.alloc_disk_gib), 0),
         )
     ).one()
-    hosts_up = session.scalar(
-        select(func.count()).where(Host.status == "up", Host.maintenance.is_(False))
-    ) or 0
+    hosts_up = (
+        session.scalar(select(func.count()).where(Host.status == "up", Host.maintenance.is_(False)))
+        or 0
+    )
     by_state: dict[str, int] = {
         state: int(count)
         for state, count in session.execute(
             select(VM.state, func.count()).where(VM.state != "deleted").group_by(VM.state)
-        ).tuples()
+        )
     }
-    ops_active = session.scalar(
-        select(func.count()).where(Operation.state.in_(["pending", "running"]))
-    ) or 0
+    ops_active = (
+        session.scalar(select(func.count()).where(Operation.state.in_(["pending", "running"]))) or 0
+    )
     total, cpu_cap, mem_cap, disk_cap, cpu, mem, disk = (float(x) for x in h)
     capacity = [
-        Capacity("vcpu", "vCPU allocated", cpu, cpu_cap,
-                 f"{cpu:g} / {cpu_cap:g}", "sum over hosts of vCPUs × overcommit ratio"),
-        Capacity("memory", "Memory allocated", mem, mem_cap,
-                 f"{ui.fmt_mib(mem)} / {ui.fmt_mib(mem_cap)}",
-                 "sum over hosts of memory × overcommit ratio"),
-        Capacity("disk", "Disk allocated", disk, disk_cap,
-                 f"{ui.fmt_gib(disk)} / {ui.fmt_gib(disk_cap)}",
-                 "sum over hosts of disk × overcommit ratio"),
+        Capacity(
+            "vcpu",
+            "vCPU allocated",
+            cpu,
+            cpu_cap,
+            f"{cpu:g} / {cpu_cap:g}",
+            "sum over hosts of vCPUs × overcommit ratio",
+        ),
+        Capacity(
+            "memory",
+            "Memory allocated",
+            mem,
+            mem_cap,
+            f"{ui.fmt_mib(mem)} / {ui.fmt_mib(mem_cap)}",
+            "sum over hosts of memory × overcommit ratio",
+        ),
+        Capacity(
+            "disk",
+            "Disk allocated",
+            disk,
+            disk_cap,
+            f"{ui.fmt_gib(disk)} / {ui.fmt_gib(disk_cap)}",
+            "sum over hosts of disk × overcommit ratio",
+        ),
     ]
     return FleetStats(
-        hosts_total=int(total), hosts_up=int(hosts_up), vms_total=sum(by_state.values()),
+        hosts_total=int(total),
+        hosts_up=int(hosts_up),
+        vms_total=sum(by_state.values()),
         vms_running=by_state.get("running", 0),
         vms_error=by_state.get("error", 0) + by_state.get("unknown", 0),
-        ops_active=int(ops_active), capacity=capacity,
+        ops_active=int(ops_active),
+        capacity=capacity,
     )
 
 
@@ -260,13 +292,22 @@ def host_detail(
             events_after = events.latest_event_id(s)
             ctx = host_context(s, ref)
             host = ctx["h"].host
-            vm_items, vm_total = vms.list_vms(s, PageParams(limit=PAGE_SIZE, offset=vo),
-                                              host=host.id)
+            vm_items, vm_total = vms.list_vms(
+                s, PageParams(limit=PAGE_SIZE, offset=vo), host=host.id
+            )
             ops = recent_operations(s, target_id=host.id)
     except NotFound as exc:
         return _not_found(request, exc)
-    ctx.update(events_after=events_after, nav="hosts", vms=vm_items, vm_total=vm_total,
-               vm_offset=vo, page_size=PAGE_SIZE, ops=ops, recent_ops=RECENT_OPS)
+    ctx.update(
+        events_after=events_after,
+        nav="hosts",
+        vms=vm_items,
+        vm_total=vm_total,
+        vm_offset=vo,
+        page_size=PAGE_SIZE,
+        ops=ops,
+        recent_ops=RECENT_OPS,
+    )
     return ui.render(request, "compute/host_detail.html", ctx)
 
 

@@ -55,6 +55,13 @@ def wait_until(
         time.sleep(interval)
 
 
+def healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 class ServerThread:
     """``novacron server`` in-process (uvicorn in a thread): real HTTP, real workers."""
 
@@ -137,6 +144,7 @@ def spawn_agent(
 class Cluster:
     settings: Settings
     server: ServerThread | None = None
+    server_process: subprocess.Popen[bytes] | None = None
     agents: list[subprocess.Popen[bytes]] = field(default_factory=list)
     token: str = ""
     enrolment_token: str = ""
@@ -164,6 +172,7 @@ class Cluster:
         sim_hosts: int = 3,
         agent_args: list[str] | None = None,
         with_agent: bool = True,
+        separate_process: bool = False,
         **overrides: Any,
     ) -> Cluster:
         defaults: dict[str, Any] = dict(
@@ -182,7 +191,12 @@ class Cluster:
             **defaults,
         )
         cluster = cls(settings=settings, enrolment_token=settings.enrolment_token or "")
-        cluster.server = ServerThread(settings).start()
+        if separate_process:
+            cluster.server_process = spawn_server(settings)
+            wait_until(lambda: healthy(cluster.url) or cluster.server_process.poll() is not None,
+                       60, what="server process")
+        else:
+            cluster.server = ServerThread(settings).start()
         cluster.token = (data_dir / "admin-token").read_text().strip()
         if with_agent:
             cluster.add_agent("agent-1", sim_hosts, agent_args)
@@ -256,3 +270,6 @@ class Cluster:
             self._api.close()
         if self.server:
             self.server.stop()
+        if self.server_process and self.server_process.poll() is None:
+            self.server_process.terminate()
+            self.server_process.wait(20)

@@ -39,8 +39,9 @@ def _signed_in(request: Request) -> bool:
 def _login_form(
     request: Request, next_path: str, error: str = "", status_code: int = 200
 ) -> HTMLResponse:
-    return ui.render(request, "web/login.html", {"next": next_path, "error": error},
-                     status_code=status_code)
+    return ui.render(
+        request, "web/login.html", {"next": next_path, "error": error}, status_code=status_code
+    )
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -66,7 +67,12 @@ def login(request: Request, token: str = Form(""), next: str = Form("/")) -> Res
         )
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(
-        COOKIE, token, max_age=COOKIE_MAX_AGE_S, path="/", httponly=True, samesite="strict",
+        COOKIE,
+        token,
+        max_age=COOKIE_MAX_AGE_S,
+        path="/",
+        httponly=True,
+        samesite="strict",
         secure=request.url.scheme == "https",
     )
     return response
@@ -75,8 +81,9 @@ def login(request: Request, token: str = Form(""), next: str = Form("/")) -> Res
 @router.post("/logout")
 def logout(request: Request) -> Response:
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict",
-                           secure=request.url.scheme == "https")
+    response.delete_cookie(
+        COOKIE, path="/", httponly=True, samesite="strict", secure=request.url.scheme == "https"
+    )
     return response
 
 

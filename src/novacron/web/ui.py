@@ -101,13 +101,26 @@ class SliceLoader(jinja2.BaseLoader):
 # Badge tone of each state, per kind of object. Unlisted states are neutral.
 TONES: dict[str, dict[str, str]] = {
     "vm": {
-        "running": "ok", "stopped": "idle", "paused": "info", "error": "bad", "unknown": "warn",
-        "deleted": "gone", "building": "busy", "starting": "busy", "stopping": "busy",
-        "rebooting": "busy", "pausing": "busy", "resuming": "busy", "deleting": "busy",
+        "running": "ok",
+        "stopped": "idle",
+        "paused": "info",
+        "error": "bad",
+        "unknown": "warn",
+        "deleted": "gone",
+        "building": "busy",
+        "starting": "busy",
+        "stopping": "busy",
+        "rebooting": "busy",
+        "pausing": "busy",
+        "resuming": "busy",
+        "deleting": "busy",
     },
     "host": {"up": "ok", "down": "bad", "maintenance": "warn"},
     "op": {
-        "pending": "idle", "running": "busy", "succeeded": "ok", "failed": "bad",
+        "pending": "idle",
+        "running": "busy",
+        "succeeded": "ok",
+        "failed": "bad",
         "cancelled": "gone",
     },
 }
@@ -123,11 +136,10 @@ def iso(value: datetime | str | None) -> str:
         return "—"
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return value
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
+        value = parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
     return isoformat(value.replace(microsecond=0)) or "—"
 
 
@@ -205,21 +217,27 @@ env = _environment()
 
 
 def render(
-    request: Request, template: str, context: dict[str, Any] | None = None, *,
-    status_code: int = 200, headers: dict[str, str] | None = None,
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     """Render a page or fragment with the security headers every UI response carries."""
     principal = getattr(request.state, "principal", None)
     html = env.get_template(template).render(
         request=request, principal=principal, **(context or {})
     )
-    return HTMLResponse(html, status_code=status_code,
-                        headers={**SECURITY_HEADERS, **(headers or {})})
+    return HTMLResponse(
+        html, status_code=status_code, headers={**SECURITY_HEADERS, **(headers or {})}
+    )
 
 
 def error_page(request: Request, status_code: int, title: str, detail: str) -> HTMLResponse:
     return render(
-        request, "web/error.html",
+        request,
+        "web/error.html",
         {"status": status_code, "title": title, "detail": detail, "nav": ""},
         status_code=status_code,
     )

@@ -41,7 +41,9 @@
       if (input && input.setAttribute) input.setAttribute("aria-invalid", "true");
       placed += 1;
     }
-    errorBox.textContent = problem.detail || err.message || "The request failed.";
+    errorBox.textContent = placed
+      ? "Check the highlighted fields."
+      : problem.detail || err.message || "The request failed.";
     errorBox.hidden = false;
     if (!placed && !problem.detail) toast(err.message);
   }

@@ -6,7 +6,9 @@
 //                                           data-src is re-fetched and the element replaced
 //   [data-collection="vm"][data-insert-src="/ui/vms/{id}/row"][data-match][data-limit]
 //                                           a list that receives new objects of that kind
+//   [data-also="host:ID"]                   keys to refresh too when this value changes
 //   [data-gone]                             a row of a deleted object: fades out, then removed
+//   [data-poll="15"]                        also re-fetched every 15 s (no event for it)
 //   button[data-api-url][data-api-method][data-api-body][data-confirm][data-refresh]
 //                                           calls the REST API (cookie auth)
 (() => {
@@ -96,7 +98,7 @@
         for (const old of document.querySelectorAll(bySelector("data-src", src))) {
           const node = fresh.cloneNode(true);
           old.replaceWith(node);
-          settle(node);
+          settle(node, old);
         }
       }
     } catch {
@@ -119,13 +121,15 @@
   }
 
   // Adds a new object to every collection of its kind that wants it (and lacks it).
-  async function insert(kind, id, matchValue) {
+  // A collection with data-match takes only objects whose matchValue equals it (a host's
+  // VMs, a VM's operations); with onlyMatched, collections without data-match take none.
+  async function insert(kind, id, matchValue, onlyMatched = false) {
     const key = `${kind}:${id}`;
     if (inserting.has(key)) { inserting.set(key, true); return; }
     const boxes = [...document.querySelectorAll(bySelector("data-collection", kind))].filter(
       (box) => box.dataset.insertSrc
         && !box.querySelector(bySelector("data-key", key))
-        && (!box.dataset.match || box.dataset.match === matchValue),
+        && (box.dataset.match ? box.dataset.match === matchValue : !onlyMatched),
     );
     if (!boxes.length) return;
     inserting.set(key, false);
@@ -134,6 +138,7 @@
         const fresh = await fetchFragment(box.dataset.insertSrc.replace("{id}", encodeURIComponent(id)));
         if (!fresh || "gone" in fresh.dataset || box.querySelector(bySelector("data-key", key))) continue;
         box.prepend(fresh);
+        settle(fresh, null);
         fresh.classList.add("entering");
         setTimeout(() => fresh.classList.remove("entering"), 1200);
         const limit = Number(box.dataset.limit || 0);
@@ -148,8 +153,14 @@
     }
   }
 
-  // A replaced element of a deleted object fades out of lists.
-  function settle(node) {
+  // After a swap: related objects whose view changed (e.g. a VM placed on a host: the
+  // host's capacity bars) are refreshed; a deleted object's row fades out of its list.
+  function settle(node, old) {
+    const before = old ? old.dataset.also || "" : "";
+    const after = node.dataset.also || "";
+    if (before !== after) {
+      new Set([...before.split(" "), ...after.split(" ")].filter(Boolean)).forEach(refresh);
+    }
     if (!("gone" in node.dataset) || !node.closest("[data-collection]")) return;
     setTimeout(() => {
       node.classList.add("leaving");
@@ -159,22 +170,31 @@
 
   // -- events -----------------------------------------------------------------------------
 
+  // New rows come only from events that mean "new": a vm.create operation, a new pending
+  // operation, a VM arriving on the host a page is about, a host not listed on a page that
+  // lists all hosts. Anything else about an object not on the page is not for this page.
+  const onPage = (key) => document.querySelector(bySelector("data-key", key)) !== null;
+
   function onEvent(kind, ev) {
     const data = ev.data || {};
+    const id = ev.object_id;
     if (kind === "vm.state_changed") {
-      if (document.querySelector(bySelector("data-key", `vm:${ev.object_id}`))) refresh(`vm:${ev.object_id}`);
-      else if (data.to !== "deleted") insert("vm", ev.object_id, data.host_id || "");
+      if (onPage(`vm:${id}`)) refresh(`vm:${id}`);
+      else if (data.to !== "deleted" && data.host_id) insert("vm", id, data.host_id, true);
       if (data.host_id) refresh(`host:${data.host_id}`);
       refresh("fleet");
     } else if (kind === "host.state_changed") {
-      if (document.querySelector(bySelector("data-key", `host:${ev.object_id}`))) refresh(`host:${ev.object_id}`);
-      else insert("host", ev.object_id, "");
+      if (onPage(`host:${id}`)) refresh(`host:${id}`);
+      else insert("host", id, "");
       refresh("fleet");
     } else if (kind === "operation.updated") {
-      if (document.querySelector(bySelector("data-key", `op:${ev.object_id}`))) refresh(`op:${ev.object_id}`);
-      else insert("op", ev.object_id, data.target_id || "");
-      // The VM's row shows its legal actions, which change when its operation ends.
-      if (data.target_type === "vm" && TERMINAL.has(data.state)) refresh(`vm:${data.target_id}`);
+      if (onPage(`op:${id}`)) refresh(`op:${id}`);
+      else if (data.state === "pending") insert("op", id, data.target_id || "");
+      if (data.target_type === "vm") {
+        // A VM's views show its host (placed during its create) and its legal actions.
+        if (onPage(`vm:${data.target_id}`)) refresh(`vm:${data.target_id}`);
+        else if (data.kind === "vm.create") insert("vm", data.target_id, "");
+      }
       if (data.target_type === "host") refresh(`host:${data.target_id}`);
       if (data.state === "pending" || TERMINAL.has(data.state)) refresh("fleet");
     }
@@ -190,12 +210,13 @@
   }
 
   let retryMs = 1000;
+  let offlineTimer = 0;
   function connect() {
     const after = body.dataset.eventsAfter;
     const url = "/api/v1/events/stream" + (after ? `?after=${encodeURIComponent(after)}` : "");
     setLive("connecting");
     const source = new EventSource(url, { withCredentials: true });
-    source.onopen = () => { retryMs = 1000; setLive("live"); };
+    source.onopen = () => { retryMs = 1000; clearTimeout(offlineTimer); setLive("live"); };
     source.addEventListener("ready", () => setLive("live"));
     source.onerror = () => {
       if (source.readyState === EventSource.CLOSED) {
@@ -205,7 +226,12 @@
         setTimeout(connect, retryMs);
         retryMs = Math.min(retryMs * 2, 30000);
       } else {
-        setLive("connecting"); // the browser retries on its own with Last-Event-ID
+        // The browser retries on its own, sending Last-Event-ID; say so if it takes long.
+        setLive("connecting");
+        clearTimeout(offlineTimer);
+        offlineTimer = setTimeout(() => {
+          if (source.readyState !== EventSource.OPEN) setLive("offline");
+        }, 4000);
       }
     };
     for (const kind of ["vm.state_changed", "host.state_changed", "operation.updated"]) {
@@ -252,6 +278,19 @@
     }
   });
 
+  // Some values change without an event (a host's last heartbeat): [data-poll="seconds"].
+  function poll() {
+    if (document.visibilityState !== "visible") return;
+    const now = Date.now();
+    for (const el of document.querySelectorAll("[data-poll][data-src]")) {
+      const every = Number(el.dataset.poll) * 1000;
+      const last = Number(el.dataset.polledAt || now);
+      if (!el.dataset.polledAt) el.dataset.polledAt = String(now);
+      else if (now - last >= every) reload(el.dataset.src);
+    }
+  }
+
   window.NovaCron = { api, refresh, insert, toast };
+  setInterval(poll, 1000);
   if ("eventsAfter" in body.dataset) connect();
 })();
