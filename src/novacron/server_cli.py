@@ -17,6 +17,7 @@ import uvicorn
 
 from novacron.core.cli_support import fail
 from novacron.core.config import Settings, default_data_dir, make_settings
+from novacron.core.procs import die_with_parent
 
 
 def _logging(level: str) -> None:
@@ -156,6 +157,7 @@ def up(
             "--log-level",
             log_level,
         ],
+        preexec_fn=die_with_parent,
     )
     token_file = data_dir / "admin-token"
     typer.echo(f"NovaCron is up: dashboard {url}/  (API {url}/api/v1, docs {url}/docs)")

@@ -17,6 +17,7 @@ import httpx
 import uvicorn
 
 from novacron.core.config import Settings
+from novacron.core.procs import die_with_parent
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
 # Sim delays short enough for tests, long enough that operations overlap.
@@ -100,6 +101,7 @@ def spawn_server(settings: Settings, env: dict[str, str] | None = None) -> subpr
     return subprocess.Popen(
         [sys.executable, "-m", "novacron", "server", "--log-level", "warning"],
         env=full_env,
+        preexec_fn=die_with_parent,
     )
 
 
@@ -137,7 +139,7 @@ def spawn_agent(
         *(extra or []),
     ]
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
-    return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
 
 
 @dataclass
@@ -193,8 +195,11 @@ class Cluster:
         cluster = cls(settings=settings, enrolment_token=settings.enrolment_token or "")
         if separate_process:
             cluster.server_process = spawn_server(settings)
-            wait_until(lambda: healthy(cluster.url) or cluster.server_process.poll() is not None,
-                       60, what="server process")
+            wait_until(
+                lambda: healthy(cluster.url) or cluster.server_process.poll() is not None,
+                60,
+                what="server process",
+            )
         else:
             cluster.server = ServerThread(settings).start()
         cluster.token = (data_dir / "admin-token").read_text().strip()

@@ -175,26 +175,28 @@
   // lists all hosts. Anything else about an object not on the page is not for this page.
   const onPage = (key) => document.querySelector(bySelector("data-key", key)) !== null;
 
+  // Refresh what the page shows of an object (or what is being inserted); else insert it
+  // when the event means it is new.
+  function upsert(kind, id, isNew, matchValue = "", onlyMatched = false) {
+    const key = `${kind}:${id}`;
+    if (onPage(key) || inserting.has(key)) refresh(key);
+    else if (isNew) insert(kind, id, matchValue, onlyMatched);
+  }
+
   function onEvent(kind, ev) {
     const data = ev.data || {};
     const id = ev.object_id;
     if (kind === "vm.state_changed") {
-      if (onPage(`vm:${id}`)) refresh(`vm:${id}`);
-      else if (data.to !== "deleted" && data.host_id) insert("vm", id, data.host_id, true);
+      upsert("vm", id, data.to !== "deleted" && Boolean(data.host_id), data.host_id, true);
       if (data.host_id) refresh(`host:${data.host_id}`);
       refresh("fleet");
     } else if (kind === "host.state_changed") {
-      if (onPage(`host:${id}`)) refresh(`host:${id}`);
-      else insert("host", id, "");
+      upsert("host", id, true);
       refresh("fleet");
     } else if (kind === "operation.updated") {
-      if (onPage(`op:${id}`)) refresh(`op:${id}`);
-      else if (data.state === "pending") insert("op", id, data.target_id || "");
-      if (data.target_type === "vm") {
-        // A VM's views show its host (placed during its create) and its legal actions.
-        if (onPage(`vm:${data.target_id}`)) refresh(`vm:${data.target_id}`);
-        else if (data.kind === "vm.create") insert("vm", data.target_id, "");
-      }
+      upsert("op", id, data.state === "pending", data.target_id);
+      // A VM's views show its host (placed during its create) and its legal actions.
+      if (data.target_type === "vm") upsert("vm", data.target_id, data.kind === "vm.create");
       if (data.target_type === "host") refresh(`host:${data.target_id}`);
       if (data.state === "pending" || TERMINAL.has(data.state)) refresh("fleet");
     }
