@@ -29,7 +29,7 @@ pytestmark = pytest.mark.timeout(60)
 def spec(vm_id: str = "vm-1", **kw: object) -> VMSpec:
     fields: dict[str, object] = {"name": vm_id, "vcpus": 2, "memory_mib": 2048, "disk_gib": 20}
     fields.update(kw)
-    return VMSpec(id=vm_id, **fields)  # type: ignore[arg-type]
+    return VMSpec(id=vm_id, **fields)
 
 
 # -- health and auth -------------------------------------------------------------------
@@ -139,7 +139,7 @@ def test_create_act_and_destroy(sim_agent: SimAgentAPI) -> None:
         assert client.vm_action("t-002", "vm-1", action)["power_state"] == state
     client.vm_action("t-002", "vm-1", "start")
     assert client.vm_action("t-002", "vm-1", "shutdown", timeout_s=5)["power_state"] == "stopped"
-    assert client.get_vm("t-002", "vm-1")["power_state"] == "stopped"  # type: ignore[index]
+    assert client.get_vm("t-002", "vm-1")["power_state"] == "stopped"
     hosts = {h["name"]: h for h in client.hosts()}
     assert hosts["t-002"]["memory_used_mib"] == 0
 
@@ -191,7 +191,7 @@ def test_illegal_transition_arrives_as_invalid_state(sim_agent: SimAgentAPI) -> 
     client.vm_action("t-001", "vm-1", "stop")
     with pytest.raises(InvalidState, match="cannot pause VM vm-1 on host t-001: it is stopped"):
         client.vm_action("t-001", "vm-1", "pause")
-    assert client.get_vm("t-001", "vm-1")["power_state"] == "stopped"  # type: ignore[index]
+    assert client.get_vm("t-001", "vm-1")["power_state"] == "stopped"
     response = httpx.post(
         f"{sim_agent.url}/v1/hosts/t-001/vms/vm-1/actions/pause",
         headers={"Authorization": f"Bearer {SECRET}"},
@@ -246,7 +246,7 @@ def test_unknown_action_and_misplaced_timeout_are_invalid(sim_agent: SimAgentAPI
     assert err.value.errors == [{"loc": ["body", "timeout_s"], "msg": "not allowed for stop"}]
     with pytest.raises(Invalid):
         client.vm_action("t-001", "vm-1", "shutdown", timeout_s=-1)
-    assert client.get_vm("t-001", "vm-1")["power_state"] == "running"  # type: ignore[index]
+    assert client.get_vm("t-001", "vm-1")["power_state"] == "running"
 
 
 def test_unknown_route_is_404_problem_json(sim_agent: SimAgentAPI) -> None:
@@ -299,7 +299,7 @@ def test_crash_and_recover_a_host(sim_agent: SimAgentAPI) -> None:
         client.vm_action("t-003", "vm-1", "stop")
     assert [h["name"] for h in client.hosts()] == ["t-001", "t-002"]
     assert client.recover_host("t-003") == {"name": "t-003", "crashed": False}
-    assert client.get_vm("t-003", "vm-1")["power_state"] == "stopped"  # type: ignore[index]
+    assert client.get_vm("t-003", "vm-1")["power_state"] == "stopped"
     with pytest.raises(NotFound):
         client.crash_host("nope")
 

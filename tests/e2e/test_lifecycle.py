@@ -73,3 +73,30 @@ def test_health_and_openapi_need_no_token(cluster: Cluster) -> None:
     assert httpx.get(f"{cluster.url}/healthz").json()["status"] == "ok"
     spec = httpx.get(f"{cluster.url}/openapi.json").json()
     assert "/api/v1/vms" in spec["paths"]
+
+
+def test_events_are_recorded_and_pruned(cluster: Cluster) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from novacron.core import events
+    from novacron.core.clock import utcnow
+    from novacron.core.database import Database
+
+    vm = cluster.create_vm("ev-1")
+    items = cluster.api.get("/events", params={"limit": 1000}).json()["items"]
+    changes = [
+        e["data"]["to"]
+        for e in items
+        if e["kind"] == "vm.state_changed" and e["object_id"] == vm["id"]
+    ]
+    assert changes == ["building", "running"]
+    db = Database(cluster.settings.resolved_database_url)
+    try:
+        with db.session() as s:
+            s.execute(update(events.Event).values(ts=utcnow() - timedelta(hours=100)))
+            assert events.prune(s, 72) == len(items)
+    finally:
+        db.dispose()
+    assert cluster.api.get("/events").json()["items"] == []

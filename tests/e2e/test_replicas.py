@@ -38,12 +38,19 @@ def test_two_replicas_share_the_work_without_double_execution(
         assert len(token_files) == 1
         token = (token_files[0] / "admin-token").read_text().strip()
         agent = spawn_agent(
-            f"http://127.0.0.1:{a.port}", common["enrolment_token"], "agent-1", 4,  # type: ignore[arg-type]
-            ["--sim-delay", "create=0.2"], log_path=tmp_path / "agent.log",
+            f"http://127.0.0.1:{a.port}",
+            common["enrolment_token"],
+            "agent-1",
+            4,  # type: ignore[arg-type]
+            ["--sim-delay", "create=0.2"],
+            log_path=tmp_path / "agent.log",
         )
         apis = [
-            httpx.Client(base_url=f"http://127.0.0.1:{s.port}/api/v1",
-                         headers={"Authorization": f"Bearer {token}"}, timeout=30)
+            httpx.Client(
+                base_url=f"http://127.0.0.1:{s.port}/api/v1",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+            )
             for s in (a, b)
         ]
         wait_until(lambda: apis[1].get("/hosts").json()["total"] == 4, 30, what="hosts")
@@ -52,8 +59,11 @@ def test_two_replicas_share_the_work_without_double_execution(
             for i in range(60)
         ]
         wait_until(
-            lambda: all(apis[0].get(f"/operations/{o['id']}").json()["state"] in TERMINAL
-                        for o in ops), 120, what="operations end",
+            lambda: all(
+                apis[0].get(f"/operations/{o['id']}").json()["state"] in TERMINAL for o in ops
+            ),
+            120,
+            what="operations end",
         )
         finals = [apis[0].get(f"/operations/{o['id']}").json() for o in ops]
         assert all(o["state"] == "succeeded" for o in finals), [o["error"] for o in finals]
@@ -82,4 +92,3 @@ def _healthy(port: int) -> bool:
         return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
-

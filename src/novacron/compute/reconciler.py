@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from sqlalchemy import text
 
 from novacron.compute import hosts
+from novacron.core import events
 from novacron.core.config import Settings
 from novacron.core.database import Database
 
 log = logging.getLogger("novacron.reconciler")
 
 LIVENESS_LOCK_KEY = 0x6E6F7661  # "nova"
+PRUNE_EVERY_S = 600.0
 
 
 class Reconciler:
@@ -25,6 +28,7 @@ class Reconciler:
         self.db, self.settings = db, settings
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pruned_at = 0.0
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="reconciler", daemon=True)
@@ -42,6 +46,9 @@ class Reconciler:
             ):
                 return []
             down = hosts.mark_down_missing(s, self.settings.heartbeat_timeout_s)
+            if time.monotonic() - self._pruned_at > PRUNE_EVERY_S:
+                events.prune(s, self.settings.event_retention_hours)
+                self._pruned_at = time.monotonic()
         for name in down:
             log.warning(
                 "host %s missed heartbeats for %.0fs: marked down",

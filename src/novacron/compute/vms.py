@@ -30,8 +30,11 @@ def find_vm(session: Session, ref: str, *, include_deleted: bool = False) -> VM:
     return vm
 
 
-def set_state(session: Session, vm: VM, state: str, *, fault: str | None = None) -> None:
-    previous = vm.state
+def set_state(
+    session: Session, vm: VM, state: str, *, fault: str | None = None, new: bool = False
+) -> None:
+    """Change a VM's state and publish it; ``new`` announces a VM that was just created."""
+    previous = None if new else vm.state
     vm.state = state
     if fault is not None:
         vm.fault = fault
@@ -95,7 +98,7 @@ def create(session: Session, req: VMCreate, requested_by: str) -> Operation:
         session, "vm.create", "vm", vm.id, requested_by=requested_by, params={"name": vm.name}
     )
     vm.task_operation_id = op.id
-    set_state(session, vm, "building")
+    set_state(session, vm, "building", new=True)
     return op
 
 

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     heartbeat_timeout_s: float = 10.0
     """A host that misses heartbeats for this long is marked down, its VMs unknown."""
     agent_request_timeout_s: float = 30.0
+    event_retention_hours: float = 72.0
+    """Events older than this are pruned (operations keep their own history)."""
 
     # Placement
     placement_strategy: str = "spread"

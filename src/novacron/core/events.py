@@ -103,3 +103,14 @@ def latest_event_id(session: Session) -> int:
     from sqlalchemy import func
 
     return int(session.scalar(select(func.coalesce(func.max(Event.id), 0))) or 0)
+
+
+def prune(session: Session, older_than_hours: float) -> int:
+    """Delete events older than the retention window; returns how many went."""
+    from datetime import timedelta
+
+    from sqlalchemy import delete
+
+    cutoff = utcnow() - timedelta(hours=older_than_hours)
+    result = session.execute(delete(Event).where(Event.ts < cutoff))
+    return int(result.rowcount)  # type: ignore[attr-defined]
