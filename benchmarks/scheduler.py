@@ -521,8 +521,13 @@ def bench_api(args: argparse.Namespace) -> dict[str, Any]:
         with tempfile.TemporaryDirectory() as tmp:
             started = time.perf_counter()
             cluster = Cluster.start(
-                Path(tmp), args.database_url, sim_hosts=hosts, heartbeat_interval_s=5.0,
-                heartbeat_timeout_s=120.0, executor_threads=8, operation_lease_s=15.0,
+                Path(tmp),
+                args.database_url,
+                sim_hosts=hosts,
+                heartbeat_interval_s=5.0,
+                heartbeat_timeout_s=120.0,
+                executor_threads=8,
+                operation_lease_s=15.0,
                 separate_process=True,
                 agent_args=["--sim-vcpus", "64", "--sim-delay", "create=0"],
             )
@@ -532,19 +537,31 @@ def bench_api(args: argparse.Namespace) -> dict[str, Any]:
                 base = f"{cluster.url}/api/v1"
                 flavors = [(1, 512), (2, 2048), (4, 4096), (8, 16384)]
 
-                client = httpx.Client(base_url=base, headers=headers, timeout=60,
-                                      limits=httpx.Limits(max_connections=8))
+                client = httpx.Client(
+                    base_url=base,
+                    headers=headers,
+                    timeout=60,
+                    limits=httpx.Limits(max_connections=8),
+                )
 
                 def create(i: int) -> None:
                     vcpus, mem = flavors[i % len(flavors)]
-                    resp = client.post("/vms", json={"name": f"b-{hosts}-{i}", "vcpus": vcpus,
-                                                     "memory_mib": mem, "disk_gib": 1})
+                    resp = client.post(
+                        "/vms",
+                        json={
+                            "name": f"b-{hosts}-{i}",
+                            "vcpus": vcpus,
+                            "memory_mib": mem,
+                            "disk_gib": 1,
+                        },
+                    )
                     resp.raise_for_status()
 
                 def unfinished() -> int:
                     return sum(
-                        cluster.api.get("/operations", params={"state": st, "limit": 1})
-                        .json()["total"]
+                        cluster.api.get("/operations", params={"state": st, "limit": 1}).json()[
+                            "total"
+                        ]
                         for st in ("pending", "running")
                     )
 
@@ -562,8 +579,10 @@ def bench_api(args: argparse.Namespace) -> dict[str, Any]:
         out[f"api_placements_per_s_{label}_hosts"] = round(succeeded / elapsed, 1)
         out[f"api_requests_accepted_per_s_{label}_hosts"] = round(count / accepted, 1)
         out[f"api_placements_succeeded_{label}_hosts"] = succeeded
-        log(f"api {hosts} hosts: {succeeded}/{count} placed in {elapsed:.2f}s "
-            f"({succeeded / elapsed:.1f}/s)")
+        log(
+            f"api {hosts} hosts: {succeeded}/{count} placed in {elapsed:.2f}s "
+            f"({succeeded / elapsed:.1f}/s)"
+        )
     return out
 
 
@@ -582,8 +601,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a minute or so)")
     parser.add_argument("--dataset-dir", type=Path, default=DEFAULT_DATASET_DIR)
     parser.add_argument("--trace", default=DEFAULT_TRACE, help="pod list file in the dataset")
-    parser.add_argument("--database-url", default=None,
-                        help="PostgreSQL URL for the API section (default: SQLite)")
+    parser.add_argument(
+        "--database-url", default=None, help="PostgreSQL URL for the API section (default: SQLite)"
+    )
     parser.add_argument("--skip-api", action="store_true", help="in-process sections only")
     return parser.parse_args(argv)
 

@@ -100,3 +100,13 @@ def test_events_are_recorded_and_pruned(cluster: Cluster) -> None:
     finally:
         db.dispose()
     assert cluster.api.get("/events").json()["items"] == []
+
+
+def test_api_docs_are_served_offline(cluster: Cluster) -> None:
+    import httpx
+
+    page = httpx.get(f"{cluster.url}/docs").text
+    assert "/swagger-ui/swagger-ui-bundle.js" in page
+    assert "cdn" not in page.lower()
+    js = httpx.get(f"{cluster.url}/swagger-ui/swagger-ui-bundle.js")
+    assert js.status_code == 200 and len(js.content) > 100_000

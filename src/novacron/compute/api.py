@@ -176,13 +176,7 @@ def list_operations(
     kind: str | None = None,
     target: str | None = Query(None, description="Target id"),
 ) -> Page[OperationOut]:
-    stmt = select(Operation).order_by(Operation.created_at.desc(), Operation.id)
-    if state:
-        stmt = stmt.where(Operation.state == state)
-    if kind:
-        stmt = stmt.where(Operation.kind == kind)
-    if target:
-        stmt = stmt.where(Operation.target_id == target)
+    stmt = operations.query(state=state, kind=kind, target_id=target)
     with db_of(request).read() as s:
         rows, total = paginate(s, stmt, page)
         items = [OperationOut.model_validate(r) for r in rows]

@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _vcpus(host: dict[str, Any]) -> str:
-    """Allocated/total vCPUs and the overcommit ratio, e.g. ``6/16×4``."""  # noqa: RUF002
+    """Allocated/total vCPUs and the overcommit ratio, e.g. ``6/16×4``."""
     ratio = host.get("cpu_allocation_ratio")
     shown = f"{ratio:g}" if isinstance(ratio, int | float) else str(ratio)
     return f"{host.get('alloc_vcpus')}/{host.get('vcpus')}\N{MULTIPLICATION SIGN}{shown}"

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session
 
 from novacron.compute.models import DEFAULT_PROJECT_ID, Operation
@@ -74,6 +74,20 @@ def publish_op(session: Session, op: Operation) -> None:
         },
         project_id=op.project_id,
     )
+
+
+def query(
+    *, state: str | None = None, kind: str | None = None, target_id: str | None = None
+) -> Select[tuple[Operation]]:
+    """Operations, newest first, optionally filtered."""
+    stmt = select(Operation).order_by(Operation.created_at.desc(), Operation.id.desc())
+    if state:
+        stmt = stmt.where(Operation.state == state)
+    if kind:
+        stmt = stmt.where(Operation.kind == kind)
+    if target_id:
+        stmt = stmt.where(Operation.target_id == target_id)
+    return stmt
 
 
 def get(session: Session, op_id: str) -> Operation:

@@ -137,10 +137,9 @@ class Placement:
             return
         release(session, vm.host_id, vm.vcpus, vm.memory_mib, vm.disk_gib)
         vm.claimed = False
-        with self._lock:
-            # The host may not be in this process's table yet.
-            with contextlib.suppress(KeyError):
-                self._table.release(vm.host_id, vm.vcpus, vm.memory_mib, vm.disk_gib)
+        # The host may not be in this process's table yet.
+        with self._lock, contextlib.suppress(KeyError):
+            self._table.release(vm.host_id, vm.vcpus, vm.memory_mib, vm.disk_gib)
 
 
 def claim(session: Session, host_id: str, vcpus: int, memory_mib: int, disk_gib: int) -> bool:

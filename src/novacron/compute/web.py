@@ -136,10 +136,8 @@ def op_views(session: Session, ops: list[Operation]) -> list[OpView]:
 def recent_operations(
     session: Session, *, target_id: str | None = None, limit: int = RECENT_OPS
 ) -> list[OpView]:
-    stmt = select(Operation).order_by(Operation.created_at.desc(), Operation.id.desc())
-    if target_id:
-        stmt = stmt.where(Operation.target_id == target_id)
-    return op_views(session, list(session.scalars(stmt.limit(limit))))
+    stmt = operations.query(target_id=target_id).limit(limit)
+    return op_views(session, list(session.scalars(stmt)))
 
 
 def fleet_stats(session: Session) -> FleetStats:
@@ -248,7 +246,7 @@ def overview(
     vo: int = Query(0, ge=0, description="Offset into the VM list"),
     ho: int = Query(0, ge=0, description="Offset into the host list"),
 ) -> Response:
-    with _db(request).session() as s:
+    with _db(request).read() as s:
         # The cursor first: anything that changes after it reaches the page as an event.
         events_after = events.latest_event_id(s)
         host_items, host_total = hosts.list_hosts(s, PageParams(limit=PAGE_SIZE, offset=ho))
@@ -273,7 +271,7 @@ def overview(
 @pages.get("/vms/{ref}", response_class=HTMLResponse)
 def vm_detail(request: Request, ref: str) -> Response:
     try:
-        with _db(request).session() as s:
+        with _db(request).read() as s:
             events_after = events.latest_event_id(s)
             ctx = vm_context(s, ref)
             ctx["ops"] = recent_operations(s, target_id=ctx["vm"].id, limit=50)
@@ -288,7 +286,7 @@ def host_detail(
     request: Request, ref: str, vo: int = Query(0, ge=0, description="Offset into the VM list")
 ) -> Response:
     try:
-        with _db(request).session() as s:
+        with _db(request).read() as s:
             events_after = events.latest_event_id(s)
             ctx = host_context(s, ref)
             host = ctx["h"].host
@@ -316,49 +314,49 @@ def host_detail(
 
 @fragments.get("/vms/{vm_id}/row", response_class=HTMLResponse)
 def vm_row(request: Request, vm_id: str) -> Response:
-    with _db(request).session() as s:
+    with _db(request).read() as s:
         vm = vms.to_out(s, [vms.find_vm(s, vm_id, include_deleted=True)])[0]
     return ui.render(request, "compute/_vm_row.html", {"vm": vm})
 
 
 @fragments.get("/vms/{vm_id}/summary", response_class=HTMLResponse)
 def vm_summary(request: Request, vm_id: str) -> Response:
-    with _db(request).session() as s:
+    with _db(request).read() as s:
         ctx = vm_context(s, vm_id)
     return ui.render(request, "compute/_vm_summary.html", ctx)
 
 
 @fragments.get("/hosts/{host_id}/row", response_class=HTMLResponse)
 def host_row(request: Request, host_id: str) -> Response:
-    with _db(request).session() as s:
+    with _db(request).read() as s:
         ctx = host_context(s, host_id)
     return ui.render(request, "compute/_host_row.html", ctx)
 
 
 @fragments.get("/hosts/{host_id}/summary", response_class=HTMLResponse)
 def host_summary(request: Request, host_id: str) -> Response:
-    with _db(request).session() as s:
+    with _db(request).read() as s:
         ctx = host_context(s, host_id)
     return ui.render(request, "compute/_host_summary.html", ctx)
 
 
 @fragments.get("/operations/{op_id}/row", response_class=HTMLResponse)
 def op_row(request: Request, op_id: str) -> Response:
-    with _db(request).session() as s:
+    with _db(request).read() as s:
         view = op_views(s, [operations.get(s, op_id)])[0]
     return ui.render(request, "compute/_op_row.html", {"o": view})
 
 
 @fragments.get("/operations/{op_id}/card", response_class=HTMLResponse)
 def op_card(request: Request, op_id: str) -> Response:
-    with _db(request).session() as s:
+    with _db(request).read() as s:
         view = op_views(s, [operations.get(s, op_id)])[0]
     return ui.render(request, "compute/_op_card.html", {"o": view})
 
 
 @fragments.get("/fleet", response_class=HTMLResponse)
 def fleet(request: Request) -> Response:
-    with _db(request).session() as s:
+    with _db(request).read() as s:
         stats = fleet_stats(s)
     return ui.render(request, "compute/_fleet.html", {"stats": stats})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from novacron.core.database import Database
 from novacron.core.errors import Unauthorized
 from novacron.security.tokens import Principal, authenticate, touch
 
@@ -20,13 +21,18 @@ def bearer(request: Request) -> str | None:
     return request.cookies.get(COOKIE)
 
 
-def _principal(request: Request, kinds: tuple[str, ...]) -> Principal:
-    db = request.app.state.db
+def principal_for(db: Database, token: str | None, kinds: tuple[str, ...]) -> Principal:
+    """Authenticate in a read-only transaction; record the token's use at most once a minute."""
     with db.read() as s:
-        principal = authenticate(s, bearer(request), kinds)
+        principal = authenticate(s, token, kinds)
     if principal.needs_touch:
         with db.session() as s:
             touch(s, principal.token_id)
+    return principal
+
+
+def _principal(request: Request, kinds: tuple[str, ...]) -> Principal:
+    principal = principal_for(request.app.state.db, bearer(request), kinds)
     request.state.principal = principal
     return principal
 

@@ -1,0 +1,1 @@
+"""The web UI: shared templates, static assets and helpers; ``app.mount`` adds it to the server."""

@@ -14,8 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from novacron.core.errors import Unauthorized
-from novacron.security.auth import COOKIE
-from novacron.security.tokens import authenticate
+from novacron.security.auth import COOKIE, principal_for
 from novacron.web import ui
 
 PAGE_SLICES = ("novacron.compute.web",)
@@ -24,13 +23,10 @@ COOKIE_MAX_AGE_S = 7 * 24 * 3600
 router = APIRouter(include_in_schema=False)
 
 
-def _signed_in(request: Request) -> bool:
-    token = request.cookies.get(COOKIE)
-    if not token:
-        return False
+def _check(request: Request, token: str | None) -> bool:
+    """Whether ``token`` is a live user token; records its use like the API does."""
     try:
-        with request.app.state.db.session() as s:
-            authenticate(s, token, ("user",))
+        principal_for(request.app.state.db, token, ("user",))
     except Unauthorized:
         return False
     return True
@@ -47,7 +43,7 @@ def _login_form(
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str | None = None) -> Response:
     next_path = ui.safe_next(next)
-    if _signed_in(request):
+    if _check(request, request.cookies.get(COOKIE)):
         return RedirectResponse(next_path, status_code=303)
     return _login_form(request, next_path)
 
@@ -58,10 +54,7 @@ def login(request: Request, token: str = Form(""), next: str = Form("/")) -> Res
     token = token.strip()
     if not token:
         return _login_form(request, next_path, "Enter your API token.", 401)
-    try:
-        with request.app.state.db.session() as s:
-            authenticate(s, token, ("user",))
-    except Unauthorized:
+    if not _check(request, token):
         return _login_form(
             request, next_path, "That token is not valid, or it has been revoked.", 401
         )

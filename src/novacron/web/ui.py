@@ -26,8 +26,8 @@ from fastapi.responses import HTMLResponse
 from novacron import __version__
 from novacron.core.clock import isoformat
 from novacron.core.errors import Unauthorized
-from novacron.security.auth import bearer
-from novacron.security.tokens import Principal, authenticate
+from novacron.security.auth import require_user
+from novacron.security.tokens import Principal
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -57,13 +57,9 @@ class LoginRequired(Exception):
 def page_user(request: Request) -> Principal:
     """Dependency of every page: the signed-in user, or :class:`LoginRequired`."""
     try:
-        token = bearer(request)
-        with request.app.state.db.session() as s:
-            principal = authenticate(s, token, ("user",))
+        return require_user(request)
     except Unauthorized:
         raise LoginRequired(request.url.path) from None
-    request.state.principal = principal
-    return principal
 
 
 def safe_next(value: str | None) -> str:

@@ -170,7 +170,7 @@
 
   // -- events -----------------------------------------------------------------------------
 
-  // New rows come only from events that mean "new": a vm.create operation, a new pending
+  // New rows come only from events that mean "new": a VM's first state, a new pending
   // operation, a VM arriving on the host a page is about, a host not listed on a page that
   // lists all hosts. Anything else about an object not on the page is not for this page.
   const onPage = (key) => document.querySelector(bySelector("data-key", key)) !== null;
@@ -187,7 +187,8 @@
     const data = ev.data || {};
     const id = ev.object_id;
     if (kind === "vm.state_changed") {
-      upsert("vm", id, data.to !== "deleted" && Boolean(data.host_id), data.host_id, true);
+      if (data.from === null) upsert("vm", id, true); // a VM just created
+      else upsert("vm", id, data.to !== "deleted" && Boolean(data.host_id), data.host_id, true);
       if (data.host_id) refresh(`host:${data.host_id}`);
       refresh("fleet");
     } else if (kind === "host.state_changed") {
