@@ -501,13 +501,33 @@ def bench_trace(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def bench_api(args: argparse.Namespace) -> dict[str, Any]:
-    """VM creates through the REST API to a real server and one sim agent process.
+    """VM creates through the REST API to a real server process and one sim agent process.
 
     Measures from the first POST until every operation has ended: request
     validation, the persisted operation, a worker claiming it, placement with the
     atomic database claim, the agent's HTTP create (sim delay 0) and the state
     change. SQLite by default; ``--database-url`` for PostgreSQL.
     """
+    out: dict[str, Any] = {}
+    count = 200 if args.quick else 500
+    for hosts in (1_000, 10_000):
+        succeeded, accepted_s, elapsed_s = _api_round(hosts, count, args.database_url)
+        label = f"{hosts // 1000}k"
+        out[f"api_placements_per_s_{label}_hosts"] = round(succeeded / elapsed_s, 1)
+        out[f"api_requests_accepted_per_s_{label}_hosts"] = round(count / accepted_s, 1)
+        out[f"api_placements_succeeded_{label}_hosts"] = succeeded
+        log(
+            f"api {hosts} hosts: {succeeded}/{count} placed in {elapsed_s:.2f}s "
+            f"({succeeded / elapsed_s:.1f}/s)"
+        )
+    return out
+
+
+API_FLAVORS = [(1, 512), (2, 2048), (4, 4096), (8, 16384)]
+
+
+def _api_round(hosts: int, count: int, database_url: str | None) -> tuple[int, float, float]:
+    """(VMs placed, seconds to accept every request, seconds until every operation ended)."""
     import tempfile
     from concurrent.futures import ThreadPoolExecutor
 
@@ -515,75 +535,51 @@ def bench_api(args: argparse.Namespace) -> dict[str, Any]:
 
     from novacron.testing.cluster import Cluster, wait_until
 
-    out: dict[str, Any] = {}
-    count = 200 if args.quick else 500
-    for hosts in (1_000, 10_000):
-        with tempfile.TemporaryDirectory() as tmp:
-            started = time.perf_counter()
-            cluster = Cluster.start(
-                Path(tmp),
-                args.database_url,
-                sim_hosts=hosts,
-                heartbeat_interval_s=5.0,
-                heartbeat_timeout_s=120.0,
-                executor_threads=8,
-                operation_lease_s=15.0,
-                separate_process=True,
-                agent_args=["--sim-vcpus", "64", "--sim-delay", "create=0"],
-            )
-            log(f"api: cluster with {hosts} sim hosts up in {time.perf_counter() - started:.1f}s")
-            try:
-                headers = {"Authorization": f"Bearer {cluster.token}"}
-                base = f"{cluster.url}/api/v1"
-                flavors = [(1, 512), (2, 2048), (4, 4096), (8, 16384)]
-
-                client = httpx.Client(
-                    base_url=base,
-                    headers=headers,
-                    timeout=60,
-                    limits=httpx.Limits(max_connections=8),
-                )
-
-                def create(i: int) -> None:
-                    vcpus, mem = flavors[i % len(flavors)]
-                    resp = client.post(
-                        "/vms",
-                        json={
-                            "name": f"b-{hosts}-{i}",
-                            "vcpus": vcpus,
-                            "memory_mib": mem,
-                            "disk_gib": 1,
-                        },
-                    )
-                    resp.raise_for_status()
-
-                def unfinished() -> int:
-                    return sum(
-                        cluster.api.get("/operations", params={"state": st, "limit": 1}).json()[
-                            "total"
-                        ]
-                        for st in ("pending", "running")
-                    )
-
-                t0 = time.perf_counter()
-                with ThreadPoolExecutor(8) as pool:
-                    list(pool.map(create, range(count)))
-                accepted = time.perf_counter() - t0
-                wait_until(lambda: unfinished() == 0, 600, 0.2, "benchmark operations")
-                elapsed = time.perf_counter() - t0
-                ok = cluster.api.get("/operations", params={"state": "succeeded", "limit": 1})
-                succeeded = ok.json()["total"]
-            finally:
-                cluster.stop()
-        label = f"{hosts // 1000}k"
-        out[f"api_placements_per_s_{label}_hosts"] = round(succeeded / elapsed, 1)
-        out[f"api_requests_accepted_per_s_{label}_hosts"] = round(count / accepted, 1)
-        out[f"api_placements_succeeded_{label}_hosts"] = succeeded
-        log(
-            f"api {hosts} hosts: {succeeded}/{count} placed in {elapsed:.2f}s "
-            f"({succeeded / elapsed:.1f}/s)"
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        cluster = Cluster.start(
+            Path(tmp),
+            database_url,
+            sim_hosts=hosts,
+            heartbeat_interval_s=5.0,
+            heartbeat_timeout_s=120.0,
+            executor_threads=8,
+            operation_lease_s=15.0,
+            separate_process=True,
+            agent_args=["--sim-vcpus", "64", "--sim-delay", "create=0"],
         )
-    return out
+        log(f"api: cluster with {hosts} sim hosts up in {time.perf_counter() - started:.1f}s")
+        client = httpx.Client(
+            base_url=f"{cluster.url}/api/v1",
+            headers={"Authorization": f"Bearer {cluster.token}"},
+            timeout=60,
+            limits=httpx.Limits(max_connections=8),
+        )
+
+        def create(i: int) -> None:
+            vcpus, mem = API_FLAVORS[i % len(API_FLAVORS)]
+            body = {"name": f"b-{i}", "vcpus": vcpus, "memory_mib": mem, "disk_gib": 1}
+            client.post("/vms", json=body).raise_for_status()
+
+        def unfinished() -> int:
+            return sum(
+                client.get("/operations", params={"state": st, "limit": 1}).json()["total"]
+                for st in ("pending", "running")
+            )
+
+        try:
+            t0 = time.perf_counter()
+            with ThreadPoolExecutor(8) as pool:
+                list(pool.map(create, range(count)))
+            accepted_s = time.perf_counter() - t0
+            wait_until(lambda: unfinished() == 0, 600, 0.2, "benchmark operations")
+            elapsed_s = time.perf_counter() - t0
+            ok = client.get("/operations", params={"state": "succeeded", "limit": 1})
+            succeeded = int(ok.json()["total"])
+        finally:
+            client.close()
+            cluster.stop()
+    return succeeded, accepted_s, elapsed_s
 
 
 # ============================================================== main

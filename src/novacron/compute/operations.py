@@ -78,7 +78,7 @@ def publish_op(session: Session, op: Operation) -> None:
 
 def query(
     *, state: str | None = None, kind: str | None = None, target_id: str | None = None
-) -> Select[tuple[Operation]]:
+) -> Select[Operation]:
     """Operations, newest first, optionally filtered."""
     stmt = select(Operation).order_by(Operation.created_at.desc(), Operation.id.desc())
     if state:
