@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from sqlalchemy import text
 
 from novacron import __version__
@@ -20,6 +20,7 @@ from novacron.core import problems
 from novacron.core.config import Settings
 from novacron.core.database import Database
 from novacron.core.events_api import router as events_router
+from novacron.security.auth import require_user
 from novacron.security.tokens import ensure_bootstrap_secrets
 
 log = logging.getLogger("novacron.server")
@@ -55,7 +56,7 @@ def create_app(settings: Settings, *, workers: bool = True) -> FastAPI:
         title="NovaCron",
         version=__version__,
         lifespan=lifespan,
-        openapi_url="/openapi.json",
+        openapi_url=None,  # served below behind authentication
         docs_url=None,  # served below from local assets: no CDN
         redoc_url=None,
     )
@@ -76,7 +77,8 @@ def create_app(settings: Settings, *, workers: bool = True) -> FastAPI:
 
 
 def _mount_api_docs(app: FastAPI) -> None:
-    """Swagger UI at ``/docs`` with the assets the ``swagger-ui-bundle`` wheel ships."""
+    """``/openapi.json`` and Swagger UI at ``/docs`` (assets from the ``swagger-ui-bundle``
+    wheel), both for signed-in users only, like the rest of the API."""
     from fastapi.openapi.docs import get_swagger_ui_html
     from fastapi.responses import HTMLResponse
     from fastapi.staticfiles import StaticFiles
@@ -84,7 +86,11 @@ def _mount_api_docs(app: FastAPI) -> None:
 
     app.mount("/swagger-ui", StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui")
 
-    @app.get("/docs", include_in_schema=False)
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(require_user)])
+    def openapi() -> dict[str, Any]:
+        return app.openapi()
+
+    @app.get("/docs", include_in_schema=False, dependencies=[Depends(require_user)])
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url="/openapi.json",
