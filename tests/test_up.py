@@ -1,0 +1,100 @@
+"""``novacron up``: one command starts a server and a local agent, and Ctrl-C stops both."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from novacron.testing.cluster import free_port, wait_until
+
+pytestmark = pytest.mark.slow
+
+
+def test_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
+    port = free_port()
+    data_dir = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOVACRON_")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "novacron",
+            "up",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+            "--sim-hosts",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        lines = []
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if "Ctrl-C stops" in line:
+                break
+        output = "".join(lines)
+        assert f"dashboard http://127.0.0.1:{port}/" in output
+        token_file = data_dir / "admin-token"
+        assert f"Admin token: {token_file}" in output
+        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+        token = token_file.read_text().strip()
+        api = httpx.Client(
+            base_url=f"http://127.0.0.1:{port}/api/v1", headers={"Authorization": f"Bearer {token}"}
+        )
+        wait_until(lambda: api.get("/hosts").json()["total"] == 2, 30, what="local agent")
+        hosts = api.get("/hosts").json()["items"]
+        assert [h["name"] for h in hosts] == ["local-001", "local-002"]
+        assert all(h["state"] == "up" and h["driver"] == "sim" for h in hosts)
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert any("agent" in " ".join(c.cmdline()) for c in children)
+
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+        assert not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children)
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{port}/healthz")
+        assert (data_dir / "novacron.db").exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_up_refuses_a_busy_port(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "novacron",
+                "up",
+                "--data-dir",
+                str(tmp_path),
+                "--port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: port {port} on 127.0.0.1 is in use: pass --port"
