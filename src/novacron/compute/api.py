@@ -272,8 +272,7 @@ def register_agent(request: Request, body: AgentRegister) -> AgentRegistered:
 def agent_heartbeat(
     request: Request, body: Heartbeat, principal: Principal = Depends(require_agent)
 ) -> dict[str, Any]:
-    settings = request.app.state.settings
     with db_of(request).session() as s:
         agent = hosts.agent_for_token(s, principal.token_id)
-        orphans = hosts.heartbeat(s, agent, body, grace_s=2 * settings.heartbeat_interval_s)
+        orphans = hosts.heartbeat(s, agent, body)
     return {"orphans": orphans}

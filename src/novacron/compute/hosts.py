@@ -169,16 +169,17 @@ def agent_for_token(session: Session, token_id: str) -> Agent:
     return agent
 
 
-def heartbeat(
-    session: Session, agent: Agent, beat: Heartbeat, grace_s: float = 5.0
-) -> dict[str, list[str]]:
-    """Record liveness, reconcile VM power states, and name orphans for the agent to destroy.
+# States a heartbeat may correct; transitional ones belong to a running operation.
+RECONCILABLE = frozenset({"running", "stopped", "paused", "unknown", "error"})
+# A VM's reported state must disagree this many heartbeats in a row before we believe it:
+# the agent may have taken one snapshot just before an operation's change on the host,
+# but the next snapshot is taken after that heartbeat was answered, so it is current.
+MISMATCHES_TO_ACT = 2
 
-    A VM changed within ``grace_s`` is not reconciled: the agent may have built this
-    heartbeat before the change it just made.
-    """
+
+def heartbeat(session: Session, agent: Agent, beat: Heartbeat) -> dict[str, list[str]]:
+    """Record liveness, reconcile VM power states, and name orphans for the agent to destroy."""
     now = utcnow()
-    settled = now - timedelta(seconds=grace_s)
     agent.last_seen_at = now
     reported = {h.name: h for h in beat.hosts}
     hosts = {
@@ -199,14 +200,14 @@ def heartbeat(
         if host.status == "down":
             host.status = "up"
             publish_host(session, host)
-    by_host_id = {h.id: h.name for h in hosts.values()}
     vms = {
         vm.id: vm
         for vm in session.scalars(
-            select(VM).where(VM.host_id.in_(list(by_host_id)), VM.state != "deleted")
+            select(VM).where(VM.host_id.in_([h.id for h in hosts.values()]), VM.state != "deleted")
         )
     }
     orphans: dict[str, list[str]] = {}
+    seen: set[str] = set()
     for name, report in reported.items():
         known = hosts.get(name)
         if known is None:
@@ -216,27 +217,24 @@ def heartbeat(
             if vm is None or vm.host_id != known.id:
                 orphans.setdefault(name, []).append(rvm.id)
                 continue
+            seen.add(vm.id)
             actual = POWER_TO_STATE.get(rvm.power_state)
-            # Transitional states belong to a running operation; leave them alone.
-            if (
-                actual
-                and vm.state in {"running", "stopped", "paused", "unknown", "error"}
-                and vm.state != actual
-                and vm.updated_at < settled
-            ):
-                fault = "guest crashed" if actual == "error" else ""
-                set_state(session, vm, actual, fault=fault or vm.fault)
-    # A live VM the host no longer reports (lost with a crash) is in error.
-    reported_ids = {v.id for r in reported.values() for v in r.vms}
+            if actual and vm.state in RECONCILABLE and vm.state != actual:
+                fault = "guest crashed" if actual == "error" else vm.fault
+                _mismatch(session, vm, actual, fault)
+            elif vm.report_mismatches:
+                vm.report_mismatches = 0
     for vm in vms.values():
-        if (
-            vm.id not in reported_ids
-            and vm.state in {"running", "stopped", "paused", "unknown"}
-            and by_host_id.get(vm.host_id or "") in reported
-            and vm.updated_at < settled
-        ):
-            set_state(session, vm, "error", fault="the host no longer reports this VM")
+        if vm.id not in seen and vm.state in RECONCILABLE - {"error"}:
+            _mismatch(session, vm, "error", "the host no longer reports this VM")
     return orphans
+
+
+def _mismatch(session: Session, vm: VM, actual: str, fault: str) -> None:
+    vm.report_mismatches += 1
+    if vm.report_mismatches >= MISMATCHES_TO_ACT:
+        vm.report_mismatches = 0
+        set_state(session, vm, actual, fault=fault)
 
 
 def mark_down_missing(session: Session, timeout_s: float) -> list[str]:

@@ -133,6 +133,8 @@ class VM(Timestamped, Base):
     """True while the VM's resources are counted in its host's allocation."""
     task_operation_id: Mapped[str | None] = mapped_column(String(64))
     fault: Mapped[str] = mapped_column(Text, default="")
+    report_mismatches: Mapped[int] = mapped_column(Integer, default=0)
+    """Heartbeats in a row whose report disagreed with ``state`` (see hosts.heartbeat)."""
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 

@@ -1,0 +1,107 @@
+"""Heartbeat reconciliation against the database: one stale snapshot changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from novacron.compute import hosts
+from novacron.compute.models import VM, Agent
+from novacron.compute.schemas import AgentRegister, Heartbeat
+from novacron.core.config import Settings
+from novacron.core.database import Database
+from novacron.security.tokens import ensure_bootstrap_secrets
+from novacron.testing.databases import fresh_database
+
+ENROL = "nce_heartbeat-test-0123456789abcdef"
+INFO = {"driver": "sim", "vcpus": 8, "memory_mib": 8192, "disk_gib": 100}
+
+
+@pytest.fixture
+def db(backend: str, tmp_path: Path) -> Iterator[Database]:
+    import os
+
+    with fresh_database(backend, tmp_path, os.environ.get("NOVACRON_TEST_DATABASE_URL")) as url:
+        database = Database(url or f"sqlite:///{tmp_path / 'hb.db'}")
+        database.upgrade()
+        with database.session() as s:
+            ensure_bootstrap_secrets(s, tmp_path, ENROL)
+            hosts.register_agent(
+                s,
+                AgentRegister(
+                    enrolment_token=ENROL,
+                    name="a1",
+                    url="http://127.0.0.1:1",
+                    api_secret="s" * 32,
+                    hosts=[{"name": "h1", **INFO}],
+                ),
+                Settings(data_dir=tmp_path),
+            )
+            host = hosts.find_host(s, "h1")
+            s.add(
+                VM(
+                    id="vm-1",
+                    project_id="proj-default",
+                    name="v",
+                    name_key="v",
+                    state="running",
+                    vcpus=1,
+                    memory_mib=512,
+                    disk_gib=1,
+                    host_id=host.id,
+                    claimed=True,
+                )
+            )
+        yield database
+        database.dispose()
+
+
+def beat(db: Database, vms: list[tuple[str, str]]) -> dict[str, list[str]]:
+    body = Heartbeat.model_validate(
+        {
+            "hosts": [
+                {
+                    "name": "h1",
+                    "info": {"name": "h1", **INFO},
+                    "vms": [{"id": i, "power_state": p} for i, p in vms],
+                }
+            ]
+        }
+    )
+    with db.session() as s:
+        agent = s.query(Agent).one()
+        return hosts.heartbeat(s, agent, body)
+
+
+def state(db: Database) -> str:
+    with db.read() as s:
+        vm = s.get(VM, "vm-1")
+        assert vm is not None
+        return vm.state
+
+
+def test_one_stale_report_is_ignored_two_are_believed(db: Database) -> None:
+    beat(db, [("vm-1", "stopped")])
+    assert state(db) == "running"
+    beat(db, [("vm-1", "running")])  # the next snapshot agrees again: counter resets
+    beat(db, [("vm-1", "stopped")])
+    assert state(db) == "running"
+    beat(db, [("vm-1", "stopped")])
+    assert state(db) == "stopped"
+
+
+def test_missing_vm_needs_two_reports(db: Database) -> None:
+    beat(db, [])
+    assert state(db) == "running"
+    beat(db, [])
+    assert state(db) == "error"
+    with db.read() as s:
+        vm = s.get(VM, "vm-1")
+        assert vm is not None and vm.fault == "the host no longer reports this VM"
+
+
+def test_unknown_vms_are_orphans(db: Database) -> None:
+    assert beat(db, [("vm-1", "running"), ("vm-x", "running")]) == {"h1": ["vm-x"]}
+    assert state(db) == "running"
