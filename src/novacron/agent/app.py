@@ -23,18 +23,16 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Mapping
-from http import HTTPStatus
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Depends, FastAPI, Header
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from novacron import __version__
 from novacron.agent.inventory import host_infos, vm_dict
-from novacron.core.errors import Invalid, NotFound, NovaCronError, Unauthorized
+from novacron.core import problems
+from novacron.core.errors import Invalid, NotFound, Unauthorized
 from novacron.hypervisor.base import HypervisorDriver, VMInfo, VMSpec
 from novacron.hypervisor.sim import SimFleet
 
@@ -91,16 +89,6 @@ class SimConfigBody(BaseModel):
     speed: float | None = None
 
 
-def problem_response(exc: NovaCronError, request: Request) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return JSONResponse(
-        exc.problem(instance=request.url.path),
-        status_code=exc.status,
-        media_type=PROBLEM_JSON,
-        headers=headers,
-    )
-
-
 def _json(content: Any, status_code: int = 200) -> JSONResponse:
     return JSONResponse(content, status_code=status_code)
 
@@ -123,7 +111,7 @@ def create_agent_app(fleet: SimFleet | Mapping[str, HypervisorDriver], api_secre
         redoc_url=None,
         openapi_url=None,
     )
-    _install_error_handlers(app)
+    problems.install(app, component="agent")
 
     def require_secret(authorization: str | None = Header(default=None)) -> None:
         scheme, _, token = (authorization or "").partition(" ")
@@ -238,41 +226,3 @@ def _sim_router(fleet: SimFleet, require_secret: Any) -> APIRouter:
             raise Invalid(exc.detail, errors=errors) from None
 
     return sim
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(NovaCronError)
-    async def on_error(request: Request, exc: NovaCronError) -> JSONResponse:
-        return problem_response(exc, request)
-
-    @app.exception_handler(RequestValidationError)
-    async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))} for e in exc.errors()
-        ]
-        return problem_response(Invalid("request validation failed", errors=errors), request)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if exc.status_code == 404:
-            return problem_response(NotFound(f"no route {request.url.path}"), request)
-        try:
-            title = HTTPStatus(exc.status_code).phrase
-        except ValueError:
-            title = "HTTP error"
-        body = {
-            "type": "about:blank",
-            "title": title,
-            "status": exc.status_code,
-            "detail": str(exc.detail),
-            "instance": request.url.path,
-        }
-        return JSONResponse(
-            body, status_code=exc.status_code, media_type=PROBLEM_JSON, headers=exc.headers
-        )
-
-    @app.exception_handler(Exception)
-    async def on_crash(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
-        error = NovaCronError(f"agent internal error: {type(exc).__name__}")
-        return problem_response(error, request)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -9,7 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from novacron.core.errors import NovaCronError
+from novacron.core.errors import NotFound, NovaCronError
+
+log = logging.getLogger("novacron.api")
 
 PROBLEM = "application/problem+json"
 
@@ -39,7 +43,7 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, component: str = "server") -> None:
     @app.exception_handler(NovaCronError)
     async def _novacron(request: Request, exc: NovaCronError) -> JSONResponse:
         return problem_response(exc, request)
@@ -63,9 +67,15 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            return problem_response(NotFound(f"no route {request.url.path}"), request)
+        try:
+            title = HTTPStatus(exc.status_code).phrase
+        except ValueError:
+            title = "HTTP error"
         body = {
             "type": "about:blank",
-            "title": str(exc.detail) if exc.status_code != 404 else "Not found",
+            "title": title,
             "status": exc.status_code,
             "detail": str(exc.detail),
             "instance": request.url.path,
@@ -76,3 +86,10 @@ def install(app: FastAPI) -> None:
             media_type=PROBLEM,
             headers=getattr(exc, "headers", None),
         )
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> JSONResponse:
+        # A bug, not the user's fault: log it whole, answer without internals.
+        log.error("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
+        error = NovaCronError(f"{component} internal error: {type(exc).__name__}")
+        return problem_response(error, request)
