@@ -82,6 +82,9 @@ class Tab:
         """Mark the window; returns the number of loads so far."""
         from playwright.sync_api import expect
 
+        # The page's `load` event can come after the stream is live (favicon, fonts):
+        # wait for it so it is not mistaken for a reload later.
+        self.page.wait_for_load_state("load")
         expect(self.page.get_by_test_id("live-indicator")).to_have_attribute("data-state", "live")
         self.page.evaluate("window.__marker = 1")
         return len(self.loads)
