@@ -1,6 +1,7 @@
 """Placement scheduler benchmark: throughput, and packing quality on a real trace.
 
     .venv/bin/python benchmarks/scheduler.py [--quick] [--dataset-dir DIR] [--trace NAME]
+        [--database-url URL] [--skip-api]
 
 Sections (each a function returning a dict; they are merged into one JSON
 object, printed as the last line of stdout; progress goes to stderr):
@@ -8,10 +9,18 @@ object, printed as the last line of stdout; progress goes to stderr):
 1. ``throughput``: in-process placements/s of ``HostTable`` at 1,000 and
    10,000 hosts (select + claim), median of several rounds, against a naive
    pure-Python loop over the same hosts and requests in the same run.
-2. ``trace``: replay of the Alibaba GPU 2023 (OpenB) pod trace as VM requests
+2. ``db_claim``: the production path in process, without HTTP:
+   ``Placement.schedule_and_claim`` (cached-table ranking plus the atomic SQL
+   claim on the host row), one transaction per placement, against a fresh
+   SQLite database (or PostgreSQL with ``--database-url``) holding 1,000 and
+   10,000 hosts; afterwards every host's allocation is checked against the VMs
+   claimed on it.
+3. ``trace``: replay of the Alibaba GPU 2023 (OpenB) pod trace as VM requests
    on homogeneous hosts with ``HostTable`` ("pack"), reporting the peak number
    of hosts in use against the lower bound ``max over time of max over
    resources of ceil(demand / host capacity)``, and first-fit as the baseline.
+4. ``api``: VM creates through the REST API to a server and a sim agent
+   process (left out with ``--skip-api``).
 
 See benchmarks/README.md for what each number means and the recorded results.
 """
@@ -216,7 +225,199 @@ def bench_throughput(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-# ============================================================== 2. trace replay
+# ============================================================== 2. database claim
+
+
+def _host_rows(count: int, agent_id: str) -> list[dict[str, Any]]:
+    """``synthetic_hosts`` as ``hosts`` rows, all up; sizes, ratios, zones and traits kept."""
+    return [
+        {
+            "id": h.id,
+            "name": h.name,
+            "agent_id": agent_id,
+            "driver": "sim",
+            "status": "up",
+            "maintenance": False,
+            "maintenance_reason": "",
+            "vcpus": h.vcpus,
+            "memory_mib": h.memory_mib,
+            "disk_gib": h.disk_gib,
+            "cpu_allocation_ratio": h.cpu_allocation_ratio,
+            "ram_allocation_ratio": h.ram_allocation_ratio,
+            "disk_allocation_ratio": h.disk_allocation_ratio,
+            "alloc_vcpus": 0,
+            "alloc_memory_mib": 0,
+            "alloc_disk_gib": 0,
+            "labels": dict(h.labels),
+            "capabilities": sorted(h.traits),
+        }
+        for h in synthetic_hosts(count, seed=count)
+    ]
+
+
+@dataclass
+class ClaimRound:
+    placed: int
+    no_capacity: int
+    place_s: float
+    """Seconds inside the scheduling transactions only."""
+    total_s: float
+    """Seconds including the transactions that insert the VM rows."""
+
+
+def _claim_round(db: Any, placement: Any, requests: list[PlacementRequest], tag: str) -> ClaimRound:
+    """One VM per request, inserted in its own transaction (as ``POST /vms`` does), then
+    scheduled in a second one (as the executor's ``_schedule`` does): load the VM,
+    ``request_for``, ``schedule_and_claim``, commit."""
+    from novacron.compute.models import DEFAULT_PROJECT_ID, VM
+
+    placed = no_capacity = 0
+    place_s = 0.0
+    start = time.perf_counter()
+    for n, req in enumerate(requests):
+        vm_id = f"vm-{tag}-{n:05d}"
+        with db.session() as s:
+            s.add(
+                VM(
+                    id=vm_id,
+                    project_id=DEFAULT_PROJECT_ID,
+                    name=vm_id,
+                    name_key=vm_id,
+                    state="building",
+                    vcpus=req.vcpus,
+                    memory_mib=req.memory_mib,
+                    disk_gib=req.disk_gib,
+                    labels={},
+                    host_labels=dict(req.labels),
+                    required_traits=sorted(req.traits),
+                    fault="",
+                )
+            )
+        t0 = time.perf_counter()
+        try:
+            with db.session() as s:
+                vm = s.get(VM, vm_id)
+                assert vm is not None
+                placement.schedule_and_claim(s, vm, placement.request_for(s, vm))
+            placed += 1
+        except NoCapacity:
+            no_capacity += 1
+        place_s += time.perf_counter() - t0
+    return ClaimRound(placed, no_capacity, place_s, time.perf_counter() - start)
+
+
+def _claims_consistent(db: Any) -> tuple[bool, str]:
+    """Every host's allocation equals the sum over the VMs claimed on it, within capacity."""
+    from sqlalchemy import func, select
+
+    from novacron.compute.models import VM, Host
+
+    with db.read() as s:
+        sums = {
+            host_id: (v, m, d)
+            for host_id, v, m, d in s.execute(
+                select(
+                    VM.host_id, func.sum(VM.vcpus), func.sum(VM.memory_mib), func.sum(VM.disk_gib)
+                )
+                .where(VM.claimed.is_(True))
+                .group_by(VM.host_id)
+            )
+        }
+        dangling = s.scalar(
+            select(func.count()).select_from(VM).where(VM.claimed.is_(True), VM.host_id.is_(None))
+        )
+        problems = [f"{dangling} claimed VMs without a host"] if dangling else []
+        for h in s.scalars(select(Host)):
+            alloc = (h.alloc_vcpus, h.alloc_memory_mib, h.alloc_disk_gib)
+            if alloc != tuple(sums.get(h.id, (0, 0, 0))):
+                problems.append(f"{h.id}: alloc {alloc} != claimed {sums.get(h.id)}")
+            if (
+                h.alloc_vcpus > effective_capacity(h.vcpus, h.cpu_allocation_ratio)
+                or h.alloc_memory_mib > effective_capacity(h.memory_mib, h.ram_allocation_ratio)
+                or h.alloc_disk_gib > effective_capacity(h.disk_gib, h.disk_allocation_ratio)
+            ):
+                problems.append(f"{h.id}: over capacity {alloc}")
+    return not problems, "; ".join(problems[:5])
+
+
+def bench_db_claim(args: argparse.Namespace) -> dict[str, Any]:
+    """``Placement.schedule_and_claim`` against a real database, in process, one at a time.
+
+    The production path without HTTP, agent or operation bookkeeping: the cached
+    host table's ranking plus the conditional UPDATE on the host row, each
+    placement its own transaction. SQLite in a temp dir by default;
+    ``--database-url`` runs it in a fresh PostgreSQL database created and dropped here.
+    """
+    import tempfile
+
+    from sqlalchemy import insert
+
+    from novacron.compute.models import Agent, Host
+    from novacron.compute.placement import Placement
+    from novacron.core.config import Settings
+    from novacron.core.database import Database
+    from novacron.testing.databases import fresh_database
+
+    rounds = 3
+    per_round = 100 if args.quick else 300
+    settings = Settings(placement_strategy="spread")
+    out: dict[str, Any] = {
+        "db_claim_dialect": "postgresql" if args.database_url else "sqlite",
+        "db_claim_rounds": rounds,
+        "db_claim_placements_per_round": per_round,
+    }
+    consistent = True
+    for count, key in ((1_000, "1k"), (10_000, "10k")):
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            fresh_database(
+                "postgresql" if args.database_url else "sqlite", Path(tmp), args.database_url
+            ) as url,
+        ):
+            db = Database(url or f"sqlite:///{tmp}/b.db")
+            try:
+                t0 = time.perf_counter()
+                db.upgrade()
+                with db.session() as s:
+                    s.add(
+                        Agent(
+                            id="agent-bench", name="bench", url="http://127.0.0.1:1", api_secret="x"
+                        )
+                    )
+                    s.flush()
+                    s.execute(insert(Host), _host_rows(count, "agent-bench"))
+                log(f"db_claim {count} hosts: schema and rows in {time.perf_counter() - t0:.1f}s")
+                placement = Placement(settings)
+                # The first placement loads the host table (every REFRESH_S after that, too).
+                warm = _claim_round(db, placement, synthetic_requests(1, seed=7), "warm")
+                out[f"db_claim_first_placement_ms_{key}_hosts"] = round(warm.place_s * 1000, 1)
+                rates, total_rates = [], []
+                failed = 0
+                for rnd in range(rounds):
+                    requests = synthetic_requests(per_round, seed=2000 * count + rnd)
+                    r = _claim_round(db, placement, requests, f"r{rnd}")
+                    rates.append(r.placed / r.place_s)
+                    total_rates.append(r.placed / r.total_s)
+                    failed += r.no_capacity
+                ok, detail = _claims_consistent(db)
+            finally:
+                db.dispose()
+        consistent = consistent and ok and failed == 0
+        out[f"placements_per_s_{key}_hosts_db_claim"] = round(statistics.median(rates), 1)
+        out[f"create_and_place_per_s_{key}_hosts_db_claim"] = round(
+            statistics.median(total_rates), 1
+        )
+        out[f"db_claim_no_capacity_{key}_hosts"] = failed
+        log(
+            f"db_claim {count} hosts: placements/s {[round(x) for x in rates]}, "
+            f"with VM insert {[round(x) for x in total_rates]}, first placement "
+            f"{out[f'db_claim_first_placement_ms_{key}_hosts']} ms, consistent: {ok} {detail}"
+        )
+    out["db_claim_consistent"] = consistent
+    return out
+
+
+# ============================================================== 3. trace replay
 
 
 @dataclass(frozen=True)
@@ -497,7 +698,7 @@ def bench_trace(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-# ============================================================== 3. end to end through the API
+# ============================================================== 4. end to end through the API
 
 
 def bench_api(args: argparse.Namespace) -> dict[str, Any]:
@@ -587,6 +788,7 @@ def _api_round(hosts: int, count: int, database_url: str | None) -> tuple[int, f
 # Each section takes the parsed arguments and returns keys for the final JSON.
 SECTIONS: list[tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] = [
     ("throughput", bench_throughput),
+    ("db_claim", bench_db_claim),
     ("trace", bench_trace),
     ("api", bench_api),
 ]
@@ -598,7 +800,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--dataset-dir", type=Path, default=DEFAULT_DATASET_DIR)
     parser.add_argument("--trace", default=DEFAULT_TRACE, help="pod list file in the dataset")
     parser.add_argument(
-        "--database-url", default=None, help="PostgreSQL URL for the API section (default: SQLite)"
+        "--database-url",
+        default=None,
+        help="PostgreSQL server URL for the db_claim and api sections, which create and drop "
+        "their own databases there (default: SQLite in a temp dir)",
     )
     parser.add_argument("--skip-api", action="store_true", help="in-process sections only")
     return parser.parse_args(argv)

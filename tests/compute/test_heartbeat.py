@@ -102,6 +102,21 @@ def test_missing_vm_needs_two_reports(db: Database) -> None:
         assert vm is not None and vm.fault == "the host no longer reports this VM"
 
 
-def test_unknown_vms_are_orphans(db: Database) -> None:
-    assert beat(db, [("vm-1", "running"), ("vm-x", "running")]) == {"h1": ["vm-x"]}
+def test_orphans_are_deleted_vms_only_never_unknown_ones(db: Database) -> None:
+    with db.session() as s:
+        s.add(
+            VM(
+                id="vm-gone",
+                project_id="proj-default",
+                name="gone",
+                name_key=None,
+                state="deleted",
+                vcpus=1,
+                memory_mib=512,
+                disk_gib=1,
+            )
+        )
+    reported = [("vm-1", "running"), ("vm-gone", "stopped"), ("vm-stranger", "running")]
+    # A VM deleted here is destroyed; one this database never knew is left alone.
+    assert beat(db, reported) == {"h1": ["vm-gone"]}
     assert state(db) == "running"

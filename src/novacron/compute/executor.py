@@ -72,6 +72,9 @@ class Executor:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._live: set[str] = set()
+        """Claim ids of the executions running now: only their leases are renewed."""
+        self._live_lock = threading.Lock()
 
     def start(self) -> None:
         for i in range(self.settings.executor_threads):
@@ -94,29 +97,42 @@ class Executor:
     def _renew(self) -> None:
         interval = self.settings.operation_lease_s / 3
         while not self._stop.wait(interval):
+            with self._live_lock:
+                live = sorted(self._live)
             try:
-                operations.renew_leases(self.db, self.owner, self.settings.operation_lease_s)
+                operations.renew_leases(self.db, live, self.settings.operation_lease_s)
             except Exception:
                 log.exception("lease renewal failed")
 
     def _work(self) -> None:
+        backoff = self.settings.poll_interval_s
         while not self._stop.is_set():
             # A claim id of its own per execution: if a lease lapses while this thread
             # is slow, a sibling thread that takes the operation over owns it alone.
             owner = f"{self.owner}/{secrets.token_hex(4)}"
+            with self._live_lock:
+                self._live.add(owner)
             try:
                 op_id = operations.claim_next(self.db, owner, self.settings.operation_lease_s)
+                if op_id is not None:
+                    self.run(op_id, owner)
+                backoff = self.settings.poll_interval_s
             except Exception:
-                log.exception("claiming an operation failed")
+                # The database is away (or a bug): keep the thread, retry with backoff.
+                # Whatever this execution held is taken over once its lease lapses.
+                log.exception("executor loop error; retrying in %.1fs", backoff)
                 op_id = None
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                with self._live_lock:
+                    self._live.discard(owner)
             if op_id is None:
                 self._wake.wait(self.settings.poll_interval_s)
                 self._wake.clear()
-                continue
-            self.run(op_id, owner)
 
     def run(self, op_id: str, owner: str) -> None:
-        with self.db.session() as s:
+        with self.db.read() as s:
             op = s.get(Operation, op_id)
             assert op is not None
             ctx = OpContext(
@@ -137,12 +153,11 @@ class Executor:
                     f"abandoned after {ctx.attempts - 1} attempts: the workers running it "
                     "stopped (server restarts?)"
                 )
-                abandon(ctx, reason)
-                self._finish(ctx, error=reason)
+                self._finish_safely(ctx, reason)
                 return
             handler = HANDLERS.get(ctx.kind)
             if handler is None:
-                self._finish(ctx, error=f"no handler for operation kind {ctx.kind!r}")
+                self._finish_safely(ctx, f"no handler for operation kind {ctx.kind!r}")
                 return
             result = handler(ctx)
             if not ctx.finished:
@@ -159,6 +174,7 @@ class Executor:
             self._finish_safely(ctx, f"internal error: {exc.__class__.__name__}: {exc}")
 
     def _finish_safely(self, ctx: OpContext, error: str) -> None:
+        """Fail the operation and leave its target stable (raises if the database is away)."""
         try:
             abandon(ctx, error)
             self._finish(ctx, error=error)

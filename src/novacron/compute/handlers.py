@@ -19,7 +19,13 @@ from novacron.compute import operations, states
 from novacron.compute.models import VM, Agent, Host, Image
 from novacron.compute.vms import set_state
 from novacron.core.clock import utcnow
-from novacron.core.errors import AgentUnreachable, DriverError, InvalidState, NoCapacity, NotFound
+from novacron.core.errors import (
+    AgentUnreachable,
+    InvalidState,
+    NoCapacity,
+    NotFound,
+    NovaCronError,
+)
 from novacron.hypervisor.base import VMSpec
 
 if False:  # pragma: no cover - typing only, avoids an import cycle
@@ -52,6 +58,18 @@ def client_for(session: Session, ctx: OpContext, host_id: str) -> tuple[AgentCli
     return agent_client(agent.url, agent.api_secret, timeout), host.name
 
 
+def _held_vm(session: Session, ctx: OpContext) -> VM:
+    """The operation's VM, if this operation still holds it (else nothing is done)."""
+    vm = session.get(VM, ctx.target_id)
+    if vm is None or vm.task_operation_id != ctx.op_id:
+        holder = vm.task_operation_id if vm is not None else None
+        raise OperationFailed(
+            f"VM {ctx.target_id} is not held by this operation"
+            + (f" (held by {holder})" if holder else "")
+        )
+    return vm
+
+
 def vm_create(ctx: OpContext) -> dict[str, Any]:
     tried: list[str] = list(ctx.op_params.get("tried_hosts", []))
     errors: list[str] = list(ctx.op_params.get("host_errors", []))
@@ -60,22 +78,20 @@ def vm_create(ctx: OpContext) -> dict[str, Any]:
         step = f"create on {host_name}"
         try:
             client.create_vm(host_name, spec)
-        except DriverError as exc:
+        except NovaCronError as exc:
             # Free the claim and try an alternate host; the agent left nothing behind.
             tried.append(host_id)
             errors.append(f"{host_name}: {exc.detail}")
             with ctx.owned() as (s, op):
                 operations.record_step(s, op, step, "failed", exc.detail)
-                vm = s.get(VM, ctx.target_id)
-                assert vm is not None
+                vm = _held_vm(s, ctx)
                 ctx.placement.release(s, vm)
                 vm.host_id = None
                 op.params = {**op.params, "tried_hosts": tried, "host_errors": errors}
             continue
         result = {"host_id": host_id, "host_name": host_name}
         with ctx.owned() as (s, op):
-            vm = s.get(VM, ctx.target_id)
-            assert vm is not None
+            vm = _held_vm(s, ctx)
             operations.record_step(s, op, step, "succeeded")
             set_state(s, vm, "running", fault="")
             vm.task_operation_id = None
@@ -92,8 +108,8 @@ def _schedule(
     """Claim a host (or keep the claim of an interrupted attempt), in one transaction."""
     failure = ""
     with ctx.owned() as (s, op):
-        vm = s.get(VM, ctx.target_id)
-        if vm is None or vm.state != "building":
+        vm = _held_vm(s, ctx)
+        if vm.state != "building":
             failure = f"VM {ctx.target_id} is no longer being built"
         elif not (vm.claimed and vm.host_id):  # else resumed after a restart: the claim stands
             request = ctx.placement.request_for(s, vm, frozenset(tried))
@@ -127,8 +143,7 @@ def _schedule(
 
 def _fail_vm(ctx: OpContext, message: str) -> None:
     with ctx.owned() as (s, _op):
-        vm = s.get(VM, ctx.target_id)
-        assert vm is not None
+        vm = _held_vm(s, ctx)
         ctx.placement.release(s, vm)
         set_state(s, vm, "error", fault=message)
         vm.task_operation_id = None
@@ -138,21 +153,21 @@ def vm_action(ctx: OpContext) -> dict[str, Any]:
     action = ctx.kind.removeprefix("vm.")
     transition = states.TRANSITIONS[action]
     with ctx.owned() as (s, op):
-        vm = s.get(VM, ctx.target_id)
-        assert vm is not None and vm.host_id is not None
+        vm = _held_vm(s, ctx)
+        if vm.host_id is None:
+            raise OperationFailed(f"VM {vm.name} has no host")
         client, host_name = client_for(s, ctx, vm.host_id)
         step = f"{action} on {host_name}"
         operations.record_step(s, op, step, "running", progress=20)
     try:
         client.vm_action(host_name, ctx.target_id, DRIVER_CALL[action])
-    except DriverError as exc:
+    except NovaCronError as exc:
         ctx.end_step(step, "failed", exc.detail)
         _restore_after_failure(ctx, client, host_name, exc)
         raise OperationFailed(f"{action} failed on {host_name}: {exc.detail}") from None
     result = {"state": transition.success}
     with ctx.owned() as (s, op):
-        vm = s.get(VM, ctx.target_id)
-        assert vm is not None
+        vm = _held_vm(s, ctx)
         operations.record_step(s, op, step, "succeeded")
         set_state(s, vm, transition.success, fault="")
         vm.task_operation_id = None
@@ -161,20 +176,21 @@ def vm_action(ctx: OpContext) -> dict[str, Any]:
 
 
 def _restore_after_failure(
-    ctx: OpContext, client: AgentClient, host_name: str, exc: DriverError
+    ctx: OpContext, client: AgentClient, host_name: str, exc: NovaCronError
 ) -> None:
-    """Put the VM back in the state its host reports (or where it was, if unreachable)."""
-    actual: str | None = None
+    """Put the VM in the state its host reports, or ``unknown`` if the host can't say."""
+    actual = "unknown"
     if not isinstance(exc, AgentUnreachable):
         try:
             info = client.get_vm(host_name, ctx.target_id)
-            actual = host_service.POWER_TO_STATE.get(info["power_state"]) if info else "error"
-        except DriverError:
-            actual = None
+            actual = (
+                host_service.POWER_TO_STATE.get(info["power_state"], "unknown") if info else "error"
+            )
+        except NovaCronError:
+            actual = "unknown"
     with ctx.owned() as (s, _op):
-        vm = s.get(VM, ctx.target_id)
-        assert vm is not None
-        set_state(s, vm, actual or ctx.op_params.get("from_state", "unknown"), fault=exc.detail)
+        vm = _held_vm(s, ctx)
+        set_state(s, vm, actual, fault=exc.detail)
         vm.task_operation_id = None
 
 
@@ -182,8 +198,7 @@ def vm_delete(ctx: OpContext) -> dict[str, Any]:
     destroy: tuple[AgentClient, str] | None = None
     detail = ""
     with ctx.owned() as (s, op):
-        vm = s.get(VM, ctx.target_id)
-        assert vm is not None
+        vm = _held_vm(s, ctx)
         host = s.get(Host, vm.host_id) if vm.host_id else None
         if host is not None and host.status != "down":
             destroy = client_for(s, ctx, host.id)
@@ -197,11 +212,10 @@ def vm_delete(ctx: OpContext) -> dict[str, Any]:
         client, host_name = destroy
         try:
             client.destroy_vm(host_name, ctx.target_id)
-        except DriverError as exc:
+        except NovaCronError as exc:
             with ctx.owned() as (s, op):
                 operations.record_step(s, op, f"destroy on {host_name}", "failed", exc.detail)
-                vm = s.get(VM, ctx.target_id)
-                assert vm is not None
+                vm = _held_vm(s, ctx)
                 set_state(s, vm, "error", fault=f"delete failed: {exc.detail}")
                 vm.task_operation_id = None
             raise OperationFailed(f"delete failed on {host_name}: {exc.detail}") from None
@@ -209,8 +223,7 @@ def vm_delete(ctx: OpContext) -> dict[str, Any]:
     with ctx.owned() as (s, op):
         if destroy is not None:
             operations.record_step(s, op, f"destroy on {destroy[1]}", "succeeded", progress=80)
-        vm = s.get(VM, ctx.target_id)
-        assert vm is not None
+        vm = _held_vm(s, ctx)
         ctx.placement.release(s, vm)
         operations.record_step(s, op, "remove from inventory", "succeeded", detail)
         set_state(s, vm, "deleted")
@@ -250,15 +263,17 @@ HANDLERS: dict[str, Callable[[OpContext], dict[str, Any]]] = {
 
 
 def abandon(ctx: OpContext, reason: str) -> None:
-    """An operation that ran out of attempts: leave its target in a recorded, stable state."""
+    """An operation that ran out of attempts: leave its target in a recorded, stable state.
+
+    A VM keeps its host and claim: it may exist there, so its resources stay counted
+    until a delete destroys it on the host and releases them.
+    """
     with ctx.owned() as (s, _op):
         if ctx.target_type != "vm":
             return
         vm = s.get(VM, ctx.target_id)
-        if vm is None or vm.state not in states.TRANSITIONAL:
+        if vm is None or vm.task_operation_id != ctx.op_id or vm.state not in states.TRANSITIONAL:
             return
-        if vm.state == "building":
-            ctx.placement.release(s, vm)
         set_state(s, vm, "error", fault=reason)
         vm.task_operation_id = None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from sqlalchemy import func, or_, select, update
@@ -19,6 +20,8 @@ from novacron.core.ids import new_id
 from novacron.core.pagination import PageParams, paginate
 from novacron.security import tokens
 from novacron.security.models import ApiToken
+
+log = logging.getLogger("novacron.hosts")
 
 # What a VM's state becomes when its host reports this power state.
 POWER_TO_STATE = {
@@ -215,19 +218,35 @@ def heartbeat(session: Session, agent: Agent, beat: Heartbeat) -> dict[str, list
         for rvm in report.vms:
             vm = vms.get(rvm.id)
             if vm is None or vm.host_id != known.id:
-                orphans.setdefault(name, []).append(rvm.id)
+                if _is_orphan(session, rvm.id, vm):
+                    orphans.setdefault(name, []).append(rvm.id)
                 continue
             seen.add(vm.id)
             actual = POWER_TO_STATE.get(rvm.power_state)
-            if actual and vm.state in RECONCILABLE and vm.state != actual:
+            if actual and vm.state in RECONCILABLE and vm.state != actual and vm.claimed:
                 fault = "guest crashed" if actual == "error" else vm.fault
                 _mismatch(session, vm, actual, fault)
             elif vm.report_mismatches:
                 vm.report_mismatches = 0
     for vm in vms.values():
-        if vm.id not in seen and vm.state in RECONCILABLE - {"error"}:
+        if vm.id not in seen and vm.state in RECONCILABLE - {"error"} and vm.claimed:
             _mismatch(session, vm, "error", "the host no longer reports this VM")
     return orphans
+
+
+def _is_orphan(session: Session, vm_id: str, live: VM | None) -> bool:
+    """A VM the host runs but must not: deleted here, or placed on another host.
+
+    A VM this database has never heard of is left alone (and logged): the agent may
+    have been pointed at a new or restored database, and destroying is irreversible.
+    """
+    if live is not None:
+        return True  # live on another host: this copy is a leftover of a failed attempt
+    row = session.get(VM, vm_id)
+    if row is None:
+        log.warning("host reports VM %s that this database does not know; left alone", vm_id)
+        return False
+    return row.state == "deleted"
 
 
 def _mismatch(session: Session, vm: VM, actual: str, fault: str) -> None:
@@ -248,9 +267,8 @@ def mark_down_missing(session: Session, timeout_s: float) -> list[str]:
         host.status = "down"
         publish_host(session, host)
         for vm in session.scalars(
-            select(VM).where(
-                VM.host_id == host.id, VM.state.in_(["running", "stopped", "paused", "error"])
-            )
+            # Error stays error (its fault is the better story).
+            select(VM).where(VM.host_id == host.id, VM.state.in_(["running", "stopped", "paused"]))
         ):
             set_state(session, vm, "unknown", fault=f"host {host.name} stopped reporting")
     return [h.name for h in down]

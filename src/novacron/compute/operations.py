@@ -156,17 +156,21 @@ def claim_next(db: Database, owner: str, lease_s: float) -> str | None:
                 op = s.get(Operation, op_id)
                 assert op is not None
                 s.refresh(op)
+                if state == "running":  # taking over: the previous worker's steps ended
+                    _close_open_steps(op, "interrupted", "the worker running it stopped")
                 publish_op(s, op)
                 return op_id
     return None
 
 
-def renew_leases(db: Database, worker: str, lease_s: float) -> int:
-    """Extend the leases of every operation this worker process is running."""
+def renew_leases(db: Database, owners: list[str], lease_s: float) -> int:
+    """Extend the leases of the executions that are running now."""
+    if not owners:
+        return 0
     with db.session() as s:
         res = s.execute(
             update(Operation)
-            .where(Operation.owner.startswith(f"{worker}/"), Operation.state == "running")
+            .where(Operation.owner.in_(owners), Operation.state == "running")
             .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
             .execution_options(synchronize_session=False)
         )
@@ -197,7 +201,7 @@ def record_step(
     steps = [dict(s) for s in op.steps]
     now = isoformat(utcnow())
     for step in reversed(steps):
-        if step["name"] == name and step["state"] == "running":
+        if step["name"] == name and step["state"] == "running" and step["owner"] == op.owner:
             step.update(state=state, finished_at=now, detail=detail or step.get("detail", ""))
             break
     else:
@@ -218,9 +222,23 @@ def record_step(
     publish_op(session, op)
 
 
+def _close_open_steps(op: Operation, state: str, detail: str = "") -> None:
+    """Steps still marked running end with the operation (or with their worker)."""
+    if not any(step["state"] == "running" for step in op.steps):
+        return
+    now = isoformat(utcnow())
+    op.steps = [
+        {**step, "state": state, "finished_at": now, "detail": detail or step.get("detail", "")}
+        if step["state"] == "running"
+        else step
+        for step in op.steps
+    ]
+
+
 def finish(
     session: Session, op: Operation, *, error: str = "", result: dict[str, Any] | None = None
 ) -> None:
+    _close_open_steps(op, "failed" if error else "succeeded")
     op.state = "failed" if error else "succeeded"
     op.error = error
     op.progress = op.progress if error else 100

@@ -13,18 +13,20 @@ from novacron.compute.catalog import find_group, find_image
 from novacron.compute.models import DEFAULT_PROJECT_ID, VM, Host, Operation
 from novacron.compute.schemas import VMCreate, VMOut
 from novacron.core import events
-from novacron.core.errors import Conflict, Invalid, NotFound
+from novacron.core.errors import Conflict, Invalid, InvalidState, NotFound
 from novacron.core.ids import new_id
 from novacron.core.pagination import PageParams, paginate
 
 
-def find_vm(session: Session, ref: str, *, include_deleted: bool = False) -> VM:
-    """A VM by id or by name among live VMs."""
-    vm = session.get(VM, ref)
-    if vm is None:
-        vm = session.scalar(
-            select(VM).where(VM.project_id == DEFAULT_PROJECT_ID, VM.name_key == ref)
-        )
+def find_vm(
+    session: Session, ref: str, *, include_deleted: bool = False, for_update: bool = False
+) -> VM:
+    """A VM by id or by name among live VMs; ``for_update`` locks its row (PostgreSQL)."""
+    by_ref = or_(VM.id == ref, (VM.project_id == DEFAULT_PROJECT_ID) & (VM.name_key == ref))
+    stmt = select(VM).where(by_ref).order_by(VM.name_key.is_(None))
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    vm = session.scalars(stmt).first()
     if vm is None or (vm.state == "deleted" and not include_deleted):
         raise NotFound(f"no VM {ref!r}")
     return vm
@@ -105,9 +107,18 @@ def create(session: Session, req: VMCreate, requested_by: str) -> Operation:
 def act(
     session: Session, ref: str, action: str, requested_by: str, params: dict[str, Any] | None = None
 ) -> Operation:
-    """Start an action: the VM enters its transitional state in this transaction."""
-    vm = find_vm(session, ref)
+    """Start an action: the VM enters its transitional state in this transaction.
+
+    The VM's row is locked first, so of two concurrent requests on one VM the second
+    sees the first one's transitional state and is refused (409).
+    """
+    vm = find_vm(session, ref, for_update=True)
     transition = states.begin(action, vm.state)
+    if vm.host_id is None and action != "delete":
+        raise InvalidState(
+            f"cannot {action} VM {vm.name}: it was never placed on a host ({vm.state}); "
+            "delete it and create it again"
+        )
     op = operations.enqueue(
         session,
         f"vm.{action}",

@@ -2,15 +2,23 @@
 
 Replicas and SSE streams read them by increasing id; an in-process notifier wakes
 local streams at once instead of waiting for their next poll.
+
+On PostgreSQL an id is taken from the sequence at INSERT time, not at COMMIT time, so
+events become visible out of id order: a reader that has seen id 8 may see id 7 only
+later (or never, if its transaction rolled back). :class:`EventCursor` tracks what a
+reader has sent so that such late events are still delivered; SQLite serializes
+writers, so there ids always become visible in order.
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, select
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from novacron.core.clock import isoformat, utcnow
@@ -97,6 +105,112 @@ def publish(
 def events_after(session: Session, after_id: int, limit: int = 500) -> list[Event]:
     stmt = select(Event).where(Event.id > after_id).order_by(Event.id).limit(limit)
     return list(session.scalars(stmt))
+
+
+# How long an id below the highest one sent may stay missing before a reader gives up
+# on it (its transaction rolled back, or the event was pruned).
+GAP_GRACE_S = 10.0
+# At most this many id ranges are re-queried one by one; more are read as one range.
+MAX_GAP_RANGES = 100
+
+
+class EventCursor:
+    """Where a reader of the events table stands, given ids may commit out of order.
+
+    ``watermark``: every id at or below it was sent or given up on. ``sent``: ids above
+    the watermark already sent. Ids between the watermark and the highest id sent that
+    were not sent are *gaps*: they are read again on each poll until they appear or have
+    been missing for ``grace_s`` seconds (counted from when the first higher id was
+    sent); then the watermark moves past them. The watermark is the safe point to resume
+    from: nothing at or below it will be sent again.
+
+    Pure bookkeeping, no database: :func:`read_new` does the reading.
+    """
+
+    def __init__(
+        self,
+        after: int,
+        grace_s: float = GAP_GRACE_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.watermark = after
+        self.grace_s = grace_s
+        self._clock = clock
+        self._sent: dict[int, float] = {}  # id above the watermark -> when it was sent
+
+    @property
+    def highest(self) -> int:
+        """The highest id sent (or the watermark when nothing above it was)."""
+        return max(self._sent, default=self.watermark)
+
+    @property
+    def sent(self) -> frozenset[int]:
+        return frozenset(self._sent)
+
+    def is_new(self, event_id: int) -> bool:
+        return event_id > self.watermark and event_id not in self._sent
+
+    def mark_sent(self, event_id: int) -> int:
+        """Record ``event_id`` as sent; returns the watermark after it."""
+        if self.is_new(event_id):
+            self._sent[event_id] = self._clock()
+            self._settle()
+        return self.watermark
+
+    def gaps(self) -> list[tuple[int, int]]:
+        """The missing id ranges (inclusive) between the watermark and ``highest``."""
+        out = []
+        low = self.watermark + 1
+        for event_id in sorted(self._sent):
+            if event_id > low:
+                out.append((low, event_id - 1))
+            low = event_id + 1
+        return out
+
+    def expire(self) -> int:
+        """Move the watermark past gaps missing for ``grace_s``; returns the watermark."""
+        now = self._clock()
+        while self._sent:
+            # Every id sent is above the lowest gap; the earliest of them opened it.
+            if now - min(self._sent.values()) < self.grace_s:
+                break
+            self.watermark = min(self._sent) - 1
+            self._settle()
+        return self.watermark
+
+    def _settle(self) -> None:
+        while self.watermark + 1 in self._sent:
+            self.watermark += 1
+            del self._sent[self.watermark]
+
+
+class NewEvent(NamedTuple):
+    event: Event
+    resume_id: int  # the cursor's watermark once this event was sent
+
+
+def read_new(session: Session, cursor: EventCursor, limit: int = 500) -> list[NewEvent]:
+    """One poll: events not yet sent (late gap fillers and newer ids), by id.
+
+    Marks them sent in ``cursor``; each comes with the id to resume after should the
+    reader stop right after it (``Last-Event-ID``): resuming may repeat events, never
+    skip one.
+    """
+    cursor.expire()
+    gaps = cursor.gaps()
+    extra = 0
+    if len(gaps) > MAX_GAP_RANGES:
+        # Read the tail as one range, sent ids included; make room for those.
+        low = gaps[MAX_GAP_RANGES - 1][0]
+        gaps = [*gaps[: MAX_GAP_RANGES - 1], (low, cursor.highest)]
+        extra = sum(1 for event_id in cursor.sent if event_id >= low)
+    cond = or_(Event.id > cursor.highest, *(Event.id.between(lo, hi) for lo, hi in gaps))
+    stmt = select(Event).where(cond).order_by(Event.id).limit(limit + extra)
+    out = []
+    for ev in session.scalars(stmt):
+        if cursor.is_new(ev.id):
+            out.append(NewEvent(ev, cursor.mark_sent(ev.id)))
+    return out
 
 
 def latest_event_id(session: Session) -> int:

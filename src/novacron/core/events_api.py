@@ -20,6 +20,8 @@ from novacron.security.auth import require_user
 router = APIRouter(prefix="/api/v1/events", tags=["events"], dependencies=[Depends(require_user)])
 
 POLL_S = 1.0
+# How long the stream waits for an id missing below ones it sent (see EventCursor).
+GAP_GRACE_S = events.GAP_GRACE_S
 
 
 @router.get("")
@@ -38,29 +40,32 @@ async def stream(
     request: Request,
     after: int | None = Query(None, ge=0, description="Resume after this id (default: now)"),
 ) -> EventSourceResponse:
+    """Events as they commit. Each message's SSE id is the point to resume from: on
+    PostgreSQL a late commit can deliver an event with a lower id than one already sent,
+    so that point may lag behind the event's own id (``data.id``); resuming from it may
+    repeat an event, never skip one."""
     db = request.app.state.db
     last_event_id = request.headers.get("last-event-id")
-    cursor = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
+    start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
 
-    def _read(since: int) -> list[events.Event]:
+    def _read(cursor: events.EventCursor) -> list[events.NewEvent]:
         with db.read() as s:
-            return events.events_after(s, since, 500)
+            return events.read_new(s, cursor, 500)
 
     def _latest() -> int:
         with db.read() as s:
             return events.latest_event_id(s)
 
     async def gen() -> AsyncIterator[dict[str, Any]]:
-        nonlocal cursor
-        if cursor is None:
-            cursor = await asyncio.to_thread(_latest)
+        cursor = events.EventCursor(
+            start if start is not None else await asyncio.to_thread(_latest), GAP_GRACE_S
+        )
         seen = 0
-        yield {"event": "ready", "data": json.dumps({"last_id": cursor})}
+        yield {"event": "ready", "data": json.dumps({"last_id": cursor.watermark})}
         while not await request.is_disconnected():
             batch = await asyncio.to_thread(_read, cursor)
-            for ev in batch:
-                cursor = ev.id
-                yield {"id": str(ev.id), "event": ev.kind, "data": json.dumps(ev.as_dict())}
+            for ev, resume_id in batch:
+                yield {"id": str(resume_id), "event": ev.kind, "data": json.dumps(ev.as_dict())}
             if not batch:
                 seen = await asyncio.to_thread(events.notifier.wait, seen, POLL_S)
 

@@ -9,9 +9,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from novacron.core.errors import NotFound, NovaCronError
+from novacron.core.errors import Conflict, Invalid, NotFound, NovaCronError
 
 log = logging.getLogger("novacron.api")
 
@@ -87,9 +89,56 @@ def install(app: FastAPI, component: str = "server") -> None:
             headers=getattr(exc, "headers", None),
         )
 
-    @app.exception_handler(Exception)
-    async def _crash(request: Request, exc: Exception) -> JSONResponse:
-        # A bug, not the user's fault: log it whole, answer without internals.
-        log.error("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
-        error = NovaCronError(f"{component} internal error: {type(exc).__name__}")
-        return problem_response(error, request)
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        # A unique or foreign key constraint the checks before the write missed (e.g. a
+        # concurrent insert): the request conflicts with the data. No SQL in the answer.
+        log.info("integrity error in %s %s: %s", request.method, request.url.path, exc.orig)
+        return problem_response(Conflict("the request conflicts with existing data"), request)
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value from the request (e.g. a NUL byte in a string on
+        # PostgreSQL, a number out of range).
+        log.info("data error in %s %s: %s", request.method, request.url.path, exc.orig)
+        return problem_response(Invalid("invalid value in request"), request)
+
+    app.add_middleware(CrashMiddleware, component=component)
+
+
+class CrashMiddleware:
+    """Answer an unhandled exception with a problem+json 500, and keep the connection.
+
+    Starlette's ServerErrorMiddleware sends its 500 and then re-raises, so the server
+    closes the connection and a keep-alive client fails its *next* request. This pure
+    ASGI middleware (no BaseHTTPMiddleware: streaming responses pass straight through)
+    sits inside it and swallows the exception once the 500 is sent. If the response had
+    already started there is nothing left to answer with: the exception propagates.
+    """
+
+    def __init__(self, app: ASGIApp, component: str = "server") -> None:
+        self.app = app
+        self.component = component
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except Exception as exc:
+            if started:
+                raise  # the server logs it and closes the connection
+            request = Request(scope)
+            # A bug, not the user's fault: log it whole, answer without internals.
+            log.error("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
+            error = NovaCronError(f"{self.component} internal error: {type(exc).__name__}")
+            await problem_response(error, request)(scope, receive, send)
