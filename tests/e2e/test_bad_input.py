@@ -113,8 +113,25 @@ def test_every_route_needs_a_token(cluster: Cluster) -> None:
         assert p["detail"] == "missing bearer token"
     bad = anon.get("/vms", headers={"Authorization": "Bearer nct_wrong"})
     assert problem(bad, 401)["detail"] == "invalid or revoked token"
-    # An agent's token is not a user's token.
     assert problem(anon.get("/vms", headers={"Authorization": "Basic abc"}), 401)
+
+
+def test_an_agent_token_is_not_a_user_token(cluster: Cluster) -> None:
+    from novacron.core.database import Database
+    from novacron.security.tokens import issue_token
+
+    db = Database(cluster.settings.resolved_database_url)
+    try:
+        with db.session() as s:
+            _, agent_token = issue_token(s, "agent:test", "agent", "agent")
+    finally:
+        db.dispose()
+    headers = {"Authorization": f"Bearer {agent_token}"}
+    p = problem(httpx.get(f"{cluster.url}/api/v1/vms", headers=headers), 401)
+    assert p["detail"] == "invalid or revoked token"
+    # ...while the heartbeat route takes it (and answers for an agent it doesn't know).
+    resp = httpx.post(f"{cluster.url}/api/v1/agents/heartbeat", json={"hosts": []}, headers=headers)
+    assert resp.status_code == 404
 
 
 def test_enrolment_token_is_checked(cluster: Cluster) -> None:

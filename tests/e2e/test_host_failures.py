@@ -89,3 +89,22 @@ def test_all_hosts_failing_creates_fails_with_every_reason(make_cluster) -> None
     assert vm["state"] == "error" and vm["host_id"] is None
     hosts = cluster.api.get("/hosts").json()["items"]
     assert all(h["alloc_vcpus"] == 0 for h in hosts)
+
+
+def test_host_lost_during_an_action_leaves_the_vm_unknown(make_cluster) -> None:  # type: ignore[no-untyped-def]
+    cluster: Cluster = make_cluster(
+        heartbeat_timeout_s=2.0, agent_args=["--sim-delay", "shutdown=1.5"]
+    )
+    hosts = sorted(h["name"] for h in cluster.api.get("/hosts").json()["items"])
+    vm = cluster.create_vm("lost", host=hosts[0])
+    url, secret = cluster.agent_api()
+    op = cluster.api.post("/vms/lost/stop").json()
+    wait_until(lambda: cluster.api.get("/vms/lost").json()["state"] == "stopping", 5)
+    AgentClient(url, secret).crash_host(hosts[0])
+    final = cluster.wait_op(op)
+    assert final["state"] == "failed" and "crashed" in final["error"]
+    after = cluster.api.get(f"/vms/{vm['id']}").json()
+    assert after["state"] == "unknown"
+    assert "crashed" in after["fault"]
+    wait_until(lambda: _host_state(cluster, hosts[0]) == "down", 15, what="host down")
+    assert cluster.api.get(f"/vms/{vm['id']}").json()["state"] == "unknown"

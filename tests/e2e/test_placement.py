@@ -119,22 +119,55 @@ def test_forced_host_labels_and_traits(cluster: Cluster) -> None:
     assert cluster.create_vm("t-2", traits=["sim"])["state"] == "running"
 
 
-def test_failed_create_is_retried_on_an_alternate_host(make_cluster) -> None:  # type: ignore[no-untyped-def]
-    cluster: Cluster = make_cluster()
-    url, secret = cluster.agent_api()
-    hosts = sorted(h["name"] for h in cluster.api.get("/hosts").json()["items"])
-    # Make the host spread would choose first fail every create.
+def test_failed_create_is_retried_on_an_alternate_host(cluster: Cluster) -> None:
     from novacron.agent.client import AgentClient
 
-    agent = AgentClient(url, secret)
-    agent.crash_host(hosts[0])
-    vm = cluster.create_vm("retry-1", host=None)
-    op = cluster.api.get("/operations", params={"target": vm["id"]}).json()["items"][0]
-    failed_steps = [s for s in op["steps"] if s["state"] == "failed"]
-    if vm["host_name"] != hosts[0] and failed_steps:
-        assert failed_steps[0]["name"] == f"create on {hosts[0]}"
-    assert vm["host_name"] != hosts[0]
+    hosts = sorted(h["name"] for h in cluster.api.get("/hosts").json()["items"])
+    # Load two hosts so that spread's first choice is the third, then make it fail.
+    cluster.create_vm("load-1", host=hosts[1], vcpus=8)
+    cluster.create_vm("load-2", host=hosts[2], vcpus=8)
+    url, secret = cluster.agent_api()
+    AgentClient(url, secret).crash_host(hosts[0])
+    vm = cluster.create_vm("retry-1")
     assert vm["state"] == "running"
+    assert vm["host_name"] in hosts[1:]
+    op = cluster.api.get("/operations", params={"target": vm["id"]}).json()["items"][0]
+    assert [(s["name"], s["state"]) for s in op["steps"]] == [
+        ("schedule", "succeeded"),
+        (f"create on {hosts[0]}", "failed"),
+        ("schedule", "succeeded"),
+        (f"create on {vm['host_name']}", "succeeded"),
+    ]
+    assert "crashed" in op["steps"][1]["detail"]
     # The failed host's claim was released.
-    h0 = cluster.api.get(f"/hosts/{hosts[0]}").json()
-    assert h0["alloc_vcpus"] == 0
+    assert cluster.api.get(f"/hosts/{hosts[0]}").json()["alloc_vcpus"] == 0
+
+
+def test_concurrent_actions_on_one_vm_are_accepted_once(cluster: Cluster) -> None:
+    vms = [cluster.create_vm(f"cc-{i}", vcpus=2) for i in range(6)]
+
+    def delete(vm_id: str) -> int:
+        with httpx.Client(
+            base_url=f"{cluster.url}/api/v1", headers={"Authorization": f"Bearer {cluster.token}"}
+        ) as c:
+            return c.delete(f"/vms/{vm_id}").status_code
+
+    with ThreadPoolExecutor(12) as pool:
+        codes = list(pool.map(delete, [v["id"] for v in vms for _ in range(4)]))
+    assert codes.count(202) == len(vms)
+    assert set(codes) <= {202, 404, 409}
+    for op in cluster.api.get("/operations", params={"kind": "vm.delete"}).json()["items"]:
+        assert cluster.wait_op(op)["state"] == "succeeded"
+    hosts = cluster.api.get("/hosts").json()["items"]
+    assert [h["alloc_vcpus"] for h in hosts] == [0, 0, 0]
+
+
+def test_actions_on_a_vm_that_was_never_placed_are_refused(cluster: Cluster) -> None:
+    op = cluster.wait_op(
+        cluster.api.post("/vms", json={"name": "nowhere", "vcpus": 1, "memory_mib": 10**6}).json()
+    )
+    assert op["state"] == "failed"
+    resp = cluster.api.post("/vms/nowhere/stop", json={"force": True})
+    assert resp.status_code == 409
+    assert "never placed on a host" in resp.json()["detail"]
+    assert cluster.wait_op(cluster.api.delete("/vms/nowhere").json())["state"] == "succeeded"
