@@ -58,18 +58,19 @@ class Placement:
         with self._lock:
             self._loaded_at = 0.0
 
-    def _refresh(self, session: Session, force: bool = False) -> None:
-        if not force and time.monotonic() - self._loaded_at < REFRESH_S:
-            return
-        table = HostTable(host_view(h) for h in session.scalars(select(Host)))
-        self._table, self._loaded_at = table, time.monotonic()
+    def _current(self, session: Session, force: bool = False) -> HostTable:
+        """The host table, reloaded when stale. ``_lock`` guards only the reload and swap:
+        no SQL that can wait on a row lock runs under it (that could deadlock against a
+        transaction holding a host row while it waits for the lock)."""
+        with self._lock:
+            if force or time.monotonic() - self._loaded_at >= REFRESH_S:
+                self._table = HostTable(host_view(h) for h in session.scalars(select(Host)))
+                self._loaded_at = time.monotonic()
+            return self._table
 
-    def _refresh_host(self, session: Session, host_id: str) -> None:
-        host = session.get(Host, host_id, populate_existing=True)
-        if host is None:
-            self._table.remove(host_id)
-        else:
-            self._table.upsert(host_view(host))
+    def _age(self) -> float:
+        with self._lock:
+            return time.monotonic() - self._loaded_at
 
     def request_for(
         self, session: Session, vm: VM, exclude: frozenset[str] = frozenset()
@@ -108,28 +109,31 @@ class Placement:
 
     def schedule_and_claim(self, session: Session, vm: VM, request: PlacementRequest) -> Host:
         """Choose a host and claim the VM's resources on it, in ``session``'s transaction."""
-        with self._lock:
-            self._refresh(session)
-            for round_no in range(CLAIM_ROUNDS):
-                if round_no:
-                    self._refresh(session, force=True)
-                try:
-                    ranked = self._table.rank(request, self.weights, limit=5)
-                except NoCapacity:
-                    # A stale table may miss capacity another replica released.
-                    if time.monotonic() - self._loaded_at < 0.5:
-                        raise
-                    self._refresh(session, force=True)
-                    ranked = self._table.rank(request, self.weights, limit=5)
-                for host_id in ranked:
-                    if claim(session, host_id, vm.vcpus, vm.memory_mib, vm.disk_gib):
-                        self._table.claim(host_id, vm.vcpus, vm.memory_mib, vm.disk_gib)
-                        host = session.get(Host, host_id, populate_existing=True)
-                        assert host is not None
-                        vm.host_id, vm.claimed = host_id, True
-                        return host
-                    self._refresh_host(session, host_id)
-            raise NoCapacity("hosts kept filling up while placing this VM; try again")
+        for round_no in range(CLAIM_ROUNDS):
+            table = self._current(session, force=round_no > 0)
+            try:
+                ranked = table.rank(request, self.weights, limit=5)
+            except NoCapacity:
+                # A stale table may miss capacity another replica released.
+                if self._age() < 0.5:
+                    raise
+                table = self._current(session, force=True)
+                ranked = table.rank(request, self.weights, limit=5)
+            for host_id in ranked:
+                if claim(session, host_id, vm.vcpus, vm.memory_mib, vm.disk_gib):
+                    with contextlib.suppress(KeyError):  # a reload may have dropped it
+                        table.claim(host_id, vm.vcpus, vm.memory_mib, vm.disk_gib)
+                    host = session.get(Host, host_id, populate_existing=True)
+                    assert host is not None
+                    vm.host_id, vm.claimed = host_id, True
+                    return host
+                # Someone else took the room: learn the host's real allocation.
+                host = session.get(Host, host_id, populate_existing=True)
+                if host is None:
+                    table.remove(host_id)
+                else:
+                    table.upsert(host_view(host))
+        raise NoCapacity("hosts kept filling up while placing this VM; try again")
 
     def release(self, session: Session, vm: VM) -> None:
         """Return the VM's resources to its host (same transaction as the VM change)."""
@@ -137,9 +141,11 @@ class Placement:
             return
         release(session, vm.host_id, vm.vcpus, vm.memory_mib, vm.disk_gib)
         vm.claimed = False
+        with self._lock:
+            table = self._table
         # The host may not be in this process's table yet.
-        with self._lock, contextlib.suppress(KeyError):
-            self._table.release(vm.host_id, vm.vcpus, vm.memory_mib, vm.disk_gib)
+        with contextlib.suppress(KeyError):
+            table.release(vm.host_id, vm.vcpus, vm.memory_mib, vm.disk_gib)
 
 
 def claim(session: Session, host_id: str, vcpus: int, memory_mib: int, disk_gib: int) -> bool:
