@@ -114,3 +114,20 @@ def test_api_docs_are_served_offline(cluster: Cluster) -> None:
     assert "cdn" not in page.lower()
     js = httpx.get(f"{cluster.url}/swagger-ui/swagger-ui-bundle.js")
     assert js.status_code == 200 and len(js.content) > 100_000
+
+
+def test_images_and_groups_used_only_by_deleted_vms_can_be_deleted(cluster: Cluster) -> None:
+    assert cluster.api.post("/images", json={"name": "deb12", "size_gib": 2}).status_code == 201
+    assert (
+        cluster.api.post(
+            "/placement-groups", json={"name": "g", "policy": "anti-affinity"}
+        ).status_code
+        == 201
+    )
+    vm = cluster.create_vm("imaged", image="deb12", group="g", disk_gib=2)
+    assert cluster.api.delete("/images/deb12").status_code == 409  # in use by a live VM
+    assert cluster.api.delete("/placement-groups/g").status_code == 409
+    cluster.wait_op(cluster.api.delete(f"/vms/{vm['id']}").json())
+    assert cluster.api.delete("/images/deb12").status_code == 204
+    assert cluster.api.delete("/placement-groups/g").status_code == 204
+    assert cluster.api.get(f"/vms/{vm['id']}").json()["image_id"] is None

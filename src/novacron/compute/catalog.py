@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -45,6 +45,13 @@ def delete_image(session: Session, ref: str) -> None:
     )
     if in_use:
         raise Conflict(f"image {image.name} is used by VM {in_use}")
+    # Deleted VMs keep their history but let go of the image.
+    session.execute(
+        update(VM)
+        .where(VM.image_id == image.id)
+        .values(image_id=None)
+        .execution_options(synchronize_session=False)
+    )
     session.delete(image)
 
 
@@ -87,4 +94,10 @@ def delete_group(session: Session, ref: str) -> None:
     group = find_group(session, ref, for_input=False)
     if session.scalar(select(VM.id).where(VM.group_id == group.id, VM.state != "deleted").limit(1)):
         raise Conflict(f"placement group {group.name} still has member VMs")
+    session.execute(
+        update(VM)
+        .where(VM.group_id == group.id)
+        .values(group_id=None)
+        .execution_options(synchronize_session=False)
+    )
     session.delete(group)
