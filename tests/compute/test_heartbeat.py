@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from novacron.compute import hosts
 from novacron.compute.models import VM, Agent
 from novacron.compute.schemas import Heartbeat
@@ -72,3 +76,33 @@ def test_orphans_are_deleted_vms_only_never_unknown_ones(db: Database) -> None:
     # A VM deleted here is destroyed; one this database never knew is left alone.
     assert beat(db, reported) == {"h1": ["vm-gone"]}
     assert state(db) == "running"
+
+
+def test_a_host_moves_to_another_agent_only_when_its_agent_is_silent(
+    db: Database, tmp_path: Path
+) -> None:
+    from datetime import timedelta
+
+    from novacron.compute.schemas import AgentRegister
+    from novacron.core.clock import utcnow
+    from novacron.core.config import Settings
+    from novacron.core.errors import Conflict
+
+    settings = Settings(data_dir=tmp_path, heartbeat_timeout_s=10)
+    rogue = AgentRegister(
+        enrolment_token="nce_compute-test-0123456789abcdef",
+        name="a2",
+        url="http://127.0.0.1:2",
+        api_secret="r" * 32,
+        hosts=[{"name": "h1", **INFO}],
+    )
+    with (
+        pytest.raises(Conflict, match="belongs to agent a1, which is still reporting"),
+        db.session() as s,
+    ):
+        hosts.register_agent(s, rogue, settings)
+    with db.session() as s:
+        s.query(Agent).filter_by(name="a1").one().last_seen_at = utcnow() - timedelta(minutes=5)
+    with db.session() as s:
+        out = hosts.register_agent(s, rogue, settings)
+        assert hosts.find_host(s, "h1").agent_id == out.agent_id

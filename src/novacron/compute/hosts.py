@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
@@ -15,7 +16,8 @@ from novacron.compute.vms import set_state
 from novacron.core import events
 from novacron.core.clock import utcnow
 from novacron.core.config import Settings
-from novacron.core.errors import NotFound
+from novacron.core.database import db_now
+from novacron.core.errors import Conflict, NotFound
 from novacron.core.ids import new_id
 from novacron.core.pagination import PageParams, paginate
 from novacron.security import tokens
@@ -120,7 +122,8 @@ def register_agent(session: Session, req: AgentRegister, settings: Settings) -> 
         h.name: h
         for h in session.scalars(select(Host).where(Host.name.in_([i.name for i in req.hosts])))
     }
-    now = utcnow()
+    now = db_now(session)
+    _refuse_live_takeover(session, agent, existing.values(), now, settings.heartbeat_timeout_s)
     for info in req.hosts:
         host = existing.get(info.name)
         if host is None:
@@ -165,6 +168,21 @@ def register_agent(session: Session, req: AgentRegister, settings: Settings) -> 
     )
 
 
+def _refuse_live_takeover(
+    session: Session, agent: Agent, hosts: Iterable[Host], now: datetime, timeout_s: float
+) -> None:
+    """A host moves to another agent only once its own agent has gone silent."""
+    for host in hosts:
+        if host.agent_id == agent.id:
+            continue
+        owner = session.get(Agent, host.agent_id)
+        if owner and owner.last_seen_at and (now - owner.last_seen_at).total_seconds() < timeout_s:
+            raise Conflict(
+                f"host {host.name} belongs to agent {owner.name}, which is still reporting; "
+                "stop that agent first"
+            )
+
+
 def agent_for_token(session: Session, token_id: str) -> Agent:
     agent = session.scalar(select(Agent).where(Agent.token_id == token_id))
     if agent is None:
@@ -182,7 +200,7 @@ MISMATCHES_TO_ACT = 2
 
 def heartbeat(session: Session, agent: Agent, beat: Heartbeat) -> dict[str, list[str]]:
     """Record liveness, reconcile VM power states, and name orphans for the agent to destroy."""
-    now = utcnow()
+    now = db_now(session)
     agent.last_seen_at = now
     reported = {h.name: h for h in beat.hosts}
     hosts = {
@@ -258,7 +276,7 @@ def _mismatch(session: Session, vm: VM, actual: str, fault: str) -> None:
 
 def mark_down_missing(session: Session, timeout_s: float) -> list[str]:
     """Hosts silent for longer than ``timeout_s`` go down and their VMs become unknown."""
-    cutoff = utcnow() - timedelta(seconds=timeout_s)
+    cutoff = db_now(session) - timedelta(seconds=timeout_s)
     stmt = select(Host).where(Host.status == "up", Host.last_heartbeat_at < cutoff)
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)

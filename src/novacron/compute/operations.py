@@ -10,16 +10,16 @@ Exactly-once execution across server replicas rests on two guards:
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import ColumnElement, Select, or_, select, update
 from sqlalchemy.orm import Session
 
 from novacron.compute.models import DEFAULT_PROJECT_ID, Operation
 from novacron.core import events
 from novacron.core.clock import isoformat, utcnow
-from novacron.core.database import Database
+from novacron.core.database import Database, db_now
 from novacron.core.errors import InvalidState, NotFound
 from novacron.core.ids import new_id
 
@@ -118,19 +118,22 @@ def cancel(session: Session, op_id: str) -> Operation:
 
 def claim_next(db: Database, owner: str, lease_s: float) -> str | None:
     """Take the oldest pending operation, or a running one whose worker vanished."""
-    now = utcnow()
-    claimable = or_(
-        Operation.state == "pending",
-        (Operation.state == "running") & (Operation.lease_expires_at < now),
-    )
+
+    def claimable(now: datetime) -> ColumnElement[bool]:
+        return or_(
+            Operation.state == "pending",
+            (Operation.state == "running") & (Operation.lease_expires_at < now),
+        )
+
     # Idle workers poll: look without taking SQLite's write lock first.
     with db.read() as s:
-        if s.scalar(select(Operation.id).where(claimable).limit(1)) is None:
+        if s.scalar(select(Operation.id).where(claimable(db_now(s))).limit(1)) is None:
             return None
     with db.session() as s:
+        now = db_now(s)
         candidates = (
             select(Operation.id, Operation.state)
-            .where(claimable)
+            .where(claimable(now))
             .order_by(Operation.created_at)
             .limit(8)
         )
@@ -171,7 +174,7 @@ def renew_leases(db: Database, owners: list[str], lease_s: float) -> int:
         res = s.execute(
             update(Operation)
             .where(Operation.owner.in_(owners), Operation.state == "running")
-            .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
+            .values(lease_expires_at=db_now(s) + timedelta(seconds=lease_s))
             .execution_options(synchronize_session=False)
         )
         return int(res.rowcount)  # type: ignore[attr-defined]

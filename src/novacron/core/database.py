@@ -78,6 +78,18 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
+def db_now(session: Session) -> datetime:
+    """The database's clock (naive UTC). Replicas compare leases and heartbeats against
+    one clock, so a server whose own clock is off can't steal live work."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import func, select
+
+        value = session.scalar(select(func.timezone("UTC", func.now())))
+        assert isinstance(value, datetime)
+        return value
+    return utcnow()  # SQLite: one server process, its clock is the clock
+
+
 class Database:
     """An engine and its session factory; one per process."""
 
