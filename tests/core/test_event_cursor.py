@@ -302,3 +302,35 @@ def test_stream_delivers_an_event_committed_after_a_higher_id(
         assert int(sse_id) == data["id"] + 1  # now both are sent
     finally:
         reader.close()
+
+
+def test_a_new_reader_rechecks_ids_just_below_where_it_starts() -> None:
+    from novacron.core.events import EventCursor
+
+    # What cursor_after builds when ids 8 and 10 exist but 9 is still uncommitted.
+    cursor = EventCursor(0, grace_s=10)
+    for event_id in range(1, 9):
+        cursor.mark_sent(event_id)
+    cursor.mark_sent(10)
+    assert cursor.gaps() == [(9, 9)]
+    assert cursor.is_new(9) and not cursor.is_new(10) and cursor.is_new(11)
+
+
+@needs_pg
+def test_a_reader_starting_at_the_latest_id_still_gets_an_in_flight_event(
+    pg_db: Database,
+) -> None:
+    from novacron.core.events import cursor_after, latest_event_id
+
+    with pg_db.sessions() as first, pg_db.sessions() as second:
+        first.begin()
+        _publish(first, "in-flight")
+        first.flush()
+        with second.begin():
+            _publish(second, "rendered")
+        # A page renders now: it shows "rendered" and streams after the latest id.
+        with pg_db.read() as s:
+            cursor = cursor_after(s, latest_event_id(s))
+        assert _read(pg_db, cursor) == []
+        first.commit()
+    assert [object_id for object_id, _ in _read(pg_db, cursor)] == ["in-flight"]

@@ -184,6 +184,26 @@ class EventCursor:
             del self._sent[self.watermark]
 
 
+def cursor_after(
+    session: Session, after: int, grace_s: float = GAP_GRACE_S, lookback: int = 200
+) -> EventCursor:
+    """A cursor for a reader who has seen everything committed up to id ``after``.
+
+    Ids just below ``after`` may belong to transactions still open when the reader
+    looked (PostgreSQL hands ids out at INSERT): the ids that exist in the last
+    ``lookback`` count as sent, the missing ones become gaps, read again until they
+    appear or expire.
+    """
+    cursor = EventCursor(max(0, after - lookback), grace_s)
+    if after > cursor.watermark:
+        present = session.scalars(
+            select(Event.id).where(Event.id > cursor.watermark, Event.id <= after)
+        )
+        for event_id in present:
+            cursor.mark_sent(event_id)
+    return cursor
+
+
 class NewEvent(NamedTuple):
     event: Event
     resume_id: int  # the cursor's watermark once this event was sent

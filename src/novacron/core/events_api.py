@@ -46,20 +46,21 @@ async def stream(
     repeat an event, never skip one."""
     db = request.app.state.db
     last_event_id = request.headers.get("last-event-id")
-    start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
+    resume = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
 
     def _read(cursor: events.EventCursor) -> list[events.NewEvent]:
         with db.read() as s:
             return events.read_new(s, cursor, 500)
 
-    def _latest() -> int:
+    def _cursor() -> events.EventCursor:
+        if resume is not None:  # a watermark we handed out: everything up to it was sent
+            return events.EventCursor(resume, GAP_GRACE_S)
         with db.read() as s:
-            return events.latest_event_id(s)
+            seen = after if after is not None else events.latest_event_id(s)
+            return events.cursor_after(s, seen, GAP_GRACE_S)
 
     async def gen() -> AsyncIterator[dict[str, Any]]:
-        cursor = events.EventCursor(
-            start if start is not None else await asyncio.to_thread(_latest), GAP_GRACE_S
-        )
+        cursor = await asyncio.to_thread(_cursor)
         seen = 0
         yield {"event": "ready", "data": json.dumps({"last_id": cursor.watermark})}
         while not await request.is_disconnected():
