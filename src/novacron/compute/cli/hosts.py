@@ -1,0 +1,87 @@
+"""``novacron host``: list, show, maintenance on/off."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+import typer
+
+from novacron.compute.cli.common import LIMIT, NO_WAIT, OFFSET, _finish
+from novacron.core.cli_support import (
+    Column,
+    fmt_age,
+    fmt_mib,
+    get_context,
+    handle_errors,
+    render,
+    seg,
+)
+
+host_app = typer.Typer(help="Hypervisor hosts: list, inspect, maintenance.")
+
+
+def _vcpus(host: dict[str, Any]) -> str:
+    """Allocated/total vCPUs and the overcommit ratio, e.g. ``6/16×4``."""
+    ratio = host.get("cpu_allocation_ratio")
+    shown = f"{ratio:g}" if isinstance(ratio, int | float) else str(ratio)
+    return f"{host.get('alloc_vcpus')}/{host.get('vcpus')}\N{MULTIPLICATION SIGN}{shown}"
+
+
+HOST_COLUMNS: list[Column] = [
+    ("name", "name"),
+    ("state", "state"),
+    ("vcpus", _vcpus),
+    (
+        "memory",
+        lambda h: f"{fmt_mib(h.get('alloc_memory_mib'))}/{fmt_mib(h.get('memory_mib'))}",
+    ),
+    ("vms", "vm_count"),
+    ("last heartbeat", lambda h: fmt_age(h.get("last_heartbeat_at"))),
+]
+
+
+class OnOff(StrEnum):
+    on = "on"
+    off = "off"
+
+
+@host_app.command("list")
+@handle_errors
+def host_list(
+    ctx: typer.Context,
+    state: str | None = typer.Option(None, "--state", help="up, down or maintenance"),
+    limit: int = LIMIT,
+    offset: int = OFFSET,
+) -> None:
+    """List hosts with their allocation."""
+    cli = get_context(ctx)
+    params = {"state": state, "limit": limit, "offset": offset}
+    with cli.client() as api:
+        render(cli, api.get("/hosts", params=params), HOST_COLUMNS, empty="no hosts")
+
+
+@host_app.command("show")
+@handle_errors
+def host_show(ctx: typer.Context, host: str = typer.Argument(..., help="Host name or id")) -> None:
+    """Show one host."""
+    cli = get_context(ctx)
+    with cli.client() as api:
+        render(cli, api.get(f"/hosts/{seg(host)}"))
+
+
+@host_app.command("maintenance")
+@handle_errors
+def host_maintenance(
+    ctx: typer.Context,
+    mode: OnOff = typer.Argument(..., help="on or off"),
+    host: str = typer.Argument(..., help="Host name or id"),
+    reason: str = typer.Option("", "--reason", help="Why (shown with the host)"),
+    no_wait: bool = NO_WAIT,
+) -> None:
+    """Put a host into maintenance (no new VMs) or take it out."""
+    cli = get_context(ctx)
+    body = {"enabled": mode is OnOff.on, "reason": reason}
+    with cli.client() as api:
+        operation = api.post(f"/hosts/{seg(host)}/maintenance", json=body)
+        _finish(cli, api, operation, no_wait, f"/hosts/{seg(host)}")

@@ -1,0 +1,104 @@
+"""API client: a synchronous httpx client of ``<url>/api/v1``.
+
+Every failure (transport trouble, problem+json, any other non-2xx answer) leaves it
+as a ``NovaCronError`` with a message fit for one ``error:`` line."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from novacron.core.errors import NovaCronError, from_problem
+
+API_PREFIX = "/api/v1"
+
+
+def seg(value: str) -> str:
+    """One path segment, quoted (names and ids never contain '/', user input might)."""
+    return quote(str(value), safe="")
+
+
+class ApiClient:
+    """Synchronous client of ``<url>/api/v1``; raises ``NovaCronError`` for every failure."""
+
+    def __init__(self, url: str, token: str, *, timeout: float = 30.0) -> None:
+        self.url = url.rstrip("/")
+        try:
+            self._http = httpx.Client(
+                base_url=f"{self.url}{API_PREFIX}",
+                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+                timeout=timeout,
+            )
+        except httpx.InvalidURL as exc:
+            raise NovaCronError(f"invalid server URL {url!r}: {exc}") from exc
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self.request("GET", path, params=params)
+
+    def post(self, path: str, json: Any = None, params: Mapping[str, Any] | None = None) -> Any:
+        return self.request("POST", path, json=json, params=params)
+
+    def put(self, path: str, json: Any = None, params: Mapping[str, Any] | None = None) -> Any:
+        return self.request("PUT", path, json=json, params=params)
+
+    def delete(self, path: str, json: Any = None, params: Mapping[str, Any] | None = None) -> Any:
+        return self.request("DELETE", path, json=json, params=params)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Any:
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            response = self._http.request(method, path, json=json, params=query)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise NovaCronError(
+                f"cannot reach NovaCron at {self.url}: is the server running?"
+            ) from exc
+        except httpx.TimeoutException as exc:
+            raise NovaCronError(f"NovaCron at {self.url} did not answer in time") from exc
+        except httpx.UnsupportedProtocol as exc:
+            raise NovaCronError(f"invalid server URL {self.url!r}: {exc}") from exc
+        except httpx.TransportError as exc:
+            raise NovaCronError(
+                f"lost connection to NovaCron at {self.url}: {exc or type(exc).__name__}"
+            ) from exc
+        return self._decode(response)
+
+    def _decode(self, response: httpx.Response) -> Any:
+        if response.is_success:
+            if response.status_code == 204 or not response.content:
+                return None
+            try:
+                return response.json()
+            except ValueError as exc:
+                raise NovaCronError(
+                    f"unexpected non-JSON answer from {response.request.url}"
+                ) from exc
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and ("type" in body or "detail" in body or "title" in body):
+            raise from_problem(body)
+        text = " ".join(response.text.split())[:200]
+        reason = response.reason_phrase or "error"
+        raise NovaCronError(
+            f"server answered {response.status_code} {reason}" + (f": {text}" if text else "")
+        )
