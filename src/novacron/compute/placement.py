@@ -23,7 +23,7 @@ from novacron.core.config import Settings
 from novacron.core.errors import NoCapacity
 
 REFRESH_S = 5.0
-CLAIM_ROUNDS = 3
+CLAIM_ROUNDS = 10
 
 
 def host_view(h: Host) -> HostView:
@@ -110,6 +110,8 @@ class Placement:
     def schedule_and_claim(self, session: Session, vm: VM, request: PlacementRequest) -> Host:
         """Choose a host and claim the VM's resources on it, in ``session``'s transaction."""
         for round_no in range(CLAIM_ROUNDS):
+            # After a lost race, rank on fresh data: if the hosts really are full now,
+            # rank() raises NoCapacity with the per-filter reasons.
             table = self._current(session, force=round_no > 0)
             try:
                 ranked = table.rank(request, self.weights, limit=5)
@@ -120,19 +122,13 @@ class Placement:
                 table = self._current(session, force=True)
                 ranked = table.rank(request, self.weights, limit=5)
             for host_id in ranked:
-                if claim(session, host_id, vm.vcpus, vm.memory_mib, vm.disk_gib):
+                if claim_in_savepoint(session, host_id, vm.vcpus, vm.memory_mib, vm.disk_gib):
                     with contextlib.suppress(KeyError):  # a reload may have dropped it
                         table.claim(host_id, vm.vcpus, vm.memory_mib, vm.disk_gib)
                     host = session.get(Host, host_id, populate_existing=True)
                     assert host is not None
                     vm.host_id, vm.claimed = host_id, True
                     return host
-                # Someone else took the room: learn the host's real allocation.
-                host = session.get(Host, host_id, populate_existing=True)
-                if host is None:
-                    table.remove(host_id)
-                else:
-                    table.upsert(host_view(host))
         raise NoCapacity("hosts kept filling up while placing this VM; try again")
 
     def release(self, session: Session, vm: VM) -> None:
@@ -146,6 +142,24 @@ class Placement:
         # The host may not be in this process's table yet.
         with contextlib.suppress(KeyError):
             table.release(vm.host_id, vm.vcpus, vm.memory_mib, vm.disk_gib)
+
+
+def claim_in_savepoint(
+    session: Session, host_id: str, vcpus: int, memory_mib: int, disk_gib: int
+) -> bool:
+    """:func:`claim`, undone to a savepoint when it fails.
+
+    On PostgreSQL an UPDATE that waited for a concurrent claim and then found the host
+    full still keeps that row locked until the transaction ends; holding it while
+    claiming the next host is how two placements and a heartbeat deadlock. Rolling
+    back to the savepoint releases the lock.
+    """
+    savepoint = session.begin_nested()
+    if claim(session, host_id, vcpus, memory_mib, disk_gib):
+        savepoint.commit()
+        return True
+    savepoint.rollback()
+    return False
 
 
 def claim(session: Session, host_id: str, vcpus: int, memory_mib: int, disk_gib: int) -> bool:
