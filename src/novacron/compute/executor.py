@@ -171,7 +171,9 @@ class Executor:
             self._finish_safely(ctx, exc.detail)
         except Exception as exc:
             log.exception("operation %s crashed", op_id)
-            self._finish_safely(ctx, f"internal error: {exc.__class__.__name__}: {exc}")
+            # The first line only: driver errors carry SQL and parameters after it.
+            first_line = (str(exc).splitlines() or [""])[0][:200]
+            self._finish_safely(ctx, f"internal error: {exc.__class__.__name__}: {first_line}")
 
     def _finish_safely(self, ctx: OpContext, error: str) -> None:
         """Fail the operation and leave its target stable (raises if the database is away)."""
