@@ -347,7 +347,10 @@ def test_failed_operation_is_one_line_exit_1(runner: CliRunner, fake_api: FakeAP
     args = ["--url", fake_api.url, "--token", "t", "vm", "create", "big"]
     result = runner.invoke(app, [*args, "--vcpus", "1", "--memory", "65536"])
     assert result.exit_code == 1
-    assert error_lines(result.stderr) == ["error: vm.create failed: no host has 64 GiB free"]
+    assert error_lines(result.stderr) == [
+        "error: vm.create failed: no host has 64 GiB free (VM big is kept in state error; "
+        "remove it with: novacron vm delete big)"
+    ]
 
     result = runner.invoke(
         app, ["--url", fake_api.url, "--token", "t", "-o", "json", "op", "wait", "op-1"]

@@ -10,6 +10,7 @@ import typer
 from novacron.compute.cli.common import LIMIT, NO_WAIT, OFFSET, _finish
 from novacron.core.cli_support import (
     Column,
+    OperationFailed,
     fmt_mib,
     fmt_time,
     get_context,
@@ -73,7 +74,14 @@ def vm_create(
         if no_wait:
             render(cli, operation)
             return
-        final = wait_operation(api, operation["id"], show_progress=not cli.json)
+        try:
+            final = wait_operation(api, operation["id"], show_progress=not cli.json)
+        except OperationFailed as exc:
+            # Like Nova, the VM stays (in error) so its fault can be read; say so.
+            raise OperationFailed(
+                exc.operation,
+                hint=f"VM {name} is kept in state error; remove it with: novacron vm delete {name}",
+            ) from None
         render(cli, api.get(f"/vms/{seg(final['target_id'])}"))
 
 

@@ -24,12 +24,14 @@ POLL_INTERVAL_S = 0.3
 class OperationFailed(NovaCronError):
     """An operation the CLI waited for ended ``failed`` or ``cancelled``."""
 
-    def __init__(self, operation: dict[str, Any]) -> None:
+    def __init__(self, operation: dict[str, Any], hint: str = "") -> None:
         kind = operation.get("kind") or "operation"
         if operation.get("state") == "cancelled":
             message = f"{kind} was cancelled"
         else:
             message = f"{kind} failed: {operation.get('error') or 'no error recorded'}"
+        if hint:
+            message += f" ({hint})"
         super().__init__(message)
         self.operation = operation
 
