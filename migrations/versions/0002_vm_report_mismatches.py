@@ -21,8 +21,10 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("report_mismatches", sa.Integer(), nullable=False, server_default="0")
         )
+        batch.add_column(sa.Column("report_mismatch_state", sa.String(16), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("vms") as batch:
+        batch.drop_column("report_mismatch_state")
         batch.drop_column("report_mismatches")

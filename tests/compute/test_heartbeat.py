@@ -106,3 +106,11 @@ def test_a_host_moves_to_another_agent_only_when_its_agent_is_silent(
     with db.session() as s:
         out = hosts.register_agent(s, rogue, settings)
         assert hosts.find_host(s, "h1").agent_id == out.agent_id
+
+
+def test_two_different_stale_reports_do_not_add_up(db: Database) -> None:
+    beat(db, [("vm-1", "crashed")])
+    beat(db, [("vm-1", "stopped")])
+    assert state(db) == "running"
+    beat(db, [("vm-1", "stopped")])
+    assert state(db) == "stopped"

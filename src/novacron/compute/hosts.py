@@ -245,7 +245,7 @@ def heartbeat(session: Session, agent: Agent, beat: Heartbeat) -> dict[str, list
                 fault = "guest crashed" if actual == "error" else vm.fault
                 _mismatch(session, vm, actual, fault)
             elif vm.report_mismatches:
-                vm.report_mismatches = 0
+                vm.report_mismatches, vm.report_mismatch_state = 0, None
     for vm in vms.values():
         if vm.id not in seen and vm.state in RECONCILABLE - {"error"} and vm.claimed:
             _mismatch(session, vm, "error", "the host no longer reports this VM")
@@ -268,9 +268,12 @@ def _is_orphan(session: Session, vm_id: str, live: VM | None) -> bool:
 
 
 def _mismatch(session: Session, vm: VM, actual: str, fault: str) -> None:
+    """Count consecutive heartbeats reporting the same other state; act on the second."""
+    if vm.report_mismatch_state != actual:
+        vm.report_mismatch_state, vm.report_mismatches = actual, 0
     vm.report_mismatches += 1
     if vm.report_mismatches >= MISMATCHES_TO_ACT:
-        vm.report_mismatches = 0
+        vm.report_mismatches, vm.report_mismatch_state = 0, None
         set_state(session, vm, actual, fault=fault)
 
 

@@ -134,7 +134,8 @@ class VM(Timestamped, Base):
     task_operation_id: Mapped[str | None] = mapped_column(String(64))
     fault: Mapped[str] = mapped_column(Text, default="")
     report_mismatches: Mapped[int] = mapped_column(Integer, default=0)
-    """Heartbeats in a row whose report disagreed with ``state`` (see hosts.heartbeat)."""
+    """Heartbeats in a row that reported ``report_mismatch_state`` instead of ``state``."""
+    report_mismatch_state: Mapped[str | None] = mapped_column(String(16))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
