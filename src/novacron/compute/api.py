@@ -218,7 +218,7 @@ def create_image(request: Request, body: ImageCreate) -> ImageOut:
 @router.get("/images/{ref}", response_model=ImageOut, tags=["images"])
 def get_image(request: Request, ref: str) -> ImageOut:
     with db_of(request).read() as s:
-        return ImageOut.model_validate(catalog.get_image(s, ref))
+        return ImageOut.model_validate(catalog.find_image(s, ref, for_input=False))
 
 
 @router.delete("/images/{ref}", status_code=204, tags=["images"])

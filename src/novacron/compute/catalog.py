@@ -2,84 +2,83 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select, update
+from typing import TypeVar
+
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from novacron.compute.models import DEFAULT_PROJECT_ID, VM, Image, PlacementGroup
 from novacron.compute.schemas import GroupCreate, GroupOut, ImageCreate
 from novacron.core.errors import Conflict, Invalid, NotFound
 from novacron.core.ids import new_id
 
+T = TypeVar("T", Image, PlacementGroup)
 
-def find_image(session: Session, ref: str) -> Image:
-    image = session.scalar(select(Image).where(or_(Image.id == ref, Image.name == ref)))
-    if image is None:
-        raise Invalid(
-            f"no image {ref!r}", errors=[{"loc": ["body", "image"], "msg": "no such image"}]
+
+def _find(session: Session, model: type[T], ref: str, what: str, field: str | None) -> T:
+    """By id or name. ``field`` names the request field that referred to it: a missing
+    object is then bad input (422 on that field) rather than a missing resource (404)."""
+    found = session.scalar(
+        select(model).where(
+            model.project_id == DEFAULT_PROJECT_ID, or_(model.id == ref, model.name == ref)
         )
-    return image
+    )
+    if found is None:
+        if field:
+            raise Invalid(
+                f"no {what} {ref!r}", errors=[{"loc": ["body", field], "msg": f"no such {what}"}]
+            )
+        raise NotFound(f"no {what} {ref!r}")
+    return found
 
 
-def get_image(session: Session, ref: str) -> Image:
-    image = session.scalar(select(Image).where(or_(Image.id == ref, Image.name == ref)))
-    if image is None:
-        raise NotFound(f"no image {ref!r}")
-    return image
+def _add(session: Session, obj: T, what: str) -> T:
+    session.add(obj)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"a {what} named {obj.name!r} already exists") from None
+    return obj
+
+
+def _delete(
+    session: Session, obj: T, what: str, ref_column: InstrumentedAttribute[str | None]
+) -> None:
+    """Delete unless a live VM uses it; deleted VMs keep their history but let go of it."""
+    uses: ColumnElement[bool] = ref_column == obj.id
+    in_use = session.scalar(select(VM.name).where(uses, VM.state != "deleted").limit(1))
+    if in_use:
+        raise Conflict(f"{what} {obj.name} is used by VM {in_use}")
+    session.execute(
+        update(VM)
+        .where(uses)
+        .values({ref_column.key: None})
+        .execution_options(synchronize_session=False)
+    )
+    session.delete(obj)
+
+
+def find_image(session: Session, ref: str, *, for_input: bool = True) -> Image:
+    return _find(session, Image, ref, "image", "image" if for_input else None)
 
 
 def create_image(session: Session, req: ImageCreate) -> Image:
     image = Image(id=new_id("img"), project_id=DEFAULT_PROJECT_ID, **req.model_dump())
-    session.add(image)
-    try:
-        session.flush()
-    except IntegrityError:
-        raise Conflict(f"an image named {req.name!r} already exists") from None
-    return image
+    return _add(session, image, "image")
 
 
 def delete_image(session: Session, ref: str) -> None:
-    image = get_image(session, ref)
-    in_use = session.scalar(
-        select(VM.id).where(VM.image_id == image.id, VM.state != "deleted").limit(1)
-    )
-    if in_use:
-        raise Conflict(f"image {image.name} is used by VM {in_use}")
-    # Deleted VMs keep their history but let go of the image.
-    session.execute(
-        update(VM)
-        .where(VM.image_id == image.id)
-        .values(image_id=None)
-        .execution_options(synchronize_session=False)
-    )
-    session.delete(image)
+    _delete(session, find_image(session, ref, for_input=False), "image", VM.image_id)
 
 
 def find_group(session: Session, ref: str, *, for_input: bool = True) -> PlacementGroup:
-    group = session.scalar(
-        select(PlacementGroup).where(
-            PlacementGroup.project_id == DEFAULT_PROJECT_ID,
-            or_(PlacementGroup.id == ref, PlacementGroup.name == ref),
-        )
-    )
-    if group is None:
-        if for_input:
-            raise Invalid(
-                f"no placement group {ref!r}",
-                errors=[{"loc": ["body", "group"], "msg": "no such placement group"}],
-            )
-        raise NotFound(f"no placement group {ref!r}")
-    return group
+    return _find(session, PlacementGroup, ref, "placement group", "group" if for_input else None)
 
 
 def create_group(session: Session, req: GroupCreate) -> PlacementGroup:
     group = PlacementGroup(id=new_id("pg"), project_id=DEFAULT_PROJECT_ID, **req.model_dump())
-    session.add(group)
-    try:
-        session.flush()
-    except IntegrityError:
-        raise Conflict(f"a placement group named {req.name!r} already exists") from None
-    return group
+    return _add(session, group, "placement group")
 
 
 def group_out(session: Session, group: PlacementGroup) -> GroupOut:
@@ -91,13 +90,4 @@ def group_out(session: Session, group: PlacementGroup) -> GroupOut:
 
 
 def delete_group(session: Session, ref: str) -> None:
-    group = find_group(session, ref, for_input=False)
-    if session.scalar(select(VM.id).where(VM.group_id == group.id, VM.state != "deleted").limit(1)):
-        raise Conflict(f"placement group {group.name} still has member VMs")
-    session.execute(
-        update(VM)
-        .where(VM.group_id == group.id)
-        .values(group_id=None)
-        .execution_options(synchronize_session=False)
-    )
-    session.delete(group)
+    _delete(session, find_group(session, ref, for_input=False), "placement group", VM.group_id)
