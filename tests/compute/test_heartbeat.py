@@ -114,3 +114,53 @@ def test_two_different_stale_reports_do_not_add_up(db: Database) -> None:
     assert state(db) == "running"
     beat(db, [("vm-1", "stopped")])
     assert state(db) == "stopped"
+
+
+def test_a_copy_of_a_vm_placed_on_another_agents_host_is_an_orphan(
+    db: Database, tmp_path: Path
+) -> None:
+    from novacron.compute.schemas import AgentRegister
+    from novacron.core.config import Settings
+
+    with db.session() as s:
+        hosts.register_agent(
+            s,
+            AgentRegister(
+                enrolment_token="nce_compute-test-0123456789abcdef",
+                name="a2",
+                url="http://127.0.0.1:2",
+                api_secret="t" * 32,
+                hosts=[{"name": "h2", **INFO}],
+            ),
+            Settings(data_dir=tmp_path),
+        )
+        s.add(
+            VM(
+                id="vm-flux",
+                project_id="proj-default",
+                name="f",
+                name_key="f",
+                state="building",
+                vcpus=1,
+                memory_mib=512,
+                disk_gib=1,
+            )
+        )
+    body = Heartbeat.model_validate(
+        {
+            "hosts": [
+                {
+                    "name": "h2",
+                    "info": {"name": "h2", **INFO},
+                    "vms": [
+                        {"id": "vm-1", "power_state": "running"},
+                        {"id": "vm-flux", "power_state": "running"},
+                    ],
+                }
+            ]
+        }
+    )
+    with db.session() as s:
+        agent = s.query(Agent).filter_by(name="a2").one()
+        # vm-1 lives on h1 (agent a1): h2's copy goes; vm-flux has no host yet: kept.
+        assert hosts.heartbeat(s, agent, body) == {"h2": ["vm-1"]}

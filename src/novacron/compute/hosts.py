@@ -236,7 +236,7 @@ def heartbeat(session: Session, agent: Agent, beat: Heartbeat) -> dict[str, list
         for rvm in report.vms:
             vm = vms.get(rvm.id)
             if vm is None or vm.host_id != known.id:
-                if _is_orphan(session, rvm.id, vm):
+                if _is_orphan(session, rvm.id, vm, known.id):
                     orphans.setdefault(name, []).append(rvm.id)
                 continue
             seen.add(vm.id)
@@ -252,19 +252,21 @@ def heartbeat(session: Session, agent: Agent, beat: Heartbeat) -> dict[str, list
     return orphans
 
 
-def _is_orphan(session: Session, vm_id: str, live: VM | None) -> bool:
+def _is_orphan(session: Session, vm_id: str, live: VM | None, host_id: str) -> bool:
     """A VM the host runs but must not: deleted here, or placed on another host.
 
     A VM this database has never heard of is left alone (and logged): the agent may
     have been pointed at a new or restored database, and destroying is irreversible.
     """
-    if live is not None:
-        return True  # live on another host: this copy is a leftover of a failed attempt
-    row = session.get(VM, vm_id)
+    row = live or session.get(VM, vm_id)
     if row is None:
         log.warning("host reports VM %s that this database does not know; left alone", vm_id)
         return False
-    return row.state == "deleted"
+    if row.state == "deleted":
+        return True
+    # Live on another host: a leftover of a create retried elsewhere. A VM between two
+    # placement attempts (no host yet) may come back here: leave it alone for now.
+    return row.host_id is not None and row.host_id != host_id
 
 
 def _mismatch(session: Session, vm: VM, actual: str, fault: str) -> None:
