@@ -52,6 +52,8 @@ def test_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
         token_file = data_dir / "admin-token"
         assert f"Admin token: {token_file}" in output
         assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+        assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+        assert stat.S_IMODE((data_dir / "novacron.db").stat().st_mode) == 0o600
         token = token_file.read_text().strip()
         api = httpx.Client(
             base_url=f"http://127.0.0.1:{port}/api/v1", headers={"Authorization": f"Bearer {token}"}
@@ -98,3 +100,43 @@ def test_up_refuses_a_busy_port(tmp_path: Path) -> None:
         )
     assert result.returncode == 1
     assert result.stderr.strip() == f"error: port {port} on 127.0.0.1 is in use: pass --port"
+
+
+def test_up_reissues_a_lost_admin_token(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOVACRON_")}
+
+    def start() -> subprocess.Popen[str]:
+        port = free_port()
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "novacron",
+                "up",
+                "--data-dir",
+                str(data_dir),
+                "--port",
+                str(port),
+                "--sim-hosts",
+                "1",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if "Ctrl-C stops" in line:
+                break
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+        return proc
+
+    start()
+    first = (data_dir / "admin-token").read_text()
+    (data_dir / "admin-token").unlink()
+    start()
+    second = (data_dir / "admin-token").read_text()
+    assert second and second != first

@@ -34,7 +34,12 @@ def create_app(settings: Settings, *, workers: bool = True) -> FastAPI:
         db = Database(settings.resolved_database_url)
         db.upgrade()
         with db.session() as s:
-            written = ensure_bootstrap_secrets(s, settings.data_dir, settings.enrolment_token)
+            written = ensure_bootstrap_secrets(
+                s,
+                settings.data_dir,
+                settings.enrolment_token,
+                reissue_admin=settings.reissue_admin_token,
+            )
         for kind, path in written.items():
             log.warning("created the %s token: %s (mode 0600)", kind, path)
         placement = Placement(settings)

@@ -25,6 +25,9 @@ def _logging(level: str) -> None:
         level=getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # One line per HTTP request (every heartbeat, every agent call) is noise, not news.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 def _parse_pairs(values: list[str], option: str) -> dict[str, float]:
@@ -54,6 +57,7 @@ def server(
     settings = make_settings(data_dir=data_dir, host=host, port=port, database_url=database_url)
     uvicorn.run(
         create_app(settings),
+        timeout_graceful_shutdown=5,
         host=settings.host,
         port=settings.port,
         log_level=log_level,
@@ -128,10 +132,15 @@ def up(
         fail(f"driver {driver!r} is not available yet; use --driver sim")
     _logging(log_level)
     data_dir = data_dir or Path(os.environ.get("NOVACRON_DATA_DIR") or default_data_dir())
-    settings = make_settings(data_dir=data_dir, host=host, port=port)
+    settings = make_settings(data_dir=data_dir, host=host, port=port, reissue_admin_token=True)
     _check_port_free(settings)
     config = uvicorn.Config(
-        create_app(settings), host=host, port=port, log_level=log_level, access_log=False
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        timeout_graceful_shutdown=3,  # open live-update streams must not hold up Ctrl-C
     )
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, name="server", daemon=True)
@@ -172,13 +181,14 @@ def up(
             break
         stop.wait(0.5)
     typer.echo("stopping…")
+    # Server first: a server outliving its agent would mark every host down.
+    srv.should_exit = True
+    thread.join(15)
     agent_proc.terminate()
     try:
         agent_proc.wait(10)
     except subprocess.TimeoutExpired:
         agent_proc.kill()
-    srv.should_exit = True
-    thread.join(15)
 
 
 def _check_port_free(settings: Settings) -> None:

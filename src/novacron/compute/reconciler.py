@@ -49,11 +49,13 @@ class Reconciler:
             if time.monotonic() - self._pruned_at > PRUNE_EVERY_S:
                 events.prune(s, self.settings.event_retention_hours)
                 self._pruned_at = time.monotonic()
-        for name in down:
+        if down:
+            shown = ", ".join(down[:10]) + (f" and {len(down) - 10} more" if len(down) > 10 else "")
             log.warning(
-                "host %s missed heartbeats for %.0fs: marked down",
-                name,
+                "%d host(s) missed heartbeats for %.0fs and are marked down: %s",
+                len(down),
                 self.settings.heartbeat_timeout_s,
+                shown,
             )
         return down
 

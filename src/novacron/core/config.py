@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     default_ram_allocation_ratio: float = 1.0
     default_disk_allocation_ratio: float = 1.0
 
+    reissue_admin_token: bool = False
+    """Issue a new admin token when ``<data_dir>/admin-token`` is missing (``novacron up``)."""
+
     enrolment_token: str | None = None
     """Shared secret agents present to register; generated into the data dir if unset."""
 

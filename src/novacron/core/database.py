@@ -94,8 +94,11 @@ class Database:
     """An engine and its session factory; one per process."""
 
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
+        self.sqlite_path: Path | None = None
         if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            self.sqlite_path = Path(url.removeprefix("sqlite:///"))
+            # The database holds agents' API secrets: the data dir is the owner's only.
+            self.sqlite_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -134,10 +137,20 @@ class Database:
             try:
                 command.upgrade(cfg, "head")
                 conn.commit()
+                self._restrict_files()
             finally:
                 if self.dialect == "postgresql":
                     conn.execute(text("SELECT pg_advisory_unlock(7411)"))
                     conn.commit()
+
+    def _restrict_files(self) -> None:
+        """SQLite files readable by their owner only (WAL and SHM inherit the mode)."""
+        if self.sqlite_path is None:
+            return
+        for suffix in ("", "-wal", "-shm"):
+            path = self.sqlite_path.with_name(self.sqlite_path.name + suffix)
+            if path.exists():
+                path.chmod(0o600)
 
     def dispose(self) -> None:
         self.engine.dispose()

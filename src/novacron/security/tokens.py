@@ -73,7 +73,7 @@ def touch(session: Session, token_id: str) -> None:
 
 def write_secret_file(path: Path, secret: str) -> None:
     """Write a secret readable by its owner only (0600), atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
@@ -83,7 +83,7 @@ def write_secret_file(path: Path, secret: str) -> None:
 
 
 def ensure_bootstrap_secrets(
-    session: Session, data_dir: Path, enrolment_token: str | None
+    session: Session, data_dir: Path, enrolment_token: str | None, *, reissue_admin: bool = False
 ) -> dict[str, Path]:
     """On first start: an admin token and an enrolment token, written to the data dir.
 
@@ -96,7 +96,10 @@ def ensure_bootstrap_secrets(
     has_admin = session.scalar(
         select(ApiToken.id).where(ApiToken.kind == "user", ApiToken.name == "admin").limit(1)
     )
-    if not has_admin:
+    admin_file = data_dir / "admin-token"
+    if not has_admin or (reissue_admin and not admin_file.exists()):
+        # With reissue_admin (novacron up: the data dir is this machine's), a lost
+        # token file gets a new admin token instead of locking the owner out.
         _, secret = issue_token(session, "admin", "user", "admin")
         write_secret_file(data_dir / "admin-token", secret)
         written["admin"] = data_dir / "admin-token"
