@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 from collections.abc import Mapping
 from typing import Any
 
@@ -152,7 +153,8 @@ class Reporter:
                         log.error("the server at %s refused a request: %s", self.server_url, exc)
                     except Exception:
                         log.exception("reporter error; retrying in %.1fs", backoff)
-                    await asyncio.sleep(backoff)
+                    # Jitter, so agents don't retry in lockstep after a server restart.
+                    await asyncio.sleep(backoff * random.uniform(0.5, 1.0))
                     backoff = min(backoff * 2, self.retry_max_s)
             finally:
                 self._http = None
