@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Sequence
 from enum import StrEnum
 
 import typer
 
-from novacron.core.cli_support import CLIContext, fail
+from novacron import __version__
+from novacron.core.cli_support import CLIContext, run_app
 
 app = typer.Typer(
     name="novacron",
@@ -23,6 +24,12 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"novacron {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def root(
     ctx: typer.Context,
@@ -33,6 +40,13 @@ def root(
         None, "--token", envvar="NOVACRON_TOKEN", help="API token (default: <data-dir>/admin-token)"
     ),
     output: OutputFormat = typer.Option(OutputFormat.table, "--output", "-o", help="table or json"),
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print the version and exit",
+    ),
 ) -> None:
     ctx.obj = CLIContext(url=url, token=token, output=output.value)
 
@@ -48,10 +62,7 @@ def _mount() -> None:
 _mount()
 
 
-def main() -> None:
-    try:
-        app()
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except Exception as exc:  # last resort: one line, never a traceback
-        fail(str(exc) or exc.__class__.__name__)
+def main(argv: Sequence[str] | None = None) -> None:
+    """The ``novacron`` console script: every failure is one ``error:`` line on stderr
+    (usage errors exit 2, Ctrl-C 130, anything else 1), never a traceback."""
+    run_app(app, argv)

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
+import typer
 from typer.testing import CliRunner
 
+from novacron import __version__
 from novacron.cli import app
 from novacron.core import cli_support
 from novacron.core.cli_support import (
@@ -30,6 +33,7 @@ from novacron.core.cli_support import (
     parse_key_values,
     resolve_token,
 )
+from novacron.compute.states import ALL_STATES
 from novacron.core.errors import Invalid, InvalidState, NovaCronError, from_problem
 
 
@@ -409,3 +413,205 @@ def test_render_json_is_exactly_the_api_answer(
     cli_support.render(CLIContext(url="u", token=None, output="table"), page, [("name", "name")])
     out = capsys.readouterr().out
     assert "NAME" in out and "web" in out and "showing 1-1 of 7" in out
+
+
+# -- the `novacron` entry point: every failure one line, JSON output always JSON --------------
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def lines(self) -> list[str]:
+        return error_lines(self.stderr)
+
+
+@pytest.fixture
+def novacron(runner: CliRunner, capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
+    """Run ``main(args)`` (the console script) in-process; its exit code and output."""
+    from novacron.cli import main
+
+    def run(*args: str) -> Run:
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        out = capsys.readouterr()
+        return Run(code, out.out, out.err)
+
+    return run
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["vm", "create", "x", "--vcpus", "abc", "--memory", "64"],
+            "error: invalid value for '--vcpus': 'abc' is not a valid integer",
+        ),
+        (["vm", "create", "x", "--memory", "64"], "error: missing option '--vcpus'"),
+        (
+            ["-o", "yaml", "vm", "list"],
+            "error: invalid value for '--output' / '-o': 'yaml' is not one of 'table', 'json'",
+        ),
+        (
+            ["host", "maintenance", "maybe", "h1"],
+            "error: invalid value for '{on|off}': 'maybe' is not one of 'on', 'off'",
+        ),
+        (
+            ["group", "create", "g", "--policy", "spread"],
+            "error: invalid value for '--policy': 'spread' is not one of "
+            "'affinity', 'anti-affinity'",
+        ),
+        (["vm", "bogus"], "error: no such command 'bogus'"),
+        (
+            ["vm", "list", "--state", "bogus"],
+            "error: invalid value for '--state': 'bogus' is not a VM state (one of: "
+            + ", ".join(sorted(ALL_STATES))
+            + ")",
+        ),
+        (
+            ["host", "list", "--state", "sleeping"],
+            "error: invalid value for '--state': 'sleeping' is not a host state "
+            "(one of: up, down, maintenance)",
+        ),
+        (
+            ["op", "list", "--state", "done"],
+            "error: invalid value for '--state': 'done' is not an operation state "
+            "(one of: pending, running, succeeded, failed, cancelled)",
+        ),
+    ],
+)
+def test_usage_error_is_one_line_exit_2(
+    novacron: Callable[..., Run], args: list[str], line: str
+) -> None:
+    # --url points nowhere and there is no token: the check must come before any request.
+    run = novacron("--url", f"http://127.0.0.1:{closed_port()}", *args)
+    assert run.code == 2, run
+    assert run.lines == [line]
+    assert run.stdout == ""
+
+
+def test_help_version_and_no_args(novacron: Callable[..., Run]) -> None:
+    run = novacron("--help")
+    assert run.code == 0 and "Usage" in run.stdout and run.stderr == ""
+    run = novacron("vm", "create", "--help")
+    assert run.code == 0 and "--vcpus" in run.stdout
+    run = novacron("--version")
+    assert (run.code, run.stdout, run.stderr) == (0, f"novacron {__version__}\n", "")
+    run = novacron()  # no command: the help, as before
+    assert "Usage" in run.stdout and "vm" in run.stdout
+    assert run.code == 2 and "error" not in run.stderr
+
+
+def test_exit_codes_are_kept(novacron: Callable[..., Run], fake_api: FakeAPI) -> None:
+    fake_api.on("GET", "/operations/op-1", (200, op("failed", 30, error="boom")))
+    run = novacron("--url", fake_api.url, "--token", "t", "op", "wait", "op-1")
+    assert run.code == 1
+    assert run.lines == ["error: vm.create failed: boom"]
+
+    fake_api.on("GET", "/vms", (200, {"items": [VM], "total": 1, "limit": 100, "offset": 0}))
+    run = novacron("--url", fake_api.url, "--token", "t", "vm", "list", "--state", "running")
+    assert run.code == 0 and "web" in run.stdout and run.stderr == ""
+
+
+def test_run_app_keeps_exit_codes_and_aborts(capsys: pytest.CaptureFixture[str]) -> None:
+    from novacron.core.cli_support import run_app
+
+    tiny = typer.Typer()
+
+    @tiny.command("exit3")
+    def exit3() -> None:
+        raise typer.Exit(3)
+
+    @tiny.command("abort")
+    def abort() -> None:
+        raise click.exceptions.Abort()
+
+    @tiny.command("interrupt")
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    @tiny.command("crash")
+    def crash() -> None:
+        raise RuntimeError("bad\nthing")
+
+    @tiny.command("ok")
+    def ok() -> None:
+        typer.echo("fine")
+
+    for args, code, err in [
+        (["exit3"], 3, ""),
+        (["abort"], 130, "error: aborted\n"),
+        (["interrupt"], 130, ""),
+        (["crash"], 1, "error: bad thing\n"),
+    ]:
+        with pytest.raises(SystemExit) as info:
+            run_app(tiny, args)
+        assert info.value.code == code, args
+        assert capsys.readouterr().err == err
+    run_app(tiny, ["ok"])
+    assert capsys.readouterr().out == "fine\n"
+
+
+def test_last_resort_error_keeps_field_paths(novacron: Callable[..., Run]) -> None:
+    run = novacron(
+        "agent",
+        "--server",
+        f"http://127.0.0.1:{closed_port()}",
+        "--enrolment-token",
+        "x",
+        "--sim-failure-rate",
+        "create=5",
+    )
+    assert run.code == 1
+    assert len(run.lines) == 1
+    assert run.lines[0].startswith("error: ")
+    assert "invalid sim configuration" in run.lines[0]
+    assert "failure_rates.create" in run.lines[0]
+
+
+@pytest.mark.parametrize(
+    ("noun", "path", "kind"),
+    [
+        ("image", "/images/ubuntu", "image"),
+        ("group", "/placement-groups/ubuntu", "placement-group"),
+    ],
+)
+def test_json_delete_prints_json(
+    runner: CliRunner, fake_api: FakeAPI, noun: str, path: str, kind: str
+) -> None:
+    fake_api.on("DELETE", path, (204, None))
+    base = ["--url", fake_api.url, "--token", "t"]
+    result = runner.invoke(app, [*base, "-o", "json", noun, "delete", "ubuntu"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == {"deleted": "ubuntu", "kind": kind}
+    result = runner.invoke(app, [*base, noun, "delete", "ubuntu"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == f"deleted {kind.replace('-', ' ')} ubuntu\n"
+
+
+def test_delete_prompt_goes_to_stderr(
+    runner: CliRunner, fake_api: FakeAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from novacron.compute.cli import vms
+
+    monkeypatch.setattr(vms, "_stdin_is_tty", lambda: True)
+    fake_api.on("DELETE", "/vms/web", (202, op("pending", kind="vm.delete")))
+    fake_api.on("GET", "/operations/op-1", (200, op("succeeded", 100, kind="vm.delete")))
+    base = ["--url", fake_api.url, "--token", "t"]
+    result = runner.invoke(app, [*base, "-o", "json", "vm", "delete", "web"], input="y\n")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["state"] == "succeeded"
+    assert "Delete VM web and its disks?" in result.stderr
+
+    result = runner.invoke(app, [*base, "vm", "delete", "web"], input="n\n")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert error_lines(result.stderr)[-1] == "error: aborted: nothing deleted"
+    assert [r["method"] for r in fake_api.requests].count("DELETE") == 1

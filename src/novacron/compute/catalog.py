@@ -38,7 +38,8 @@ def _add(session: Session, obj: T, what: str) -> T:
     try:
         session.flush()
     except IntegrityError:
-        raise Conflict(f"a {what} named {obj.name!r} already exists") from None
+        article = "an" if what[0] in "aeiou" else "a"
+        raise Conflict(f"{article} {what} named {obj.name!r} already exists") from None
     return obj
 
 

@@ -96,7 +96,7 @@ def image_delete(ctx: typer.Context, image: str = typer.Argument(..., help="Name
     cli = get_context(ctx)
     with cli.client() as api:
         api.delete(f"/images/{seg(image)}")
-    message(cli, f"deleted image {image}")
+    message(cli, f"deleted image {image}", {"deleted": image, "kind": "image"})
 
 
 # -- group ------------------------------------------------------------------------------------
@@ -139,4 +139,4 @@ def group_delete(ctx: typer.Context, group: str = typer.Argument(..., help="Name
     cli = get_context(ctx)
     with cli.client() as api:
         api.delete(f"/placement-groups/{seg(group)}")
-    message(cli, f"deleted placement group {group}")
+    message(cli, f"deleted placement group {group}", {"deleted": group, "kind": "placement-group"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import typer
@@ -11,6 +12,18 @@ from novacron.core.cli_support import ApiClient, CLIContext, render, wait_operat
 NO_WAIT = typer.Option(False, "--no-wait", help="Print the operation and return at once")
 LIMIT = typer.Option(100, "--limit", help="Items per page")
 OFFSET = typer.Option(0, "--offset", help="Items to skip")
+
+
+def one_of(allowed: Sequence[str], what: str) -> Callable[[str | None], str | None]:
+    """An option callback refusing values not in ``allowed`` before any request, e.g.
+    ``invalid value for '--state': 'bogus' is not a VM state (one of: …)``."""
+
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in allowed:
+            raise typer.BadParameter(f"{value!r} is not {what} (one of: {', '.join(allowed)})")
+        return value
+
+    return check
 
 
 def _finish(

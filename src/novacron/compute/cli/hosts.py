@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from novacron.compute.cli.common import LIMIT, NO_WAIT, OFFSET, _finish
+from novacron.compute.cli.common import LIMIT, NO_WAIT, OFFSET, _finish, one_of
 from novacron.core.cli_support import (
     Column,
     fmt_age,
@@ -27,6 +27,8 @@ def _vcpus(host: dict[str, Any]) -> str:
     shown = f"{ratio:g}" if isinstance(ratio, int | float) else str(ratio)
     return f"{host.get('alloc_vcpus')}/{host.get('vcpus')}\N{MULTIPLICATION SIGN}{shown}"
 
+
+HOST_STATES = ("up", "down", "maintenance")
 
 HOST_COLUMNS: list[Column] = [
     ("name", "name"),
@@ -50,7 +52,12 @@ class OnOff(StrEnum):
 @handle_errors
 def host_list(
     ctx: typer.Context,
-    state: str | None = typer.Option(None, "--state", help="up, down or maintenance"),
+    state: str | None = typer.Option(
+        None,
+        "--state",
+        callback=one_of(HOST_STATES, "a host state"),
+        help="up, down or maintenance",
+    ),
     limit: int = LIMIT,
     offset: int = OFFSET,
 ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from novacron.compute.cli.common import LIMIT, OFFSET
+from novacron.compute.cli.common import LIMIT, OFFSET, one_of
 from novacron.core.cli_support import (
     Column,
     OperationFailed,
@@ -24,6 +24,8 @@ def _truncate(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+OP_STATES = ("pending", "running", "succeeded", "failed", "cancelled")
+
 OP_COLUMNS: list[Column] = [
     ("id", "id"),
     ("kind", "kind"),
@@ -39,7 +41,12 @@ OP_COLUMNS: list[Column] = [
 @handle_errors
 def op_list(
     ctx: typer.Context,
-    state: str | None = typer.Option(None, "--state", help="pending, running, succeeded, …"),
+    state: str | None = typer.Option(
+        None,
+        "--state",
+        callback=one_of(OP_STATES, "an operation state"),
+        help=", ".join(OP_STATES),
+    ),
     kind: str | None = typer.Option(None, "--kind", help="e.g. vm.create"),
     target: str | None = typer.Option(None, "--target", help="Target id"),
     limit: int = LIMIT,

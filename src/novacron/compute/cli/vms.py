@@ -7,7 +7,8 @@ from typing import Any
 
 import typer
 
-from novacron.compute.cli.common import LIMIT, NO_WAIT, OFFSET, _finish
+from novacron.compute.cli.common import LIMIT, NO_WAIT, OFFSET, _finish, one_of
+from novacron.compute.states import ALL_STATES
 from novacron.core.cli_support import (
     Column,
     OperationFailed,
@@ -24,6 +25,8 @@ from novacron.core.cli_support import (
 from novacron.core.errors import NovaCronError
 
 vm_app = typer.Typer(help="Virtual machines: create, list, power actions, delete.")
+
+VM_STATES = tuple(sorted(ALL_STATES))
 
 VM_COLUMNS: list[Column] = [
     ("name", "name"),
@@ -89,7 +92,12 @@ def vm_create(
 @handle_errors
 def vm_list(
     ctx: typer.Context,
-    state: str | None = typer.Option(None, "--state", help="Only VMs in this state"),
+    state: str | None = typer.Option(
+        None,
+        "--state",
+        callback=one_of(VM_STATES, "a VM state"),
+        help="Only VMs in this state: " + ", ".join(VM_STATES),
+    ),
     host: str | None = typer.Option(None, "--host", help="Only VMs on this host"),
     name: str | None = typer.Option(None, "--name", help="Only VMs with this name"),
     limit: int = LIMIT,
@@ -119,6 +127,11 @@ def _vm_action(ctx: typer.Context, vm: str, action: str, no_wait: bool, body: An
 
 
 VM_ARG = typer.Argument(..., help="VM name or id")
+
+
+def _stdin_is_tty() -> bool:
+    """Whether someone can answer a question (``vm delete`` asks first only then)."""
+    return sys.stdin.isatty()
 
 
 @vm_app.command("start")
@@ -171,13 +184,15 @@ def vm_delete(
 ) -> None:
     """Delete a VM and its disks. Asks first when run interactively, unless --yes."""
     cli = get_context(ctx)
-    if not yes and sys.stdin.isatty() and not typer.confirm(f"Delete VM {vm} and its disks?"):
+    # The prompt goes to stderr: stdout stays the command's output (JSON with -o json).
+    if (
+        not yes
+        and _stdin_is_tty()
+        and not typer.confirm(f"Delete VM {vm} and its disks?", err=True)
+    ):
         raise NovaCronError("aborted: nothing deleted")
     with cli.client() as api:
         operation = api.delete(f"/vms/{seg(vm)}")
         final = _finish(cli, api, operation, no_wait, then_get=None)
         if final is not None:
-            if cli.json:
-                render(cli, final)
-            else:
-                message(cli, f"deleted VM {vm}")
+            message(cli, f"deleted VM {vm}", final)

@@ -10,12 +10,15 @@ non-zero exit code, never a traceback:
     NovaCronError  (problem+json from the server, rebuilt by ``from_problem``)
     httpx.HTTPError (transport trouble the client did not translate)
         → ``handle_errors`` → ``fail`` → ``error: <message>``, exit 1
+    usage errors (bad option values, unknown commands)
+        → ``run_app`` (the console script) → ``error: <message>``, exit 2
 
 Where things live:
 
     context.py     CLIContext, get_context, data dir and API-token resolution
     client.py      ApiClient (HTTP and problem+json → NovaCronError), seg
     errors.py      format_error, fail, handle_errors, errors_to_exit
+    entry.py       run_app (the console script: usage errors, Ctrl-C, last resort)
     output.py      render (tables / JSON), render_object, print_json, message
     formatting.py  times, sizes, KEY=VALUE options, step names
     waiting.py     wait_operation with its progress bar, current_step, OperationFailed
@@ -30,6 +33,7 @@ from novacron.core.cli_support.context import (
     resolve_token,
     token_path,
 )
+from novacron.core.cli_support.entry import format_usage_error, run_app
 from novacron.core.cli_support.errors import (
     errors_to_exit,
     fail,
@@ -71,6 +75,7 @@ __all__ = [
     "fmt_time",
     "format_error",
     "format_loc",
+    "format_usage_error",
     "get_context",
     "handle_errors",
     "message",
@@ -80,6 +85,7 @@ __all__ = [
     "render",
     "render_object",
     "resolve_token",
+    "run_app",
     "seg",
     "token_path",
     "wait_operation",

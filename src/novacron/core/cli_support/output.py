@@ -116,8 +116,11 @@ def render_object(console: Console, data: dict[str, Any]) -> None:
     console.print(table)
 
 
-def message(ctx: CLIContext, text: str) -> None:
-    """A human confirmation line (table mode only; JSON mode stays machine-readable)."""
-    if not ctx.json:
-        sys.stdout.write(text + "\n")
-        sys.stdout.flush()
+def message(ctx: CLIContext, text: str, data: Any) -> None:
+    """A human confirmation line in table mode; ``data`` as JSON in JSON mode, so that
+    ``--output json`` always prints exactly one JSON document on stdout."""
+    if ctx.json:
+        print_json(data)
+        return
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
