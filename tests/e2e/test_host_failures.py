@@ -108,3 +108,19 @@ def test_host_lost_during_an_action_leaves_the_vm_unknown(make_cluster) -> None:
     assert "crashed" in after["fault"]
     wait_until(lambda: _host_state(cluster, hosts[0]) == "down", 15, what="host down")
     assert cluster.api.get(f"/vms/{vm['id']}").json()["state"] == "unknown"
+
+
+def test_a_forced_stop_supersedes_a_hanging_graceful_stop(make_cluster) -> None:  # type: ignore[no-untyped-def]
+    cluster: Cluster = make_cluster(agent_args=["--sim-delay", "shutdown=3"])
+    cluster.create_vm("stubborn")
+    graceful = cluster.api.post("/vms/stubborn/stop").json()
+    wait_until(lambda: cluster.api.get("/vms/stubborn").json()["state"] == "stopping", 5)
+    assert cluster.api.get("/vms/stubborn").json()["actions"] == ["force-stop"]
+    forced = cluster.api.post("/vms/stubborn/stop", json={"force": True})
+    assert forced.status_code == 202
+    assert cluster.wait_op(forced.json())["state"] == "succeeded"
+    assert cluster.api.get("/vms/stubborn").json()["state"] == "stopped"
+    old = cluster.wait_op(graceful)
+    assert old["state"] == "failed"
+    assert old["error"].startswith("superseded by")
+    assert cluster.api.get("/vms/stubborn").json()["state"] == "stopped"

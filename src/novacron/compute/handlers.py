@@ -64,8 +64,7 @@ def _held_vm(session: Session, ctx: OpContext) -> VM:
     if vm is None or vm.task_operation_id != ctx.op_id:
         holder = vm.task_operation_id if vm is not None else None
         raise OperationFailed(
-            f"VM {ctx.target_id} is not held by this operation"
-            + (f" (held by {holder})" if holder else "")
+            f"superseded by {holder}" if holder else "superseded by a later operation on this VM"
         )
     return vm
 

@@ -35,7 +35,9 @@ TRANSITIONS: dict[str, Transition] = {
         # A forced stop also rescues VMs whose state we lost track of.
         Transition(
             "force-stop",
-            frozenset({"running", "paused", "error", "unknown"}),
+            # ... and overrides a graceful stop that hangs (a guest ignoring ACPI): the
+            # new operation supersedes the running one.
+            frozenset({"running", "paused", "error", "unknown", "stopping"}),
             "stopping",
             "stopped",
         ),
