@@ -58,7 +58,9 @@ def format_error(exc: BaseException) -> str:
             fields.append(f"{where}: {msg}" if where else msg)
         if not fields:
             return detail or type(exc).__name__
-        parts = ["invalid request"] if isinstance(exc, Invalid) else []
+        # "invalid request" unless the detail says what was invalid ("invalid sim configuration").
+        says_invalid = detail.lower().startswith("invalid")
+        parts = ["invalid request"] if isinstance(exc, Invalid) and not says_invalid else []
         # The server's detail often just lists the fields again: say it once.
         if detail and detail.lower() not in parts and not all(f in detail for f in fields):
             parts.append(detail)
