@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from novacron.testing.cluster import Cluster
+from novacron.testing.cluster import Cluster, healthy, spawn_server, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -59,9 +59,12 @@ def browser() -> Iterator[Any]:
 class Tab:
     """A page that records JavaScript errors and full page loads."""
 
-    def __init__(self, browser: Any, cluster: Cluster) -> None:
+    def __init__(
+        self, browser: Any, cluster: Cluster, viewport: tuple[int, int] = (1440, 900)
+    ) -> None:
         self.cluster = cluster
-        self.context = browser.new_context(viewport={"width": 1440, "height": 900})
+        width, height = viewport
+        self.context = browser.new_context(viewport={"width": width, "height": height})
         self.context.set_default_timeout(LIVE_TIMEOUT_MS)
         self.page = self.context.new_page()
         self.errors: list[str] = []
@@ -116,7 +119,9 @@ def test_create_stop_delete_from_the_overview_without_reloading(tab: Tab, cluste
     page.get_by_test_id("create-name").fill("not a valid name!")
     page.get_by_test_id("create-submit").click()
     expect(page.get_by_test_id("create-error")).to_be_visible()
-    expect(page.locator('[data-error-for="name"]')).not_to_be_empty()
+    name_error = page.locator('[data-error-for="name"]')
+    expect(name_error).to_contain_text("letters, digits, '.', '_' or '-'")
+    expect(name_error).not_to_contain_text("pattern")
     expect(page.get_by_test_id("create-name")).to_have_attribute("aria-invalid", "true")
 
     # Create from the form; the row appears and reaches running live.
@@ -128,6 +133,8 @@ def test_create_stop_delete_from_the_overview_without_reloading(tab: Tab, cluste
     expect(page.get_by_test_id("create-error")).to_be_hidden()
     row = page.get_by_test_id("vm-row-ui-web-1")
     expect(row.get_by_test_id("vm-state")).to_have_text("running")
+    # The status line follows the create operation to its end.
+    expect(page.get_by_test_id("create-status")).to_have_text("ui-web-1 is running.")
     expect(row.get_by_test_id("vm-host")).to_have_text(re.compile(r"^agent-1-\d+$"))
     host_name = row.get_by_test_id("vm-host").inner_text()
     host_row = page.get_by_test_id(f"host-row-{host_name}")
@@ -236,3 +243,116 @@ def test_vm_detail_page_follows_its_operations(tab: Tab, cluster: Cluster) -> No
     assert len(tab.loads) == host_loads
     assert tab.errors == []
     assert len(tab.loads) == loads + 1  # the one navigation we asked for, no reloads
+
+
+def test_a_failed_create_shows_why_and_offers_only_delete(tab: Tab, cluster: Cluster) -> None:
+    from playwright.sync_api import expect
+
+    page = tab.page
+    tab.sign_in()
+    loads = tab.mark()
+    page.get_by_test_id("create-name").fill("ui-huge-1")
+    page.get_by_test_id("create-memory").fill("10000000")
+    page.get_by_test_id("create-submit").click()
+    status = page.get_by_test_id("create-status")
+    expect(status).to_contain_text("no host fits")
+    expect(status).to_contain_text("Could not create ui-huge-1")
+    expect(status).to_have_attribute("data-tone", "bad")
+    # Never placed: the API refuses every power action, so the row offers only Delete.
+    row = page.get_by_test_id("vm-row-ui-huge-1")
+    expect(row.get_by_test_id("vm-state")).to_have_text("error")
+    expect(row.get_by_test_id("vm-action-delete")).to_be_visible()
+    expect(row.locator("button")).to_have_count(1)
+    delete = row.get_by_test_id("vm-action-delete")
+    delete.click()
+    delete.click()
+    expect(row).to_have_count(0)
+    tab.assert_not_reloaded(loads)
+
+
+def test_an_action_refused_as_stale_updates_the_row(tab: Tab, cluster: Cluster) -> None:
+    """A 409 for a button the page still showed: the row is repainted, the reason shown."""
+    from playwright.sync_api import expect
+
+    vm = cluster.create_vm("stale-1")
+    page = tab.page
+    # No event stream: nothing repaints the page on its own, so it goes stale.
+    page.route("**/api/v1/events/stream*", lambda route: route.abort())
+    tab.sign_in()
+    page.wait_for_load_state("load")
+    loads = len(tab.loads)
+    row = page.get_by_test_id("vm-row-stale-1")
+    expect(row.get_by_test_id("vm-state")).to_have_text("running")
+    op = cluster.wait_op(cluster.api.post(f"/vms/{vm['id']}/stop").json())
+    assert op["state"] == "succeeded"
+    expect(row.get_by_test_id("vm-state")).to_have_text("running")
+
+    row.get_by_test_id("vm-action-stop").click()
+    expect(page.get_by_test_id("toast").last).to_contain_text("cannot stop a VM that is stopped")
+    expect(row.get_by_test_id("vm-state")).to_have_text("stopped")
+    expect(row.get_by_test_id("vm-action-start")).to_be_visible()
+    assert len(tab.loads) == loads
+    assert tab.errors == []
+
+
+def test_vm_table_fits_its_card_at_1280px(
+    browser: Any, cluster: Cluster, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    cluster.create_vm("fit-web-1", vcpus=2, memory_mib=2048)
+    paused = cluster.create_vm("fit-cache-1")
+    cluster.wait_op(cluster.api.post(f"/vms/{paused['id']}/pause").json())
+    failed = cluster.api.post(
+        "/vms", json={"name": "fit-huge-1", "vcpus": 1, "memory_mib": 10_000_000, "disk_gib": 1}
+    )
+    cluster.wait_op(failed.json())
+    tab = Tab(browser, cluster, viewport=(1280, 800))
+    try:
+        page = tab.page
+        tab.sign_in()
+        tab.mark()
+        running = page.get_by_test_id("vm-row-fit-web-1")
+        expect(running.get_by_test_id("vm-action-reboot")).to_be_visible()
+        wrap = page.locator("#vms .table-wrap")
+        sizes = wrap.evaluate("el => [el.scrollWidth, el.clientWidth]")
+        assert sizes[0] <= sizes[1], sizes
+        card = page.locator("#vms").bounding_box()
+        for name in ("fit-web-1", "fit-cache-1", "fit-huge-1"):
+            box = page.get_by_test_id(f"vm-row-{name}").get_by_test_id("vm-action-delete")
+            button = box.bounding_box()
+            assert card and button
+            assert button["x"] + button["width"] <= card["x"] + card["width"], name
+        wrap.scroll_into_view_if_needed()
+        page.screenshot(path=str(tmp_path / "overview-1280.png"))
+        assert tab.errors == []
+    finally:
+        tab.context.close()
+
+
+def test_live_indicator_shows_offline_while_the_server_is_down(
+    browser: Any, make_cluster: Callable[..., Cluster]
+) -> None:
+    from playwright.sync_api import expect
+
+    cluster = make_cluster(with_agent=False, separate_process=True)
+    tab = Tab(browser, cluster)
+    try:
+        tab.sign_in()
+        tab.mark()
+        indicator = tab.page.get_by_test_id("live-indicator")
+        assert cluster.server_process is not None
+        cluster.server_process.kill()
+        cluster.server_process.wait(20)
+        # The browser retries every few seconds; that alone must not keep it "connecting".
+        expect(indicator).to_have_attribute("data-state", "offline", timeout=10_000)
+        expect(indicator).to_contain_text("Offline")
+        tab.page.wait_for_timeout(4000)  # across more than one retry
+        expect(indicator).to_have_attribute("data-state", "offline")
+        cluster.server_process = spawn_server(cluster.settings)
+        wait_until(lambda: healthy(cluster.url), 60, what="server to restart")
+        expect(indicator).to_have_attribute("data-state", "live", timeout=15_000)
+        expect(indicator).to_contain_text("Live")
+        assert tab.errors == []
+    finally:
+        tab.context.close()

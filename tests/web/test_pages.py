@@ -207,3 +207,24 @@ def test_iso_formatting() -> None:
     assert ui.fmt_mib(1536) == "1.5 GiB"
     assert ui.safe_next("//evil.test") == "/"
     assert ui.safe_next("/vms/x?y=1") == "/vms/x?y=1"
+
+
+def test_a_vm_never_placed_offers_only_delete(
+    browser_client: httpx.Client, cluster: Cluster
+) -> None:
+    resp = cluster.api.post(
+        "/vms", json={"name": "huge-1", "vcpus": 1, "memory_mib": 10_000_000, "disk_gib": 1}
+    )
+    op = cluster.wait_op(resp.json())
+    assert op["state"] == "failed" and "no host fits" in op["error"]
+    vm = cluster.api.get(f"/vms/{op['target_id']}").json()
+    assert vm["host_id"] is None and "force-stop" in vm["actions"]  # the API still lists it
+    sign_in(browser_client, cluster.token)
+    for html in (
+        browser_client.get(f"/ui/vms/{vm['id']}/row").text,
+        browser_client.get(f"/ui/vms/{vm['id']}/summary").text,
+    ):
+        assert 'data-testid="vm-action-delete"' in html
+        assert re.findall(r'data-testid="vm-action-([a-z-]+)"', html) == ["delete"]
+    summary = browser_client.get(f"/vms/{vm['id']}").text
+    assert ">force-stop<" not in summary  # "Legal actions" lists only what the API takes

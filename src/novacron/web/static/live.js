@@ -1,5 +1,6 @@
 // NovaCron UI runtime: live updates over Server-Sent Events, API calls from buttons.
-// First-party, dependency-free. Exposes window.NovaCron = {api, refresh, insert, toast}.
+// First-party, dependency-free. Exposes window.NovaCron = {api, refresh, insert, toast}, and
+// re-dispatches every stream event on document as "novacron:event" ({detail: {kind, event}}).
 //
 // Markup contract (rendered by the server, see web/templates and compute/templates):
 //   [data-key="vm:ID"][data-src="/ui/..."]  a live element; on an event about vm:ID its
@@ -212,35 +213,51 @@
     el.querySelector(".live-text").textContent = text;
   }
 
+  // The indicator follows the time since the stream was last seen open: while the server
+  // is down the browser retries every few seconds (each retry an error event), so no
+  // single error or retry may decide it. Offline after OFFLINE_AFTER_MS without an open
+  // stream, live again as soon as one opens.
+  const OFFLINE_AFTER_MS = 4000;
+  const MAX_RETRY_MS = 10000;
   let retryMs = 1000;
-  let offlineTimer = 0;
+  let source = null;
+  let lastOpenAt = Date.now();
+
+  function updateLive() {
+    if (source && source.readyState === EventSource.OPEN) {
+      lastOpenAt = Date.now();
+      setLive("live");
+    } else {
+      setLive(Date.now() - lastOpenAt > OFFLINE_AFTER_MS ? "offline" : "connecting");
+    }
+  }
+
   function connect() {
     const after = body.dataset.eventsAfter;
     const url = "/api/v1/events/stream" + (after ? `?after=${encodeURIComponent(after)}` : "");
-    setLive("connecting");
-    const source = new EventSource(url, { withCredentials: true });
-    source.onopen = () => { retryMs = 1000; clearTimeout(offlineTimer); setLive("live"); };
-    source.addEventListener("ready", () => setLive("live"));
-    source.onerror = () => {
-      if (source.readyState === EventSource.CLOSED) {
-        // The server refused the stream (e.g. 401, restart): reconnect ourselves, resuming.
-        setLive("offline");
-        source.close();
+    const es = new EventSource(url, { withCredentials: true });
+    source = es;
+    updateLive();
+    es.onopen = () => { retryMs = 1000; updateLive(); };
+    es.addEventListener("ready", updateLive);
+    es.onerror = () => {
+      if (es.readyState === EventSource.CLOSED) {
+        // The server refused the stream (e.g. 401, a proxy's 502): reconnect ourselves,
+        // resuming where the page is.
+        es.close();
         setTimeout(connect, retryMs);
-        retryMs = Math.min(retryMs * 2, 30000);
-      } else {
-        // The browser retries on its own, sending Last-Event-ID; say so if it takes long.
-        setLive("connecting");
-        clearTimeout(offlineTimer);
-        offlineTimer = setTimeout(() => {
-          if (source.readyState !== EventSource.OPEN) setLive("offline");
-        }, 4000);
+        retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
       }
+      // Else the browser retries on its own, sending Last-Event-ID.
+      updateLive();
     };
     for (const kind of ["vm.state_changed", "host.state_changed", "operation.updated"]) {
-      source.addEventListener(kind, (msg) => {
+      es.addEventListener(kind, (msg) => {
         if (msg.lastEventId) body.dataset.eventsAfter = msg.lastEventId;
-        try { onEvent(kind, JSON.parse(msg.data)); } catch (err) { console.error(err); }
+        updateLive();
+        let event;
+        try { event = JSON.parse(msg.data); onEvent(kind, event); } catch (err) { console.error(err); }
+        if (event) document.dispatchEvent(new CustomEvent("novacron:event", { detail: { kind, event } }));
       });
     }
   }
@@ -274,7 +291,11 @@
       if (btn.dataset.done) toast(btn.dataset.done, "ok");
       if (btn.dataset.refresh) refresh(btn.dataset.refresh);
     } catch (err) {
-      toast(err.message || String(err));
+      // 409: the page showed an action the object no longer allows (it changed since):
+      // repaint it from the server, and say why the action was refused.
+      const stale = err.status === 409 || err.status === 404;
+      if (stale && btn.dataset.refresh) refresh(btn.dataset.refresh);
+      toast(stale ? `${err.message} (this view was out of date: updated it)` : err.message || String(err));
       btn.disabled = false;
       btn.classList.remove("busy", "armed");
       if (btn.dataset.label) btn.textContent = btn.dataset.label;
@@ -295,5 +316,8 @@
 
   window.NovaCron = { api, refresh, insert, toast };
   setInterval(poll, 1000);
-  if ("eventsAfter" in body.dataset) connect();
+  if ("eventsAfter" in body.dataset) {
+    connect();
+    setInterval(updateLive, 1000);
+  }
 })();
