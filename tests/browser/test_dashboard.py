@@ -295,9 +295,7 @@ def test_an_action_refused_as_stale_updates_the_row(tab: Tab, cluster: Cluster) 
     assert tab.errors == []
 
 
-def test_vm_table_fits_its_card_at_1280px(
-    browser: Any, cluster: Cluster, tmp_path: Path
-) -> None:
+def test_vm_table_fits_its_card_at_1280px(browser: Any, cluster: Cluster, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
     cluster.create_vm("fit-web-1", vcpus=2, memory_mib=2048)

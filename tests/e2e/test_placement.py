@@ -171,3 +171,10 @@ def test_actions_on_a_vm_that_was_never_placed_are_refused(cluster: Cluster) -> 
     assert resp.status_code == 409
     assert "never placed on a host" in resp.json()["detail"]
     assert cluster.wait_op(cluster.api.delete("/vms/nowhere").json())["state"] == "succeeded"
+
+
+def test_an_unplaced_vm_lists_only_delete(cluster: Cluster) -> None:
+    op = cluster.wait_op(
+        cluster.api.post("/vms", json={"name": "unplaced", "vcpus": 1, "memory_mib": 10**6}).json()
+    )
+    assert cluster.api.get(f"/vms/{op['target_id']}").json()["actions"] == ["delete"]

@@ -167,7 +167,9 @@ def to_out(session: Session, vms: list[VM]) -> list[VMOut]:
     for vm in vms:
         item = VMOut.model_validate(vm)
         item.host_name = names.get(vm.host_id) if vm.host_id else None
-        item.actions = states.allowed_actions(vm.state)
+        # A VM never placed on a host can only be deleted.
+        actions = states.allowed_actions(vm.state)
+        item.actions = actions if vm.host_id else [a for a in actions if a == "delete"]
         out.append(item)
     return out
 
