@@ -18,9 +18,9 @@ from novacron.testing.cluster import free_port, wait_until
 pytestmark = pytest.mark.slow
 
 
-def test_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
+def start_up(data_dir: Path, sim_hosts: int) -> tuple[subprocess.Popen[str], int, str]:
+    """``novacron up`` as a user runs it; returns once it printed its banner."""
     port = free_port()
-    data_dir = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOVACRON_")}
     proc = subprocess.Popen(
         [
@@ -33,21 +33,26 @@ def test_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
             "--port",
             str(port),
             "--sim-hosts",
-            "2",
+            str(sim_hosts),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env=env,
     )
+    lines = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        if "Ctrl-C stops" in line:
+            break
+    return proc, port, "".join(lines)
+
+
+def test_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    proc, port, output = start_up(data_dir, 2)
     try:
-        lines = []
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if "Ctrl-C stops" in line:
-                break
-        output = "".join(lines)
         assert f"dashboard http://127.0.0.1:{port}/" in output
         token_file = data_dir / "admin-token"
         assert f"Admin token: {token_file}" in output
@@ -104,39 +109,15 @@ def test_up_refuses_a_busy_port(tmp_path: Path) -> None:
 
 def test_up_reissues_a_lost_admin_token(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NOVACRON_")}
 
-    def start() -> subprocess.Popen[str]:
-        port = free_port()
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "novacron",
-                "up",
-                "--data-dir",
-                str(data_dir),
-                "--port",
-                str(port),
-                "--sim-hosts",
-                "1",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-        )
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if "Ctrl-C stops" in line:
-                break
+    def start_and_stop() -> None:
+        proc, _, _ = start_up(data_dir, 1)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(30) == 0
-        return proc
 
-    start()
+    start_and_stop()
     first = (data_dir / "admin-token").read_text()
     (data_dir / "admin-token").unlink()
-    start()
+    start_and_stop()
     second = (data_dir / "admin-token").read_text()
     assert second and second != first
