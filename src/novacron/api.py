@@ -82,10 +82,8 @@ def create_app(settings: Settings, *, workers: bool = True) -> FastAPI:
 
 
 def _mount_api_docs(app: FastAPI) -> None:
-    """``/openapi.json`` and Swagger UI at ``/docs`` (assets from the ``swagger-ui-bundle``
-    wheel), both for signed-in users only, like the rest of the API."""
-    from fastapi.openapi.docs import get_swagger_ui_html
-    from fastapi.responses import HTMLResponse
+    """``/openapi.json`` for signed-in users, like the rest of the API, and the assets of
+    the ``swagger-ui-bundle`` wheel; the web UI serves the ``/docs`` page itself."""
     from fastapi.staticfiles import StaticFiles
     from swagger_ui_bundle import swagger_ui_path
 
@@ -94,16 +92,6 @@ def _mount_api_docs(app: FastAPI) -> None:
     @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(require_user)])
     def openapi() -> dict[str, Any]:
         return app.openapi()
-
-    @app.get("/docs", include_in_schema=False, dependencies=[Depends(require_user)])
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="NovaCron API",
-            swagger_js_url="/swagger-ui/swagger-ui-bundle.js",
-            swagger_css_url="/swagger-ui/swagger-ui.css",
-            swagger_favicon_url="/static/favicon.svg",
-        )
 
 
 def _mount_web(app: FastAPI) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from importlib import import_module
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -78,6 +79,18 @@ def logout(request: Request) -> Response:
         COOKIE, path="/", httponly=True, samesite="strict", secure=request.url.scheme == "https"
     )
     return response
+
+
+@router.get("/docs", dependencies=[Depends(ui.page_user)])
+def api_docs() -> HTMLResponse:
+    """Swagger UI from local assets; signing in first, like every page."""
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="NovaCron API",
+        swagger_js_url="/swagger-ui/swagger-ui-bundle.js",
+        swagger_css_url="/swagger-ui/swagger-ui.css",
+        swagger_favicon_url="/static/favicon.svg",
+    )
 
 
 async def _login_required(request: Request, exc: Exception) -> Response:
