@@ -134,6 +134,10 @@ def up(
     data_dir = data_dir or Path(os.environ.get("NOVACRON_DATA_DIR") or default_data_dir())
     settings = make_settings(data_dir=data_dir, host=host, port=port, reissue_admin_token=True)
     _check_port_free(settings)
+    # From here on Ctrl-C means "stop cleanly", also during start-up.
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
     config = uvicorn.Config(
         create_app(settings),
         host=host,
@@ -172,9 +176,6 @@ def up(
     typer.echo(f"NovaCron is up: dashboard {url}/  (API {url}/api/v1, docs {url}/docs)")
     typer.echo(f"Admin token: {token_file}  (sign in with it; the CLI reads it from there)")
     typer.echo(f"Local agent with {sim_hosts} sim hosts; data in {data_dir}. Ctrl-C stops.")
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     while not stop.is_set() and thread.is_alive():
         if agent_proc.poll() is not None:
             typer.echo(f"the local agent exited with code {agent_proc.returncode}", err=True)
