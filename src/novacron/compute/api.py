@@ -146,12 +146,7 @@ def get_host(request: Request, ref: str) -> HostOut:
 @router.patch("/hosts/{ref}", response_model=HostOut, tags=["hosts"])
 def update_host(request: Request, ref: str, body: HostUpdate) -> HostOut:
     with db_of(request).session() as s:
-        host = hosts.find_host(s, ref)
-        for field, value in body.model_dump(exclude_none=True).items():
-            setattr(host, field, value)
-        hosts.publish_host(s, host)
-        s.flush()
-        out = hosts.to_out(s, [host])[0]
+        out = hosts.update_host(s, ref, body)
     request.app.state.placement.invalidate()
     return out
 
@@ -192,10 +187,7 @@ def get_operation(request: Request, op_id: str) -> OperationOut:
 @router.post("/operations/{op_id}/cancel", response_model=OperationOut, tags=["operations"])
 def cancel_operation(request: Request, op_id: str) -> OperationOut:
     with db_of(request).session() as s:
-        op = operations.cancel(s, op_id)
-        if op.target_type == "vm":
-            vms.revert_cancelled(s, op)
-        return OperationOut.model_validate(op)
+        return OperationOut.model_validate(vms.cancel_operation(s, op_id))
 
 
 # -- Images and placement groups -------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,14 +21,13 @@ from novacron.compute.vms import set_state
 from novacron.core.clock import utcnow
 from novacron.core.errors import (
     AgentUnreachable,
-    InvalidState,
     NoCapacity,
     NotFound,
     NovaCronError,
 )
 from novacron.hypervisor.base import VMSpec
 
-if False:  # pragma: no cover - typing only, avoids an import cycle
+if TYPE_CHECKING:  # the executor imports this module
     from novacron.compute.executor import OpContext
 
 log = logging.getLogger("novacron.operations")
@@ -277,4 +276,4 @@ def abandon(ctx: OpContext, reason: str) -> None:
         vm.task_operation_id = None
 
 
-__all__ = ["HANDLERS", "InvalidState", "OperationFailed", "abandon"]
+__all__ = ["HANDLERS", "OperationFailed", "abandon"]

@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session
 
 from novacron.compute import operations
 from novacron.compute.models import VM, Agent, Host, Operation
-from novacron.compute.schemas import AgentRegister, AgentRegistered, Heartbeat, HostOut
+from novacron.compute.schemas import (
+    AgentRegister,
+    AgentRegistered,
+    Heartbeat,
+    HostOut,
+    HostUpdate,
+)
 from novacron.compute.vms import set_state
 from novacron.core import events
 from novacron.core.clock import utcnow
@@ -74,6 +80,16 @@ def to_out(session: Session, hosts: list[Host]) -> list[HostOut]:
         item.vm_count = int(counts.get(h.id, 0))
         out.append(item)
     return out
+
+
+def update_host(session: Session, ref: str, changes: HostUpdate) -> HostOut:
+    """Labels and allocation ratios; the scheduler sees them at its next table reload."""
+    host = find_host(session, ref)
+    for field, value in changes.model_dump(exclude_none=True).items():
+        setattr(host, field, value)
+    publish_host(session, host)
+    session.flush()
+    return to_out(session, [host])[0]
 
 
 def request_maintenance(

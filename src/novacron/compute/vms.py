@@ -174,8 +174,15 @@ def to_out(session: Session, vms: list[VM]) -> list[VMOut]:
     return out
 
 
-def revert_cancelled(session: Session, op: Operation) -> None:
-    """A cancelled operation never ran: its VM goes back to where it was."""
+def cancel_operation(session: Session, op_id: str) -> Operation:
+    """Cancel a pending operation; a VM it held goes back to where it was."""
+    op = operations.cancel(session, op_id)
+    if op.target_type == "vm":
+        _revert_cancelled(session, op)
+    return op
+
+
+def _revert_cancelled(session: Session, op: Operation) -> None:
     vm = session.get(VM, op.target_id)
     if vm is None or vm.task_operation_id != op.id:
         return

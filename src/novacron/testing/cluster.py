@@ -16,10 +16,10 @@ from typing import Any
 import httpx
 import uvicorn
 
+from novacron.compute.operations import TERMINAL
 from novacron.core.config import Settings
 from novacron.core.procs import die_with_parent
 
-TERMINAL = {"succeeded", "failed", "cancelled"}
 # Sim delays short enough for tests, long enough that operations overlap.
 FAST_SIM = [
     arg
