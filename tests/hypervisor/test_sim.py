@@ -31,6 +31,16 @@ def spec(vm_id: str = "vm-1", **kw: Any) -> VMSpec:
     return VMSpec(id=vm_id, **fields)
 
 
+async def driver_with_vm(prepare: tuple[str, ...] = ()) -> tuple[SimConfig, SimDriver]:
+    """A host without delays running ``vm-1``, after the actions in ``prepare``."""
+    config = SimConfig(delays=NO_DELAYS)
+    d = SimDriver("h1", config=config)
+    await d.create(spec())
+    for step in prepare:
+        await getattr(d, step)("vm-1")
+    return config, d
+
+
 def host(name: str = "h1", **kw: Any) -> SimDriver:
     return SimDriver(name, config=SimConfig(delays=NO_DELAYS), **kw)
 
@@ -203,11 +213,7 @@ def test_actions_are_idempotent_in_their_target_state(
     prepare: tuple[str, ...], action: str, state: str
 ) -> None:
     async def scenario() -> None:
-        config = SimConfig(delays=NO_DELAYS)
-        d = SimDriver("h1", config=config)
-        await d.create(spec())
-        for step in prepare:
-            await getattr(d, step)("vm-1")
+        config, d = await driver_with_vm(prepare)
         # Failure injection and delays do not apply to a call that has nothing to do.
         config.update(failure_rates={action: 1.0})
         assert (await getattr(d, action)("vm-1")).power_state == state
@@ -329,11 +335,7 @@ def test_injected_failure_leaves_state_unchanged(
     prepare: tuple[str, ...], op: str, state: str
 ) -> None:
     async def scenario() -> None:
-        config = SimConfig(delays=NO_DELAYS)
-        d = SimDriver("h1", config=config)
-        await d.create(spec())
-        for step in prepare:
-            await getattr(d, step)("vm-1")
+        config, d = await driver_with_vm(prepare)
         before = await d.get_vm("vm-1")
         config.update(failure_rates={op: 1.0})
         with pytest.raises(DriverError, match=f"sim: injected failure in {op}"):
