@@ -50,3 +50,31 @@ def make_cluster(tmp_path: Path, database_url: str | None) -> Iterator[Callable[
 def cluster(make_cluster: Callable[..., Cluster]) -> Cluster:
     """A server with one agent serving 3 sim hosts (32 vCPU, 128 GiB each)."""
     return make_cluster()
+
+
+@pytest.fixture
+def needs_qemu() -> None:
+    """Skip without QEMU (fail under ``NOVACRON_REQUIRE_QEMU=1``)."""
+    from novacron.testing.qemu import require_qemu
+
+    require_qemu()
+
+
+@pytest.fixture(scope="session")
+def tiny_image(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The tiny guest (``novacron.hypervisor.qemu.tiny.TinyImage``), built once per session.
+
+    Its Debian packages are cached in ``default_cache_dir()``, so later runs are offline.
+    Skips (fails under ``NOVACRON_REQUIRE_QEMU=1``) without QEMU or when it cannot be built.
+    """
+    from novacron.core.errors import DriverError
+    from novacron.hypervisor.qemu.tiny import build_tiny, default_cache_dir
+    from novacron.testing.qemu import require_qemu
+
+    require_qemu()
+    try:
+        return build_tiny(tmp_path_factory.mktemp("tiny"), cache_dir=default_cache_dir())
+    except DriverError as err:
+        if os.environ.get("NOVACRON_REQUIRE_QEMU") == "1":
+            pytest.fail(f"cannot build the tiny guest: {err.detail}")
+        pytest.skip(f"cannot build the tiny guest: {err.detail}")

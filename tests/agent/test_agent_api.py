@@ -120,6 +120,7 @@ def test_create_act_and_destroy(sim_agent: SimAgentAPI) -> None:
         "disk_gib": 20,
         "cpu_time_s": 0.0,
         "uptime_s": 0.0,
+        "fault": "",
     }
     assert sim_agent.fleet["t-002"].list_vms_now()[0].id == "vm-1"
     assert client.create_vm("t-002", spec("vm-1"))["name"] == "web"  # idempotent

@@ -243,7 +243,7 @@ def test_periodic_heartbeats_carry_host_info_and_vms(
             assert hosts["a-001"]["info"]["name"] == "a-001"
             assert set(hosts["a-001"]["vms"][0]) == {
                 "id", "name", "power_state", "vcpus", "memory_mib", "disk_gib",
-                "cpu_time_s", "uptime_s",
+                "cpu_time_s", "uptime_s", "fault",
             }  # fmt: skip
 
     asyncio.run(scenario())

@@ -93,6 +93,7 @@ def test_create_returns_the_spec_it_was_given() -> None:
         "disk_gib": 40,
         "cpu_time_s": 0.0,
         "uptime_s": 0.0,
+        "fault": "",
     }
 
 

@@ -7,6 +7,15 @@
     GET    /v1/hosts/{host}/vms/{vm_id}               VMInfo
     POST   /v1/hosts/{host}/vms/{vm_id}/actions/{a}   a ∈ start|shutdown|stop|reboot|pause|resume
     DELETE /v1/hosts/{host}/vms/{vm_id}               204 (also when already gone)
+    GET    /v1/hosts/{host}/vms/{vm_id}/console       ?offset=&limit= → bytes, X-Console-Offset
+    GET    /v1/hosts/{host}/vms/{vm_id}/console/stream  ?offset= → bytes as they come (follow)
+    GET    /v1/hosts/{host}/vms/{vm_id}/stats         counters (CPU, memory, disk, network)
+    GET    /v1/hosts/{host}/vms/{vm_id}/snapshots     [SnapshotInfo]
+    POST   /v1/hosts/{host}/vms/{vm_id}/snapshots     {"name"} → 201 SnapshotInfo
+    POST   /v1/hosts/{host}/vms/{vm_id}/snapshots/{name}/revert   VMInfo
+    DELETE /v1/hosts/{host}/vms/{vm_id}/snapshots/{name}          204 (also when already gone)
+    POST   /v1/hosts/{host}/vms/{vm_id}/resize        {"vcpus", "memory_mib", "disk_gib"} → VMInfo
+    POST   /v1/hosts/{host}/vms/{vm_id}/clone         VMSpec of the clone → 201 VMInfo
 
     sim driver only:
     POST   /v1/sim/hosts/{host}/crash | /recover      {"name": host, "crashed": bool}
@@ -20,13 +29,14 @@ from a missing VM.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Header
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Query
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from novacron import __version__
@@ -69,6 +79,10 @@ class VMSpecBody(BaseModel):
     disk_gib: int = Field(ge=0)
     image: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
+    image_ref: dict[str, Any] | None = None
+    network: dict[str, Any] = Field(default_factory=dict)
+    cloud_init: dict[str, Any] | None = None
+    kernel_args: str = Field(default="", max_length=1024)
 
     def to_spec(self) -> VMSpec:
         return VMSpec(**self.model_dump())
@@ -79,6 +93,20 @@ class ActionBody(BaseModel):
 
     timeout_s: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     """Shutdown only: seconds to wait for the guest before powering off hard."""
+
+
+class SnapshotBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64)
+
+
+class ResizeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    vcpus: int | None = Field(default=None, ge=1)
+    memory_mib: int | None = Field(default=None, ge=16)
+    disk_gib: int | None = Field(default=None, ge=1)
 
 
 class SimConfigBody(BaseModel):
@@ -179,10 +207,83 @@ def create_agent_app(fleet: SimFleet | Mapping[str, HypervisorDriver], api_secre
         await driver_for(host).destroy(vm_id)
         return Response(status_code=204)
 
+    _vm_extras(api, driver_for)
     app.include_router(api)
     if isinstance(fleet, SimFleet):
         app.include_router(_sim_router(fleet, require_secret))
     return app
+
+
+CONSOLE_CHUNK = 64 * 1024
+CONSOLE_POLL_S = 0.2
+
+
+def _vm_extras(api: APIRouter, driver_for: Any) -> None:
+    """Console, statistics, snapshots, resize and clone: drivers that lack one raise
+    ``DriverError`` (a 502 problem naming what is unsupported)."""
+
+    @api.get("/hosts/{host}/vms/{vm_id}/console")
+    async def console(
+        host: str, vm_id: str, offset: int = 0, limit: int = Query(CONSOLE_CHUNK, ge=0, le=2**24)
+    ) -> Response:
+        data, after = await driver_for(host).console_read(vm_id, offset, limit)
+        return Response(
+            data, media_type="application/octet-stream", headers={"X-Console-Offset": str(after)}
+        )
+
+    @api.get("/hosts/{host}/vms/{vm_id}/console/stream")
+    async def console_stream(host: str, vm_id: str, offset: int = 0) -> StreamingResponse:
+        driver = driver_for(host)
+        first, position = await driver.console_read(vm_id, offset, CONSOLE_CHUNK)
+
+        async def follow() -> AsyncIterator[bytes]:
+            nonlocal position
+            if first:
+                yield first
+            while True:
+                try:
+                    data, position = await driver.console_read(vm_id, position, CONSOLE_CHUNK)
+                except NotFound:
+                    return  # the VM was deleted: end of the story
+                if data:
+                    yield data
+                else:
+                    await asyncio.sleep(CONSOLE_POLL_S)
+
+        return StreamingResponse(follow(), media_type="application/octet-stream")
+
+    @api.get("/hosts/{host}/vms/{vm_id}/stats")
+    async def stats(host: str, vm_id: str) -> JSONResponse:
+        return _json(await driver_for(host).vm_stats(vm_id))
+
+    @api.get("/hosts/{host}/vms/{vm_id}/snapshots")
+    async def list_snapshots(host: str, vm_id: str) -> JSONResponse:
+        return _json([s.as_dict() for s in await driver_for(host).snapshot_list(vm_id)])
+
+    @api.post("/hosts/{host}/vms/{vm_id}/snapshots", status_code=201)
+    async def create_snapshot(host: str, vm_id: str, body: SnapshotBody) -> JSONResponse:
+        info = await driver_for(host).snapshot_create(vm_id, body.name)
+        return _json(info.as_dict(), 201)
+
+    @api.post("/hosts/{host}/vms/{vm_id}/snapshots/{name}/revert")
+    async def revert_snapshot(host: str, vm_id: str, name: str) -> JSONResponse:
+        return _vm(await driver_for(host).snapshot_revert(vm_id, name))
+
+    @api.delete("/hosts/{host}/vms/{vm_id}/snapshots/{name}", status_code=204)
+    async def delete_snapshot(host: str, vm_id: str, name: str) -> Response:
+        await driver_for(host).snapshot_delete(vm_id, name)
+        return Response(status_code=204)
+
+    @api.post("/hosts/{host}/vms/{vm_id}/resize")
+    async def resize(host: str, vm_id: str, body: ResizeBody) -> JSONResponse:
+        info = await driver_for(host).resize(
+            vm_id, vcpus=body.vcpus, memory_mib=body.memory_mib, disk_gib=body.disk_gib
+        )
+        return _vm(info)
+
+    @api.post("/hosts/{host}/vms/{vm_id}/clone", status_code=201)
+    async def clone(host: str, vm_id: str, body: VMSpecBody) -> JSONResponse:
+        return _vm(await driver_for(host).clone(vm_id, body.to_spec()), 201)
 
 
 def _sim_router(fleet: SimFleet, require_secret: Any) -> APIRouter:

@@ -119,6 +119,58 @@ class AgentClient:
     def destroy_vm(self, host: str, vm_id: str) -> None:
         self._request("DELETE", f"/v1/hosts/{_seg(host)}/vms/{_seg(vm_id)}")
 
+    def console(
+        self, host: str, vm_id: str, offset: int = 0, limit: int = 65536
+    ) -> tuple[bytes, int]:
+        """Serial output from ``offset`` (negative: from the end) and the next offset."""
+        response = self._request(
+            "GET", self._vm_path(host, vm_id, "console"), params={"offset": offset, "limit": limit}
+        )
+        return response.content, int(response.headers.get("X-Console-Offset", offset))
+
+    def console_stream_url(self, host: str, vm_id: str) -> str:
+        return self.base_url + self._vm_path(host, vm_id, "console/stream")
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": str(self._http.headers["Authorization"])}
+
+    def vm_stats(self, host: str, vm_id: str) -> dict[str, Any]:
+        return dict(self._request("GET", self._vm_path(host, vm_id, "stats")).json())
+
+    def snapshots(self, host: str, vm_id: str) -> list[dict[str, Any]]:
+        return list(self._request("GET", self._vm_path(host, vm_id, "snapshots")).json())
+
+    def snapshot_create(self, host: str, vm_id: str, name: str) -> dict[str, Any]:
+        path = self._vm_path(host, vm_id, "snapshots")
+        return dict(self._request("POST", path, json={"name": name}, timeout=self.long_s).json())
+
+    def snapshot_revert(self, host: str, vm_id: str, name: str) -> dict[str, Any]:
+        path = self._vm_path(host, vm_id, f"snapshots/{_seg(name)}/revert")
+        return dict(self._request("POST", path, timeout=self.long_s).json())
+
+    def snapshot_delete(self, host: str, vm_id: str, name: str) -> None:
+        path = self._vm_path(host, vm_id, f"snapshots/{_seg(name)}")
+        self._request("DELETE", path, timeout=self.long_s)
+
+    def resize(self, host: str, vm_id: str, **changes: int | None) -> dict[str, Any]:
+        body = {k: v for k, v in changes.items() if v is not None}
+        path = self._vm_path(host, vm_id, "resize")
+        return dict(self._request("POST", path, json=body, timeout=self.long_s).json())
+
+    def clone(self, host: str, vm_id: str, spec: VMSpec) -> dict[str, Any]:
+        path = self._vm_path(host, vm_id, "clone")
+        return dict(self._request("POST", path, json=asdict(spec), timeout=self.long_s).json())
+
+    @property
+    def long_s(self) -> float:
+        """Timeout for calls that copy disks or RAM (snapshots, clones)."""
+        return max(self.timeout_s, 600.0)
+
+    @staticmethod
+    def _vm_path(host: str, vm_id: str, tail: str) -> str:
+        return f"/v1/hosts/{_seg(host)}/vms/{_seg(vm_id)}/{tail}"
+
     # -- sim driver controls ----------------------------------------------------------
 
     def crash_host(self, host: str) -> dict[str, Any]:
@@ -158,10 +210,13 @@ class AgentClient:
         *,
         json: Any = None,
         timeout: float | None = None,
+        params: dict[str, Any] | None = None,
     ) -> httpx.Response:
         kwargs: dict[str, Any] = {}
         if json is not None:
             kwargs["json"] = json
+        if params is not None:
+            kwargs["params"] = params
         if timeout is not None:
             kwargs["timeout"] = httpx.Timeout(timeout, connect=min(timeout, 10.0))
         try:

@@ -11,20 +11,21 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from novacron.agent.client import AgentClient, agent_client
+from novacron.agent.client import AgentClient
+from novacron.compute import definition_handlers, operations, states
 from novacron.compute import hosts as host_service
-from novacron.compute import operations, states
-from novacron.compute.models import VM, Agent, Host, Image
+from novacron.compute.handler_support import (
+    OperationFailed,
+    client_for,
+    held_vm,
+    restore_after_failure,
+    vm_spec,
+)
+from novacron.compute.models import VM, Host
 from novacron.compute.vms import set_state
 from novacron.core.clock import utcnow
-from novacron.core.errors import (
-    AgentUnreachable,
-    NoCapacity,
-    NotFound,
-    NovaCronError,
-)
+from novacron.core.errors import NoCapacity, NovaCronError
 from novacron.hypervisor.base import VMSpec
 
 if TYPE_CHECKING:  # the executor imports this module
@@ -43,31 +44,6 @@ DRIVER_CALL = {
 }
 
 
-class OperationFailed(Exception):
-    """Ends an operation as failed with this message; state was already made consistent."""
-
-
-def client_for(session: Session, ctx: OpContext, host_id: str) -> tuple[AgentClient, str]:
-    host = session.get(Host, host_id)
-    if host is None:
-        raise NotFound(f"host {host_id} no longer exists")
-    agent = session.get(Agent, host.agent_id)
-    assert agent is not None
-    timeout = ctx.settings.agent_request_timeout_s
-    return agent_client(agent.url, agent.api_secret, timeout), host.name
-
-
-def _held_vm(session: Session, ctx: OpContext) -> VM:
-    """The operation's VM, if this operation still holds it (else nothing is done)."""
-    vm = session.get(VM, ctx.target_id)
-    if vm is None or vm.task_operation_id != ctx.op_id:
-        holder = vm.task_operation_id if vm is not None else None
-        raise OperationFailed(
-            f"superseded by {holder}" if holder else "superseded by a later operation on this VM"
-        )
-    return vm
-
-
 def vm_create(ctx: OpContext) -> dict[str, Any]:
     tried: list[str] = list(ctx.op_params.get("tried_hosts", []))
     errors: list[str] = list(ctx.op_params.get("host_errors", []))
@@ -82,14 +58,14 @@ def vm_create(ctx: OpContext) -> dict[str, Any]:
             errors.append(f"{host_name}: {exc.detail}")
             with ctx.owned() as (s, op):
                 operations.record_step(s, op, step, "failed", exc.detail)
-                vm = _held_vm(s, ctx)
+                vm = held_vm(s, ctx)
                 ctx.placement.release(s, vm)
                 vm.host_id = None
                 op.params = {**op.params, "tried_hosts": tried, "host_errors": errors}
             continue
         result = {"host_id": host_id, "host_name": host_name}
         with ctx.owned() as (s, op):
-            vm = _held_vm(s, ctx)
+            vm = held_vm(s, ctx)
             operations.record_step(s, op, step, "succeeded")
             set_state(s, vm, "running", fault="")
             vm.task_operation_id = None
@@ -106,7 +82,7 @@ def _schedule(
     """Claim a host (or keep the claim of an interrupted attempt), in one transaction."""
     failure = ""
     with ctx.owned() as (s, op):
-        vm = _held_vm(s, ctx)
+        vm = held_vm(s, ctx)
         if vm.state != "building":
             failure = f"VM {ctx.target_id} is no longer being built"
         elif not (vm.claimed and vm.host_id):  # else resumed after a restart: the claim stands
@@ -125,23 +101,14 @@ def _schedule(
             assert vm is not None and vm.host_id is not None
             client, host_name = client_for(s, ctx, vm.host_id)
             operations.record_step(s, op, f"create on {host_name}", "running", progress=40)
-            image = s.get(Image, vm.image_id) if vm.image_id else None
-            spec = VMSpec(
-                id=vm.id,
-                name=vm.name,
-                vcpus=vm.vcpus,
-                memory_mib=vm.memory_mib,
-                disk_gib=vm.disk_gib,
-                image=image.name if image else None,
-                labels=dict(vm.labels or {}),
-            )
+            spec = vm_spec(s, vm)
             return vm.host_id, host_name, client, spec
     raise OperationFailed(failure)
 
 
 def _fail_vm(ctx: OpContext, message: str) -> None:
     with ctx.owned() as (s, _op):
-        vm = _held_vm(s, ctx)
+        vm = held_vm(s, ctx)
         ctx.placement.release(s, vm)
         set_state(s, vm, "error", fault=message)
         vm.task_operation_id = None
@@ -151,52 +118,34 @@ def vm_action(ctx: OpContext) -> dict[str, Any]:
     action = ctx.kind.removeprefix("vm.")
     transition = states.TRANSITIONS[action]
     with ctx.owned() as (s, op):
-        vm = _held_vm(s, ctx)
+        vm = held_vm(s, ctx)
         if vm.host_id is None:
             raise OperationFailed(f"VM {vm.name} has no host")
         client, host_name = client_for(s, ctx, vm.host_id)
         step = f"{action} on {host_name}"
         operations.record_step(s, op, step, "running", progress=20)
     try:
-        client.vm_action(host_name, ctx.target_id, DRIVER_CALL[action])
+        info = client.vm_action(host_name, ctx.target_id, DRIVER_CALL[action])
     except NovaCronError as exc:
         ctx.end_step(step, "failed", exc.detail)
-        _restore_after_failure(ctx, client, host_name, exc)
+        restore_after_failure(ctx, client, host_name, exc)
         raise OperationFailed(f"{action} failed on {host_name}: {exc.detail}") from None
-    result = {"state": transition.success}
+    state = transition.success or host_service.state_of(info)
+    result = {"state": state}
     with ctx.owned() as (s, op):
-        vm = _held_vm(s, ctx)
+        vm = held_vm(s, ctx)
         operations.record_step(s, op, step, "succeeded")
-        set_state(s, vm, transition.success, fault="")
+        set_state(s, vm, state, fault="")
         vm.task_operation_id = None
         ctx.complete(s, op, result)
     return result
-
-
-def _restore_after_failure(
-    ctx: OpContext, client: AgentClient, host_name: str, exc: NovaCronError
-) -> None:
-    """Put the VM in the state its host reports, or ``unknown`` if the host can't say."""
-    actual = "unknown"
-    if not isinstance(exc, AgentUnreachable):
-        try:
-            info = client.get_vm(host_name, ctx.target_id)
-            actual = (
-                host_service.POWER_TO_STATE.get(info["power_state"], "unknown") if info else "error"
-            )
-        except NovaCronError:
-            actual = "unknown"
-    with ctx.owned() as (s, _op):
-        vm = _held_vm(s, ctx)
-        set_state(s, vm, actual, fault=exc.detail)
-        vm.task_operation_id = None
 
 
 def vm_delete(ctx: OpContext) -> dict[str, Any]:
     destroy: tuple[AgentClient, str] | None = None
     detail = ""
     with ctx.owned() as (s, op):
-        vm = _held_vm(s, ctx)
+        vm = held_vm(s, ctx)
         host = s.get(Host, vm.host_id) if vm.host_id else None
         if host is not None and host.status != "down":
             destroy = client_for(s, ctx, host.id)
@@ -213,7 +162,7 @@ def vm_delete(ctx: OpContext) -> dict[str, Any]:
         except NovaCronError as exc:
             with ctx.owned() as (s, op):
                 operations.record_step(s, op, f"destroy on {host_name}", "failed", exc.detail)
-                vm = _held_vm(s, ctx)
+                vm = held_vm(s, ctx)
                 set_state(s, vm, "error", fault=f"delete failed: {exc.detail}")
                 vm.task_operation_id = None
             raise OperationFailed(f"delete failed on {host_name}: {exc.detail}") from None
@@ -221,7 +170,7 @@ def vm_delete(ctx: OpContext) -> dict[str, Any]:
     with ctx.owned() as (s, op):
         if destroy is not None:
             operations.record_step(s, op, f"destroy on {destroy[1]}", "succeeded", progress=80)
-        vm = _held_vm(s, ctx)
+        vm = held_vm(s, ctx)
         ctx.placement.release(s, vm)
         operations.record_step(s, op, "remove from inventory", "succeeded", detail)
         set_state(s, vm, "deleted")
@@ -256,7 +205,8 @@ HANDLERS: dict[str, Callable[[OpContext], dict[str, Any]]] = {
     "vm.create": vm_create,
     "vm.delete": vm_delete,
     "host.maintenance": host_maintenance,
-    **{f"vm.{a}": vm_action for a in states.ACTIONS if a != "delete"},
+    **{f"vm.{a}": vm_action for a in states.SIMPLE_ACTIONS if a != "delete"},
+    **definition_handlers.HANDLERS,
 }
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from novacron.compute import operations
+from novacron.compute import operations, restart_policy
 from novacron.compute.models import VM, Agent, Host, Operation
 from novacron.compute.schemas import (
     AgentRegister,
@@ -36,8 +37,15 @@ POWER_TO_STATE = {
     "running": "running",
     "stopped": "stopped",
     "paused": "paused",
-    "crashed": "error",
+    "crashed": "crashed",
 }
+
+
+def state_of(info: dict[str, Any] | None) -> str:
+    """The VM state matching an agent's VMInfo (``error`` when the host lacks the VM)."""
+    if info is None:
+        return "error"
+    return POWER_TO_STATE.get(str(info.get("power_state")), "unknown")
 
 
 def find_host(session: Session, ref: str) -> Host:
@@ -207,14 +215,16 @@ def agent_for_token(session: Session, token_id: str) -> Agent:
 
 
 # States a heartbeat may correct; transitional ones belong to a running operation.
-RECONCILABLE = frozenset({"running", "stopped", "paused", "unknown", "error"})
+RECONCILABLE = frozenset({"running", "stopped", "paused", "crashed", "unknown", "error"})
 # A VM's reported state must disagree this many heartbeats in a row before we believe it:
 # the agent may have taken one snapshot just before an operation's change on the host,
 # but the next snapshot is taken after that heartbeat was answered, so it is current.
 MISMATCHES_TO_ACT = 2
 
 
-def heartbeat(session: Session, agent: Agent, beat: Heartbeat) -> dict[str, list[str]]:
+def heartbeat(
+    session: Session, agent: Agent, beat: Heartbeat, settings: Settings | None = None
+) -> dict[str, list[str]]:
     """Record liveness, reconcile VM power states, and name orphans for the agent to destroy."""
     now = db_now(session)
     agent.last_seen_at = now
@@ -258,13 +268,13 @@ def heartbeat(session: Session, agent: Agent, beat: Heartbeat) -> dict[str, list
             seen.add(vm.id)
             actual = POWER_TO_STATE.get(rvm.power_state)
             if actual and vm.state in RECONCILABLE and vm.state != actual and vm.claimed:
-                fault = "guest crashed" if actual == "error" else vm.fault
-                _mismatch(session, vm, actual, fault)
+                fault = (rvm.fault or "crashed") if actual == "crashed" else vm.fault
+                _mismatch(session, vm, actual, fault, settings)
             elif vm.report_mismatches:
                 vm.report_mismatches, vm.report_mismatch_state = 0, None
     for vm in vms.values():
         if vm.id not in seen and vm.state in RECONCILABLE - {"error"} and vm.claimed:
-            _mismatch(session, vm, "error", "the host no longer reports this VM")
+            _mismatch(session, vm, "error", "the host no longer reports this VM", settings)
     return orphans
 
 
@@ -285,14 +295,26 @@ def _is_orphan(session: Session, vm_id: str, live: VM | None, host_id: str) -> b
     return row.host_id is not None and row.host_id != host_id
 
 
-def _mismatch(session: Session, vm: VM, actual: str, fault: str) -> None:
+def _mismatch(session: Session, vm: VM, actual: str, fault: str, settings: Settings | None) -> None:
     """Count consecutive heartbeats reporting the same other state; act on the second."""
     if vm.report_mismatch_state != actual:
         vm.report_mismatch_state, vm.report_mismatches = actual, 0
     vm.report_mismatches += 1
     if vm.report_mismatches >= MISMATCHES_TO_ACT:
         vm.report_mismatches, vm.report_mismatch_state = 0, None
+        previous = vm.state
         set_state(session, vm, actual, fault=fault)
+        if actual == "crashed":
+            events.publish(
+                session,
+                "vm.crashed",
+                "vm",
+                vm.id,
+                {"name": vm.name, "host_id": vm.host_id, "reason": fault},
+                project_id=vm.project_id,
+            )
+        if settings is not None:
+            restart_policy.after_report(session, vm, previous, actual, settings)
 
 
 def mark_down_missing(session: Session, timeout_s: float) -> list[str]:

@@ -10,10 +10,24 @@ from dataclasses import dataclass
 
 from novacron.core.errors import InvalidState
 
-STABLE = frozenset({"running", "stopped", "paused", "error", "unknown", "deleted"})
+STABLE = frozenset({"running", "stopped", "paused", "crashed", "error", "unknown", "deleted"})
 TRANSITIONAL = frozenset(
-    {"building", "starting", "stopping", "rebooting", "pausing", "resuming", "deleting"}
+    {
+        "building",
+        "starting",
+        "stopping",
+        "rebooting",
+        "pausing",
+        "resuming",
+        "deleting",
+        "snapshotting",
+        "reverting",
+        "resizing",
+        "cloning",
+    }
 )
+#: States in which the VM holds its host's resources and has files there.
+ON_HOST = frozenset({"running", "stopped", "paused", "crashed"})
 ALL_STATES = STABLE | TRANSITIONAL
 
 
@@ -23,21 +37,21 @@ class Transition:
     allowed_from: frozenset[str]
     during: str
     """State while the operation runs."""
-    success: str
-    """State when it succeeds."""
+    success: str | None
+    """State when it succeeds; None: the power state the host reports afterwards."""
 
 
 TRANSITIONS: dict[str, Transition] = {
     t.action: t
     for t in (
-        Transition("start", frozenset({"stopped"}), "starting", "running"),
+        Transition("start", frozenset({"stopped", "crashed"}), "starting", "running"),
         Transition("stop", frozenset({"running", "paused"}), "stopping", "stopped"),
         # A forced stop also rescues VMs whose state we lost track of.
         Transition(
             "force-stop",
             # ... and overrides a graceful stop that hangs (a guest ignoring ACPI): the
             # new operation supersedes the running one.
-            frozenset({"running", "paused", "error", "unknown", "stopping"}),
+            frozenset({"running", "paused", "crashed", "error", "unknown", "stopping"}),
             "stopping",
             "stopped",
         ),
@@ -46,13 +60,24 @@ TRANSITIONS: dict[str, Transition] = {
         Transition("resume", frozenset({"paused"}), "resuming", "running"),
         Transition(
             "delete",
-            frozenset({"running", "stopped", "paused", "error", "unknown"}),
+            frozenset({"running", "stopped", "paused", "crashed", "error", "unknown"}),
             "deleting",
             "deleted",
         ),
+        # Snapshot create/delete: the VM keeps its power state.
+        Transition("snapshot", frozenset({"running", "paused", "stopped"}), "snapshotting", None),
+        # Back to a snapshot: running if it saved RAM, else stopped.
+        Transition(
+            "revert", frozenset({"running", "paused", "stopped", "crashed"}), "reverting", None
+        ),
+        # CPU and memory offline; the disk may also grow while running.
+        Transition("resize", frozenset({"stopped", "running", "paused"}), "resizing", None),
+        Transition("clone", frozenset({"stopped"}), "cloning", "stopped"),
     )
 }
 
+#: Actions that take no arguments (buttons in the UI, ``novacron vm <action>``).
+SIMPLE_ACTIONS = ("start", "stop", "force-stop", "reboot", "pause", "resume", "delete")
 ACTIONS = tuple(TRANSITIONS)
 
 
@@ -70,4 +95,5 @@ def begin(action: str, current: str) -> Transition:
 
 
 def allowed_actions(current: str) -> list[str]:
-    return [a for a, t in TRANSITIONS.items() if current in t.allowed_from]
+    """The argument-free actions allowed in ``current``."""
+    return [a for a in SIMPLE_ACTIONS if current in TRANSITIONS[a].allowed_from]

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     event_retention_hours: float = 72.0
     """Events older than this are pruned (operations keep their own history)."""
 
+    # Restart policies
+    restart_max: int = 5
+    """Restarts a policy makes within ``restart_window_s`` before it gives up."""
+    restart_window_s: float = 600.0
+
     # Placement
     placement_strategy: str = "spread"
     """``pack`` fills the fullest host that fits; ``spread`` the emptiest."""

@@ -29,6 +29,28 @@ class VMSpec:
     disk_gib: int
     image: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    image_ref: dict[str, Any] | None = None
+    """How to fetch and boot the image: ``{"id", "kind", "format", "files", "cmdline", …}``."""
+    network: dict[str, Any] = field(default_factory=dict)
+    """``{"mode": "user", "forwards": [{"host_port", "guest_port", "proto"}]}`` or
+    ``{"mode": "bridge", "bridge": "br0"}``; empty means user-mode without forwards."""
+    cloud_init: dict[str, Any] | None = None
+    """NoCloud seed: ``{"hostname", "ssh_authorized_keys", "user_data"}``."""
+    kernel_args: str = ""
+    """Appended to a kernel image's command line (e.g. the tiny guest's workload)."""
+
+
+@dataclass
+class SnapshotInfo:
+    name: str
+    created_at: float
+    """Unix time."""
+    vm_state_bytes: int
+    """Size of the saved RAM state; 0 for a disk-only snapshot."""
+    disk_bytes: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass
@@ -41,6 +63,8 @@ class VMInfo:
     disk_gib: int
     cpu_time_s: float = 0.0
     uptime_s: float = 0.0
+    fault: str = ""
+    """Why the VM is crashed (empty otherwise)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -121,8 +145,42 @@ class HypervisorDriver(abc.ABC):
     async def destroy(self, vm_id: str) -> None:
         """Power off and remove the VM and its disks. Idempotent: a missing VM is success."""
 
-    # Later contracts (snapshots, console, live migration) default to "unsupported"
-    # so a driver advertises them through capabilities() only when it implements them.
+    # Optional contracts default to "unsupported", so a driver advertises them through
+    # capabilities() only when it implements them.
+
+    async def snapshot_create(self, vm_id: str, name: str) -> SnapshotInfo:
+        """Disk state, plus RAM state when the VM runs. On failure no snapshot exists."""
+        raise DriverError(f"{self.name} driver does not support snapshots")
+
+    async def snapshot_list(self, vm_id: str) -> list[SnapshotInfo]:
+        raise DriverError(f"{self.name} driver does not support snapshots")
+
+    async def snapshot_revert(self, vm_id: str, name: str) -> VMInfo:
+        """Back to the snapshot: running at that point when it holds RAM, else stopped."""
+        raise DriverError(f"{self.name} driver does not support snapshots")
+
+    async def snapshot_delete(self, vm_id: str, name: str) -> None:
+        """Idempotent: a missing snapshot is success."""
+        raise DriverError(f"{self.name} driver does not support snapshots")
+
+    async def console_read(self, vm_id: str, offset: int, limit: int) -> tuple[bytes, int]:
+        """Serial console output from byte ``offset`` (negative: from the end); returns
+        (data, next offset). The log outlives stops and restarts of the VM."""
+        raise DriverError(f"{self.name} driver has no console")
+
+    async def vm_stats(self, vm_id: str) -> dict[str, Any]:
+        """Counters: CPU time, memory, disk and network I/O (monotonic since VM start)."""
+        raise DriverError(f"{self.name} driver has no VM statistics")
+
+    async def resize(
+        self, vm_id: str, *, vcpus: int | None, memory_mib: int | None, disk_gib: int | None
+    ) -> VMInfo:
+        """CPU and memory only while stopped; the disk may grow (never shrink) any time."""
+        raise DriverError(f"{self.name} driver does not support resize")
+
+    async def clone(self, vm_id: str, spec: VMSpec) -> VMInfo:
+        """A new stopped VM ``spec.id`` with a copy of the stopped VM ``vm_id``'s disk."""
+        raise DriverError(f"{self.name} driver does not support clones")
 
     async def prepare_incoming(self, spec: VMSpec) -> dict[str, Any]:
         raise DriverError(f"{self.name} driver does not support live migration")

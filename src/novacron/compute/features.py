@@ -1,0 +1,143 @@
+"""VM use cases beyond power: snapshots, resize, clone, restart policy, and reads that go
+to the VM's host (console, statistics). Changes return the operation doing them."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from novacron.agent.client import AgentClient, agent_client
+from novacron.compute import states
+from novacron.compute.models import VM, Agent, Host, Operation, VMSnapshot
+from novacron.compute.schemas import VMClone, VMResize, VMUpdate
+from novacron.compute.vms import act, find_vm, set_state
+from novacron.core.config import Settings
+from novacron.core.errors import Conflict, Invalid, InvalidState, NotFound
+from novacron.core.ids import new_id
+
+
+def list_snapshots(session: Session, ref: str) -> list[VMSnapshot]:
+    vm = find_vm(session, ref)
+    return list(
+        session.scalars(
+            select(VMSnapshot).where(VMSnapshot.vm_id == vm.id).order_by(VMSnapshot.created_at)
+        )
+    )
+
+
+def _snapshot(session: Session, vm: VM, name: str) -> VMSnapshot:
+    snap = session.scalar(
+        select(VMSnapshot).where(VMSnapshot.vm_id == vm.id, VMSnapshot.name == name)
+    )
+    if snap is None:
+        raise NotFound(f"VM {vm.name} has no snapshot {name!r}")
+    return snap
+
+
+def create_snapshot(session: Session, ref: str, name: str, requested_by: str) -> Operation:
+    vm = find_vm(session, ref, for_update=True)
+    taken = session.scalar(
+        select(VMSnapshot.id).where(VMSnapshot.vm_id == vm.id, VMSnapshot.name == name)
+    )
+    if taken:
+        raise Conflict(f"VM {vm.name} already has a snapshot named {name!r}")
+    return act(session, vm.id, "snapshot", requested_by, {"name": name, "mode": "create"})
+
+
+def delete_snapshot(session: Session, ref: str, name: str, requested_by: str) -> Operation:
+    vm = find_vm(session, ref, for_update=True)
+    _snapshot(session, vm, name)
+    return act(session, vm.id, "snapshot", requested_by, {"name": name, "mode": "delete"})
+
+
+def revert_snapshot(session: Session, ref: str, name: str, requested_by: str) -> Operation:
+    vm = find_vm(session, ref, for_update=True)
+    _snapshot(session, vm, name)
+    return act(session, vm.id, "revert", requested_by, {"name": name})
+
+
+def resize(session: Session, ref: str, req: VMResize, requested_by: str) -> Operation:
+    vm = find_vm(session, ref, for_update=True)
+    changes = req.model_dump(exclude_none=True)
+    if not changes:
+        raise Invalid(
+            "nothing to change",
+            errors=[{"loc": ["body"], "msg": "give vcpus, memory_mib or disk_gib"}],
+        )
+    if req.disk_gib is not None and req.disk_gib < vm.disk_gib:
+        raise Invalid(
+            f"disks grow but never shrink (now {vm.disk_gib} GiB)",
+            errors=[{"loc": ["body", "disk_gib"], "msg": f"must be >= {vm.disk_gib}"}],
+        )
+    offline = {k for k in ("vcpus", "memory_mib") if k in changes and changes[k] != getattr(vm, k)}
+    if offline and vm.state != "stopped":
+        raise InvalidState(
+            f"stop VM {vm.name} before changing {' and '.join(sorted(offline))} (it is {vm.state})"
+        )
+    return act(session, vm.id, "resize", requested_by, changes)
+
+
+def clone(session: Session, ref: str, req: VMClone, requested_by: str) -> tuple[Operation, VM]:
+    """A new VM with a copy of a stopped VM's disk, on the same host (disks are local)."""
+    source = find_vm(session, ref, for_update=True)
+    states.begin("clone", source.state)
+    if source.host_id is None:
+        raise InvalidState(f"VM {source.name} has no host")
+    copy = VM(
+        id=new_id("vm"),
+        project_id=source.project_id,
+        name=req.name,
+        name_key=req.name,
+        state="building",
+        vcpus=source.vcpus,
+        memory_mib=source.memory_mib,
+        disk_gib=source.disk_gib,
+        image_id=source.image_id,
+        group_id=None,
+        labels=dict(source.labels or {}),
+        host_labels={},
+        required_traits=list(source.required_traits or []),
+        requested_host=source.host_id,
+        host_id=source.host_id,
+        fault="",
+        restart_policy=source.restart_policy,
+        network={**(source.network or {}), "forwards": []},  # host ports cannot be shared
+        cloud_init=source.cloud_init,
+        kernel_args=source.kernel_args,
+    )
+    session.add(copy)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"a VM named {req.name!r} already exists") from None
+    op = act(
+        session, source.id, "clone", requested_by, {"clone_id": copy.id, "clone_name": copy.name}
+    )
+    copy.task_operation_id = op.id
+    set_state(session, copy, "building", new=True)
+    return op, copy
+
+
+def update(session: Session, ref: str, req: VMUpdate) -> VM:
+    vm = find_vm(session, ref, for_update=True)
+    if req.restart_policy is not None:
+        vm.restart_policy = req.restart_policy
+        vm.restarts, vm.restart_window_at = 0, None
+    return vm
+
+
+def agent_of(session: Session, ref: str, settings: Settings) -> tuple[AgentClient, str, str]:
+    """The client, host name and VM id for a read that goes to the VM's host."""
+    vm = find_vm(session, ref)
+    if vm.host_id is None or vm.state not in states.ON_HOST | states.TRANSITIONAL:
+        raise InvalidState(f"VM {vm.name} is not on a host ({vm.state})")
+    host = session.get(Host, vm.host_id)
+    agent = session.get(Agent, host.agent_id) if host else None
+    if host is None or agent is None:
+        raise NotFound(f"the host of VM {vm.name} no longer exists")
+    return (
+        agent_client(agent.url, agent.api_secret, settings.agent_request_timeout_s),
+        host.name,
+        vm.id,
+    )
