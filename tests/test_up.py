@@ -32,6 +32,8 @@ def start_up(data_dir: Path, sim_hosts: int) -> tuple[subprocess.Popen[str], int
             str(data_dir),
             "--port",
             str(port),
+            "--driver",
+            "sim",
             "--sim-hosts",
             str(sim_hosts),
         ],

@@ -11,9 +11,10 @@ from fastapi import Depends, FastAPI, Request
 from sqlalchemy import text
 
 from novacron import __version__
-from novacron.compute.api import agent_router
+from novacron.compute.api import agent_router, files_router
 from novacron.compute.api import router as compute_router
 from novacron.compute.executor import Executor
+from novacron.compute.features_api import router as vm_features_router
 from novacron.compute.placement import Placement
 from novacron.compute.reconciler import Reconciler
 from novacron.core import problems
@@ -75,7 +76,9 @@ def create_app(settings: Settings, *, workers: bool = True) -> FastAPI:
         return {"status": "ok", "version": __version__, "database": request.app.state.db.dialect}
 
     app.include_router(compute_router)
+    app.include_router(vm_features_router)
     app.include_router(agent_router)
+    app.include_router(files_router)  # image downloads: users and agents alike
     app.include_router(events_router)
     _mount_web(app)
     return app

@@ -77,7 +77,14 @@ def agent(
     listen: str = typer.Option("127.0.0.1", "--listen"),
     port: int = typer.Option(0, "--port", help="0 picks a free port"),
     public_url: str = typer.Option(None, "--public-url", help="URL the server uses to reach us"),
-    driver: str = typer.Option("sim", "--driver"),
+    driver: str = typer.Option("sim", "--driver", help="sim or qemu"),
+    data_dir: Path = typer.Option(
+        None,
+        "--data-dir",
+        help="qemu: VMs, images and sockets (default ~/.local/share/novacron/agent-NAME)",
+    ),
+    accel: str = typer.Option("auto", "--accel", help="qemu: auto (probe-boot KVM), kvm or tcg"),
+    bridge: str = typer.Option(None, "--bridge", help="qemu: host bridge VMs may attach to"),
     sim_hosts: int = typer.Option(3, "--sim-hosts", min=1, max=100_000),
     sim_vcpus: int = typer.Option(32, "--sim-vcpus", min=1),
     sim_memory_mib: int = typer.Option(131072, "--sim-memory-mib", min=64),
@@ -114,6 +121,9 @@ def agent(
         sim_delays=_parse_pairs(sim_delay, "--sim-delay") or None,
         sim_failure_rates=_parse_pairs(sim_failure_rate, "--sim-failure-rate") or None,
         sim_seed=sim_seed,
+        data_dir=data_dir,
+        accel=accel,
+        bridge=bridge,
     )
 
 
@@ -121,15 +131,28 @@ def up(
     data_dir: Path = typer.Option(None, "--data-dir", help="Default ~/.local/share/novacron"),
     port: int = typer.Option(8080, "--port"),
     host: str = typer.Option("127.0.0.1", "--host"),
-    driver: str = typer.Option("sim", "--driver", help="Hypervisor driver of the local agent"),
+    driver: str = typer.Option(
+        "auto",
+        "--driver",
+        help="Local agent's driver: auto (qemu if installed, else sim), qemu, sim",
+    ),
+    accel: str = typer.Option("auto", "--accel", help="qemu: auto (probe-boot KVM), kvm or tcg"),
     sim_hosts: int = typer.Option(3, "--sim-hosts", min=1, max=100_000),
     log_level: str = typer.Option("warning", "--log-level"),
 ) -> None:
     """Start a server and a local agent on embedded SQLite: the zero-setup way to run."""
     from novacron.api import create_app
+    from novacron.hypervisor.qemu import missing_qemu
 
-    if driver != "sim":
-        fail(f"driver {driver!r} is not available yet; use --driver sim")
+    if driver not in ("auto", "qemu", "sim"):
+        fail(f"unknown driver {driver!r}: use auto, qemu or sim")
+    missing = missing_qemu()
+    if driver == "qemu" and missing:
+        fail(f"--driver qemu: {missing}; install qemu-system-x86 and qemu-utils")
+    if driver == "auto":
+        driver = "sim" if missing else "qemu"
+        if missing:
+            typer.echo(f"{missing}: the local agent uses the sim driver (simulated hosts).")
     _logging(log_level)
     data_dir = data_dir or Path(os.environ.get("NOVACRON_DATA_DIR") or default_data_dir())
     settings = make_settings(data_dir=data_dir, host=host, port=port, reissue_admin_token=True)
@@ -167,6 +190,10 @@ def up(
             driver,
             "--sim-hosts",
             str(sim_hosts),
+            "--data-dir",
+            str(data_dir / "agent"),
+            "--accel",
+            accel,
             "--log-level",
             log_level,
         ],
@@ -175,7 +202,14 @@ def up(
     token_file = data_dir / "admin-token"
     typer.echo(f"NovaCron is up: dashboard {url}/  (API {url}/api/v1, docs {url}/docs)")
     typer.echo(f"Admin token: {token_file}  (sign in with it; the CLI reads it from there)")
-    typer.echo(f"Local agent with {sim_hosts} sim hosts; data in {data_dir}. Ctrl-C stops.")
+    if driver == "qemu":
+        typer.echo(
+            f"Local agent runs real VMs with QEMU; data in {data_dir}. Ctrl-C stops NovaCron "
+            "(running VMs keep running and are re-attached at the next start)."
+        )
+        typer.echo("No guest image yet? `novacron image build tiny` makes one in seconds.")
+    else:
+        typer.echo(f"Local agent with {sim_hosts} sim hosts; data in {data_dir}. Ctrl-C stops.")
     while not stop.is_set() and thread.is_alive():
         if agent_proc.poll() is not None:
             typer.echo(f"the local agent exited with code {agent_proc.returncode}", err=True)

@@ -5,21 +5,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
 import signal
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from novacron import __version__
 from novacron.agent.app import create_agent_app
+from novacron.agent.images import ImageCache
 from novacron.agent.reporter import Reporter
 from novacron.agent.serving import EmbeddedServer, bind_socket, embedded_config, url_for
+from novacron.core.config import default_data_dir
 from novacron.core.errors import Invalid
+from novacron.hypervisor.base import HypervisorDriver
+from novacron.hypervisor.qemu import missing_qemu
+from novacron.hypervisor.qemu.accel import ProbeGuest, choose_accel, qemu_version
+from novacron.hypervisor.qemu.driver import QemuDriver
+from novacron.hypervisor.qemu.tiny import build_tiny, default_cache_dir
 from novacron.hypervisor.sim import SimFleet
 
 log = logging.getLogger("novacron.agent")
 
-DRIVERS = ("sim",)
+DRIVERS = ("sim", "qemu")
 
 
 async def serve_agent(
@@ -39,6 +48,9 @@ async def serve_agent(
     sim_delays: Mapping[str, float] | None = None,
     sim_failure_rates: Mapping[str, float] | None = None,
     sim_seed: int | None = None,
+    data_dir: Path | None = None,
+    accel: str = "auto",
+    bridge: str | None = None,
     ready: Callable[[str], None] | None = None,
 ) -> None:
     """Run an agent until cancelled or sent SIGTERM/SIGINT, then stop cleanly.
@@ -53,16 +65,30 @@ async def serve_agent(
         )
     if sim_hosts < 0:
         raise Invalid("sim_hosts must be >= 0", errors=[{"loc": ["sim_hosts"], "msg": ">= 0"}])
-    fleet = SimFleet.build(
-        sim_host_prefix if sim_host_prefix is not None else f"{name}-",
-        sim_hosts,
-        vcpus=sim_vcpus,
-        memory_mib=sim_memory_mib,
-        disk_gib=sim_disk_gib,
-        delays=sim_delays,
-        failure_rates=sim_failure_rates,
-        seed=sim_seed,
-    )
+    token_of: list[Reporter] = []  # the reporter, once it exists (image downloads need its token)
+    qemu: QemuDriver | None = None
+    fleet: SimFleet | dict[str, HypervisorDriver]
+    if driver == "qemu":
+        qemu = await open_qemu_driver(
+            name,
+            data_dir or default_agent_dir(name),
+            accel=accel,
+            bridge=bridge,
+            server_url=server_url,
+            token=lambda: token_of[0].token if token_of else None,
+        )
+        fleet = {name: qemu}
+    else:
+        fleet = SimFleet.build(
+            sim_host_prefix if sim_host_prefix is not None else f"{name}-",
+            sim_hosts,
+            vcpus=sim_vcpus,
+            memory_mib=sim_memory_mib,
+            disk_gib=sim_disk_gib,
+            delays=sim_delays,
+            failure_rates=sim_failure_rates,
+            seed=sim_seed,
+        )
     api_secret = secrets.token_urlsafe(32)
     app = create_agent_app(fleet, api_secret)
 
@@ -79,6 +105,9 @@ async def serve_agent(
         drivers=fleet,
         version=__version__,
     )
+    token_of.append(reporter)
+    if qemu is not None:
+        qemu.on_change = reporter.wake
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -92,9 +121,10 @@ async def serve_agent(
                 raise RuntimeError("agent HTTP server stopped during startup")
             await asyncio.sleep(0.01)
         log.info(
-            "agent %s (%s driver, %d hosts) listening on %s, reporting to %s",
+            "agent %s (%s driver%s, %d hosts) listening on %s, reporting to %s",
             name,
             driver,
+            f", {qemu.accel}" if qemu is not None else "",
             len(fleet),
             agent_url,
             server_url,
@@ -125,6 +155,8 @@ async def serve_agent(
         with contextlib.suppress(asyncio.CancelledError):
             await serve_task
         sock.close()
+        if qemu is not None:
+            await qemu.close()  # stop watching; the guests keep running
         log.info("agent %s stopped", name)
 
 
@@ -145,6 +177,51 @@ def _install_signal_handlers(
             continue  # not the main thread, or a platform without it
         handled.append(sig)
     return handled
+
+
+def default_agent_dir(name: str) -> Path:
+    return default_data_dir() / f"agent-{name}"
+
+
+async def open_qemu_driver(
+    name: str,
+    data_dir: Path,
+    *,
+    accel: str,
+    bridge: str | None,
+    server_url: str,
+    token: Callable[[], str | None],
+) -> QemuDriver:
+    """The host's QEMU driver: accelerator chosen (by a probe boot), VMs re-attached."""
+    missing = missing_qemu()
+    if missing:
+        raise Invalid(f"the qemu driver needs QEMU: {missing}")
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if accel == "auto":
+        log.info("probing KVM with a boot of the tiny guest (cached after the first time)")
+    choice = await choose_accel(
+        accel,
+        cache_file=default_cache_dir() / "accel-probe.json",
+        qemu_version=f"{await qemu_version()}|{os.uname().release}",
+        probe_guest=lambda: probe_guest(data_dir / "probe"),
+    )
+    log.info("accelerator: %s (%s)", choice.accel, choice.reason)
+    images = ImageCache.over_http(data_dir / "images", server_url, token)
+    driver = QemuDriver(
+        name,
+        data_dir,
+        accel=choice.accel,
+        images=images.ensure,
+        bridge=bridge,
+        labels={"accel_reason": choice.reason[:200]},
+    )
+    await driver.open()
+    return driver
+
+
+async def probe_guest(directory: Path) -> ProbeGuest:
+    image = await asyncio.to_thread(build_tiny, directory, cache_dir=default_cache_dir())
+    return ProbeGuest(image.kernel, image.initrd, image.cmdline, image.kernel_release)
 
 
 def run_agent(**kwargs: Any) -> None:

@@ -20,6 +20,7 @@ capped exponential backoff; the reporter never gives up and never crashes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -95,6 +96,16 @@ class Reporter:
         self._outage = False
         self._destroying: set[tuple[str, str]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+
+    @property
+    def token(self) -> str | None:
+        """The agent's token while registered (image downloads use it too)."""
+        return self._token
+
+    def wake(self) -> None:
+        """Send the next heartbeat now: a VM changed state on its own (crash, power-off)."""
+        self._wake.set()
 
     def __repr__(self) -> str:
         return f"<Reporter {self.name} → {self.server_url} agent_id={self.agent_id}>"
@@ -122,7 +133,7 @@ class Reporter:
                         backoff = self.retry_initial_s
                         rejected_tokens = 0
                         elapsed = loop.time() - started
-                        await asyncio.sleep(max(0.0, self.heartbeat_interval_s - elapsed))
+                        await self._pause(max(0.0, self.heartbeat_interval_s - elapsed))
                         continue
                     except ServerUnavailable as exc:
                         self._unreachable(exc)
@@ -162,6 +173,12 @@ class Reporter:
                     task.cancel()
                 if self._tasks:
                     await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep until the next heartbeat is due, or until ``wake()``."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        self._wake.clear()
 
     # -- one step each ----------------------------------------------------------------
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
-from novacron.compute import catalog, hosts, operations, vms
+from novacron.compute import catalog, hosts, image_store, operations, vms
+from novacron.compute.image_store import ImageStore, Upload
 from novacron.compute.models import Image, Operation, PlacementGroup
 from novacron.compute.schemas import (
     AgentRegister,
@@ -21,6 +24,7 @@ from novacron.compute.schemas import (
     HostOut,
     HostUpdate,
     ImageCreate,
+    ImageFileName,
     ImageOut,
     OperationOut,
     VMCreate,
@@ -28,8 +32,9 @@ from novacron.compute.schemas import (
     VMStop,
 )
 from novacron.core.database import Database
+from novacron.core.errors import Invalid, NotFound
 from novacron.core.pagination import Page, PageParams, page_params, paginate
-from novacron.security.auth import require_agent, require_user
+from novacron.security.auth import bearer, principal_for, require_agent, require_user
 from novacron.security.tokens import Principal
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_user)])
@@ -216,8 +221,107 @@ def get_image(request: Request, ref: str) -> ImageOut:
 @router.delete("/images/{ref}", status_code=204, tags=["images"])
 def delete_image(request: Request, ref: str) -> Response:
     with db_of(request).session() as s:
-        catalog.delete_image(s, ref)
+        image_id = catalog.delete_image(s, ref)
+    store_of(request).remove(image_id)
     return Response(status_code=204)
+
+
+def store_of(request: Request) -> ImageStore:
+    return ImageStore(request.app.state.settings.data_dir / "images")
+
+
+SHA256_HEADER = "X-Content-SHA256"
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _expected_sha256(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip().lower()
+    if not _SHA256.match(value):
+        raise Invalid(
+            f"{SHA256_HEADER}: must be 64 hex digits",
+            errors=[{"loc": ["header", SHA256_HEADER], "msg": "must be 64 hex digits"}],
+        )
+    return value
+
+
+def _upload_target(db: Database, ref: str, file_name: str) -> tuple[str, str]:
+    """(id, format) of a pending image that takes this file; refused before any byte."""
+    with db.read() as s:
+        image = catalog.find_image(s, ref, for_input=False)
+        catalog.check_uploadable(image, file_name)
+        return image.id, image.format
+
+
+def _record_upload(
+    db: Database, image_id: str, file_name: str, fmt: str, upload: Upload
+) -> ImageOut:
+    """Judge the file, then record it and move it into place in one transaction (the row
+    is locked): of two concurrent uploads of one file, the recorded hash is that of the
+    file in place."""
+    virtual_size = image_store.inspect(upload, file_name, fmt)
+    with db.session() as s:
+        image = catalog.record_file(
+            s, image_id, file_name, upload.sha256, upload.size, virtual_size
+        )
+        upload.commit()
+        return ImageOut.model_validate(image)
+
+
+_RAW_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+@router.put(
+    "/images/{ref}/files/{file_name}",
+    response_model=ImageOut,
+    tags=["images"],
+    openapi_extra=_RAW_BODY,
+)
+async def upload_image_file(
+    request: Request,
+    ref: str,
+    file_name: ImageFileName,
+    content_sha256: str | None = Header(
+        None,
+        alias=SHA256_HEADER,
+        description="SHA-256 (hex) of the body; the upload is refused if it differs",
+    ),
+) -> ImageOut:
+    """Upload one file of a pending image as the raw request body (streamed to disk, never
+    held in memory). The file is judged before it is kept: a ``disk`` must be a standalone
+    qcow2 (no backing or external data file) or raw, as the image's format says; a
+    ``kernel`` an x86 bzImage. Uploading a file again replaces it while the image is
+    pending. A refused upload leaves nothing behind."""
+    expected = _expected_sha256(content_sha256)
+    db = db_of(request)
+    image_id, fmt = await run_in_threadpool(_upload_target, db, ref, file_name)
+    upload = await store_of(request).receive(image_id, file_name, request.stream())
+    try:
+        if expected is not None and upload.sha256 != expected:
+            raise Invalid(
+                f"{SHA256_HEADER}: the body's SHA-256 is {upload.sha256}",
+                errors=[{"loc": ["header", SHA256_HEADER], "msg": "does not match the body"}],
+            )
+        return await run_in_threadpool(_record_upload, db, image_id, file_name, fmt, upload)
+    finally:
+        upload.discard()  # a no-op once the file was moved into place
+
+
+@router.post("/images/{ref}/activate", response_model=ImageOut, tags=["images"])
+def activate_image(request: Request, ref: str) -> ImageOut:
+    """Make a pending image usable by VMs once the files its kind needs are uploaded
+    (disk: ``disk``; kernel: ``kernel`` and ``initrd``, ``disk`` optional). Its files
+    cannot change afterwards, so agents may cache them by id."""
+    store = store_of(request)
+    with db_of(request).session() as s:
+        image = catalog.activate_image(s, ref, lambda i: store.missing(i.id, i.files))
+        return ImageOut.model_validate(image)
 
 
 @router.get("/placement-groups", response_model=Page[GroupOut], tags=["placement-groups"])
@@ -266,5 +370,44 @@ def agent_heartbeat(
 ) -> dict[str, Any]:
     with db_of(request).session() as s:
         agent = hosts.agent_for_token(s, principal.token_id)
-        orphans = hosts.heartbeat(s, agent, body)
+        orphans = hosts.heartbeat(s, agent, body, request.app.state.settings)
     return {"orphans": orphans}
+
+
+# -- Image files for users and agents ------------------------------------------------------
+
+files_router = APIRouter(prefix="/api/v1", tags=["images"])
+
+
+def require_user_or_agent(request: Request) -> Principal:
+    """Users download images; agents fetch them to boot VMs, with their own token."""
+    principal = principal_for(db_of(request), bearer(request), ("user", "agent"))
+    request.state.principal = principal
+    return principal
+
+
+@files_router.get(
+    "/images/{ref}/files/{file_name}",
+    response_class=FileResponse,
+    dependencies=[Depends(require_user_or_agent)],
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def download_image_file(request: Request, ref: str, file_name: ImageFileName) -> FileResponse:
+    """One file of an image, with its SHA-256 in ``X-Content-SHA256``."""
+    with db_of(request).read() as s:
+        image = catalog.find_image(s, ref, for_input=False)
+        entry = image.files.get(file_name)
+        if entry is None:
+            raise NotFound(f"image {image.name} has no {file_name} file")
+        image_id, name = image.id, image.name
+    path = store_of(request).path(image_id, file_name)
+    if not path.is_file():
+        raise NotFound(
+            f"image {name}'s {file_name} file is not in this server's image store "
+            "(server replicas need a shared data dir for images)"
+        )
+    return FileResponse(
+        path,
+        media_type="application/octet-stream",
+        headers={SHA256_HEADER: str(entry["sha256"])},
+    )

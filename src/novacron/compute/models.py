@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -89,6 +90,17 @@ class Image(Timestamped, Base):
     size_gib: Mapped[int] = mapped_column(Integer, default=1)
     min_disk_gib: Mapped[int] = mapped_column(Integer, default=1)
     source: Mapped[str] = mapped_column(String(512), default="")
+    kind: Mapped[str] = mapped_column(String(16), default="disk")
+    """``disk`` boots its disk through the BIOS; ``kernel`` boots its kernel + initrd
+    directly (QEMU ``-kernel/-initrd/-append``), with its disk attached if it has one."""
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    """``pending`` while its files are being uploaded; ``active`` once VMs may use it."""
+    files: Mapped[dict[str, dict[str, Any]]] = mapped_column(JSON, default=dict)
+    """``{file_name: {"sha256": hex, "size": bytes}}``; empty for a catalogue-only image."""
+    cmdline: Mapped[str] = mapped_column(Text, default="")
+    """Kernel command line of a ``kernel`` image."""
+    virtual_size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    """Size the guest sees of the ``disk`` file (qcow2 header, or file size for raw)."""
 
 
 class PlacementGroup(Timestamped, Base):
@@ -137,6 +149,29 @@ class VM(Timestamped, Base):
     """Heartbeats in a row that reported ``report_mismatch_state`` instead of ``state``."""
     report_mismatch_state: Mapped[str | None] = mapped_column(String(16))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    restart_policy: Mapped[str] = mapped_column(String(16), default="never")
+    """``never``, ``on-failure`` (after a crash) or ``always`` (also after a guest power-off)."""
+    restarts: Mapped[int] = mapped_column(Integer, default=0)
+    """Restarts by the policy within the current window."""
+    restart_window_at: Mapped[datetime | None] = mapped_column(DateTime)
+    network: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    cloud_init: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    kernel_args: Mapped[str] = mapped_column(String(1024), default="")
+
+
+class VMSnapshot(Timestamped, Base):
+    """A snapshot as recorded when it was taken; the disk on the host holds the data."""
+
+    __tablename__ = "vm_snapshots"
+    __table_args__ = (UniqueConstraint("vm_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vm_id: Mapped[str] = mapped_column(ForeignKey("vms.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    vm_state_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    """Size of the saved RAM; 0 for a disk-only snapshot (taken while stopped)."""
+    power_state: Mapped[str] = mapped_column(String(16))
+    """The VM's state when taken: reverting leads back to it (running or stopped)."""
 
 
 class Operation(Timestamped, Base):

@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_serializer,
+    field_validator,
+)
 
 from novacron.core.clock import isoformat
 
@@ -46,6 +52,82 @@ class VMCreate(Strict):
         default_factory=dict, description="Only hosts carrying these labels"
     )
     traits: list[str] = Field(default_factory=list, description="Required host capabilities")
+    restart_policy: RestartPolicy = Field(
+        "never", description="Restart after a crash (on-failure), or also after a guest power-off"
+    )
+    network: VMNetwork = Field(default_factory=lambda: VMNetwork.model_validate({}))
+    cloud_init: CloudInit | None = Field(
+        None, description="NoCloud seed for cloud images (hostname, SSH keys, user-data)"
+    )
+    kernel_args: str = Field(
+        "", max_length=1024, description="Appended to a kernel image's command line"
+    )
+
+
+class PortForwardSpec(Strict):
+    host_port: int = Field(ge=1, le=65535)
+    guest_port: int = Field(ge=1, le=65535)
+    proto: Literal["tcp", "udp"] = "tcp"
+    host_addr: str = Field(
+        "127.0.0.1", pattern=r"^\d{1,3}(\.\d{1,3}){3}$", description="Host address to listen on"
+    )
+
+
+class VMNetwork(Strict):
+    mode: Literal["user", "bridge"] = Field(
+        "user", description="User-mode NAT (default) or a tap on the host's bridge"
+    )
+    forwards: list[PortForwardSpec] = Field(
+        default_factory=list, max_length=32, description="User mode: host ports to guest ports"
+    )
+    bridge: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,15}$")
+
+    @field_validator("forwards")
+    @classmethod
+    def _distinct_host_ports(cls, forwards: list[PortForwardSpec]) -> list[PortForwardSpec]:
+        seen: set[tuple[str, int, str]] = set()
+        for fwd in forwards:
+            key = (fwd.host_addr, fwd.host_port, fwd.proto)
+            if key in seen:
+                raise ValueError(f"host port {fwd.host_port}/{fwd.proto} is forwarded twice")
+            seen.add(key)
+        return forwards
+
+
+class CloudInit(Strict):
+    hostname: str | None = Field(None, pattern=r"^[A-Za-z0-9]([A-Za-z0-9-]{0,62})$")
+    ssh_authorized_keys: list[str] = Field(default_factory=list, max_length=64)
+    user_data: str | None = Field(None, max_length=65536)
+
+
+RestartPolicy = Literal["never", "on-failure", "always"]
+
+
+class VMResize(Strict):
+    vcpus: int | None = Field(None, ge=1, le=MAX_VCPUS)
+    memory_mib: int | None = Field(None, ge=16, le=MAX_MEMORY_MIB)
+    disk_gib: int | None = Field(None, ge=1, le=MAX_DISK_GIB, description="Grow only")
+
+
+class VMClone(Strict):
+    name: str = Field(pattern=NAME_PATTERN, description="Name of the new VM")
+
+
+class VMUpdate(Strict):
+    restart_policy: RestartPolicy | None = None
+
+
+class SnapshotCreate(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class SnapshotOut(Out):
+    id: str
+    vm_id: str
+    name: str
+    vm_state_bytes: int
+    power_state: str
+    created_at: datetime
 
 
 class VMStop(Strict):
@@ -68,6 +150,9 @@ class VMOut(Out):
     required_traits: list[str]
     task_operation_id: str | None
     fault: str
+    restart_policy: str
+    network: dict[str, Any]
+    kernel_args: str
     actions: list[str] = Field(default_factory=list, description="Actions legal in this state")
     created_at: datetime
     updated_at: datetime
@@ -114,13 +199,42 @@ class HostUpdate(Strict):
 # -- Images and placement groups -------------------------------------------------------
 
 
+IMAGE_FILE_NAMES = ("disk", "kernel", "initrd")
+ImageFileName = Literal["disk", "kernel", "initrd"]
+ImageKind = Literal["disk", "kernel"]
+# x86 COMMAND_LINE_SIZE, terminating NUL included.
+MAX_CMDLINE = 2047
+
+
 class ImageCreate(Strict):
     name: str = Field(pattern=NAME_PATTERN)
     os: str = Field("linux", max_length=64)
-    format: Literal["qcow2", "raw"] = "qcow2"
+    format: Literal["qcow2", "raw"] = Field("qcow2", description="Format of the disk file")
     size_gib: int = Field(1, ge=1, le=MAX_DISK_GIB)
     min_disk_gib: int = Field(1, ge=1, le=MAX_DISK_GIB)
     source: str = Field("", max_length=512)
+    kind: ImageKind | None = Field(
+        None,
+        description="disk (BIOS boot from the disk) or kernel (direct boot of kernel + initrd "
+        "[+ disk]): the image is pending until its files are uploaded and it is activated. "
+        "Without kind: a catalogue entry with no files, active at once",
+    )
+    cmdline: str = Field(
+        "", max_length=MAX_CMDLINE, description="Kernel command line (kind=kernel only)"
+    )
+
+    @field_validator("cmdline")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        # It becomes one argument of QEMU's -append: no newlines or other control characters.
+        if any(not ch.isprintable() for ch in value):
+            raise ValueError("must not contain control characters")
+        return value
+
+
+class ImageFile(BaseModel):
+    sha256: str
+    size: int
 
 
 class ImageOut(Out):
@@ -131,6 +245,11 @@ class ImageOut(Out):
     size_gib: int
     min_disk_gib: int
     source: str
+    kind: str
+    status: Literal["pending", "active"]
+    files: dict[str, ImageFile]
+    cmdline: str
+    virtual_size_bytes: int | None
     created_at: datetime
 
 
@@ -204,6 +323,7 @@ class AgentRegistered(BaseModel):
 class HeartbeatVM(BaseModel):
     id: str
     power_state: str
+    fault: str = ""
 
 
 class HeartbeatHost(BaseModel):

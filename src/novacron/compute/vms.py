@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from novacron.compute import operations, states
-from novacron.compute.catalog import find_group, find_image
+from novacron.compute.catalog import find_bootable_image, find_group
 from novacron.compute.models import DEFAULT_PROJECT_ID, VM, Host, Operation
 from novacron.compute.schemas import VMCreate, VMOut
 from novacron.core import events
@@ -58,7 +58,7 @@ def set_state(
 
 
 def create(session: Session, req: VMCreate, requested_by: str) -> Operation:
-    image = find_image(session, req.image) if req.image else None
+    image = find_bootable_image(session, req.image) if req.image else None
     if image is not None and req.disk_gib < image.min_disk_gib:
         raise Invalid(
             f"disk_gib {req.disk_gib} is smaller than image {image.name}'s minimum "
@@ -87,9 +87,13 @@ def create(session: Session, req: VMCreate, requested_by: str) -> Operation:
         group_id=group.id if group else None,
         labels=req.labels,
         host_labels=req.host_labels,
-        required_traits=sorted(set(req.traits)),
+        required_traits=sorted(set(req.traits) | _network_traits(req)),
         requested_host=requested_host,
         fault="",
+        restart_policy=req.restart_policy,
+        network=req.network.model_dump(),
+        cloud_init=req.cloud_init.model_dump() if req.cloud_init else None,
+        kernel_args=req.kernel_args,
     )
     session.add(vm)
     try:
@@ -102,6 +106,18 @@ def create(session: Session, req: VMCreate, requested_by: str) -> Operation:
     vm.task_operation_id = op.id
     set_state(session, vm, "building", new=True)
     return op
+
+
+def _network_traits(req: VMCreate) -> set[str]:
+    """A bridged VM needs a host that has that bridge."""
+    if req.network.mode != "bridge":
+        return set()
+    if not req.network.bridge:
+        raise Invalid(
+            "a bridged network needs the bridge's name",
+            errors=[{"loc": ["body", "network", "bridge"], "msg": "required in bridge mode"}],
+        )
+    return {f"bridge:{req.network.bridge}"}
 
 
 def act(

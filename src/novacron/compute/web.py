@@ -206,7 +206,14 @@ def fleet_stats(session: Session) -> FleetStats:
 def create_choices(session: Session) -> dict[str, list[str]]:
     """Options of the Create VM form's selects."""
     return {
-        "images": list(session.scalars(select(Image.name).order_by(Image.name).limit(MAX_CHOICES))),
+        "images": list(
+            session.scalars(
+                select(Image.name)
+                .where(Image.status == "active")
+                .order_by(Image.name)
+                .limit(MAX_CHOICES)
+            )
+        ),
         "hosts": list(session.scalars(select(Host.name).order_by(Host.name).limit(MAX_CHOICES))),
         "groups": list(
             session.scalars(

@@ -19,6 +19,7 @@ import uvicorn
 from novacron.compute.operations import TERMINAL
 from novacron.core.config import Settings
 from novacron.core.procs import die_with_parent
+from novacron.hypervisor.qemu import kill_guests
 
 # Sim delays short enough for tests, long enough that operations overlap.
 FAST_SIM = [
@@ -227,6 +228,18 @@ class Cluster:
             log = (self.settings.data_dir / f"{name}.log").read_text()[-2000:]
             raise RuntimeError(f"agent {name} exited: {log}")
 
+    def add_qemu_agent(
+        self, name: str, *, accel: str = "tcg", args: list[str] | None = None
+    ) -> Path:
+        """An agent with the qemu driver (one host, named like the agent); its data dir."""
+        agent_dir = self.settings.data_dir / f"agent-{name}"
+        self.add_agent(
+            name,
+            1,
+            ["--driver", "qemu", "--accel", accel, "--data-dir", str(agent_dir), *(args or [])],
+        )
+        return agent_dir
+
     def host_count(self) -> int:
         return int(self.api.get("/hosts", params={"limit": 1}).json()["total"])
 
@@ -278,3 +291,4 @@ class Cluster:
         if self.server_process and self.server_process.poll() is None:
             self.server_process.terminate()
             self.server_process.wait(20)
+        kill_guests(self.settings.data_dir)  # agents leave their guests running on purpose

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import tempfile
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import typer
 
 from novacron.compute.cli.common import LIMIT, OFFSET
+from novacron.compute.cli.image_files import (
+    build_tiny_guest,
+    create_and_upload,
+    detect_format,
+    fmt_bytes,
+    name_from_file,
+    readable_file,
+    render_image,
+    require_free_name,
+)
 from novacron.core.cli_support import (
     Column,
     fmt_time,
@@ -21,13 +33,22 @@ from novacron.core.cli_support import (
 image_app = typer.Typer(help="Images VMs boot from.")
 group_app = typer.Typer(help="Placement groups (affinity / anti-affinity).")
 
+
+def _image_size(image: dict[str, Any]) -> str:
+    virtual = image.get("virtual_size_bytes")
+    return fmt_bytes(virtual) if virtual else f"{image.get('size_gib')} GiB"
+
+
 IMAGE_COLUMNS: list[Column] = [
     ("name", "name"),
     ("id", "id"),
+    ("kind", "kind"),
+    ("status", "status"),
     ("os", "os"),
     ("format", "format"),
-    ("size", lambda i: f"{i.get('size_gib')} GiB"),
+    ("size", _image_size),
     ("min disk", lambda i: f"{i.get('min_disk_gib')} GiB"),
+    ("files", lambda i: ", ".join(i.get("files") or {}) or "-"),
     ("created", lambda i: fmt_time(i.get("created_at"))),
 ]
 
@@ -60,7 +81,7 @@ def image_show(ctx: typer.Context, image: str = typer.Argument(..., help="Name o
     """Show one image."""
     cli = get_context(ctx)
     with cli.client() as api:
-        render(cli, api.get(f"/images/{seg(image)}"))
+        render_image(cli, api.get(f"/images/{seg(image)}"))
 
 
 @image_app.command("create")
@@ -86,7 +107,7 @@ def image_create(
     )
     body.update({key: value for key, value in options if value is not None})
     with cli.client() as api:
-        render(cli, api.post("/images", json=body))
+        render_image(cli, api.post("/images", json=body))
 
 
 @image_app.command("delete")
@@ -97,6 +118,72 @@ def image_delete(ctx: typer.Context, image: str = typer.Argument(..., help="Name
     with cli.client() as api:
         api.delete(f"/images/{seg(image)}")
     message(cli, f"deleted image {image}", {"deleted": image, "kind": "image"})
+
+
+class DiskFormat(StrEnum):
+    qcow2 = "qcow2"
+    raw = "raw"
+
+
+@image_app.command("import")
+@handle_errors
+def image_import(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="Disk image file (qcow2 or raw)"),
+    name: str | None = typer.Option(
+        None, "--name", help="Image name (default: the file name without its extension)"
+    ),
+    fmt: DiskFormat | None = typer.Option(
+        None, "--format", help="qcow2 or raw (default: detected from the file)"
+    ),
+    os_name: str | None = typer.Option(None, "--os", help="Guest OS (default: linux)"),
+) -> None:
+    """Upload a disk image VMs boot from (BIOS boot); prints the active image."""
+    cli = get_context(ctx)
+    path = readable_file(file)
+    body: dict[str, Any] = {
+        "name": name or name_from_file(path),
+        "kind": "disk",
+        "format": fmt.value if fmt else detect_format(path),
+        "source": path.name[:512],
+    }
+    if os_name is not None:
+        body["os"] = os_name
+    with cli.client() as api:
+        render_image(cli, create_and_upload(cli, api, body, {"disk": path}))
+
+
+class Recipe(StrEnum):
+    tiny = "tiny"
+
+
+@image_app.command("build")
+@handle_errors
+def image_build(
+    ctx: typer.Context,
+    recipe: Recipe = typer.Argument(
+        ..., help="tiny: a small Linux guest (kernel + initrd + disk) that boots in seconds"
+    ),
+    name: str | None = typer.Option(None, "--name", help="Image name (default: the recipe)"),
+) -> None:
+    """Build an image on this machine and upload it; prints the active image."""
+    cli = get_context(ctx)
+    name = name or recipe.value
+    with cli.client() as api:
+        require_free_name(api, name)  # before a build that may take minutes
+    with tempfile.TemporaryDirectory(prefix="novacron-build-") as tmp:
+        tiny = build_tiny_guest(cli, Path(tmp) / "tiny")
+        body = {
+            "name": name,
+            "kind": "kernel",
+            "format": "qcow2",
+            "os": "linux",
+            "cmdline": tiny.cmdline,
+            "source": f"novacron image build tiny (Linux {tiny.kernel_release})"[:512],
+        }
+        files = {"kernel": tiny.kernel, "initrd": tiny.initrd, "disk": tiny.disk}
+        with cli.client() as api:
+            render_image(cli, create_and_upload(cli, api, body, files))
 
 
 # -- group ------------------------------------------------------------------------------------

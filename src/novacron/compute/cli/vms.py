@@ -1,13 +1,25 @@
-"""``novacron vm``: create, list, show, power actions, delete."""
+"""``novacron vm``: create, list, show, power actions, delete; console, resize, clone,
+statistics, restart policy; ``vm snapshot …`` lives in ``snapshots.py``."""
 
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import typer
 
+from novacron.compute.cli import console
 from novacron.compute.cli.common import LIMIT, NO_WAIT, OFFSET, _finish, one_of
+from novacron.compute.cli.image_files import fmt_bytes
+from novacron.compute.cli.snapshots import snapshot_app
+from novacron.compute.cli.vm_spec import (
+    RESTART_POLICIES,
+    cloud_init_body,
+    network_body,
+    render_vm,
+)
 from novacron.compute.states import ALL_STATES
 from novacron.core.cli_support import (
     Column,
@@ -24,7 +36,10 @@ from novacron.core.cli_support import (
 )
 from novacron.core.errors import NovaCronError
 
-vm_app = typer.Typer(help="Virtual machines: create, list, power actions, delete.")
+vm_app = typer.Typer(
+    help="Virtual machines: create, list, power actions, console, snapshots, resize, delete."
+)
+vm_app.add_typer(snapshot_app, name="snapshot")
 
 VM_STATES = tuple(sorted(ALL_STATES))
 
@@ -37,6 +52,16 @@ VM_COLUMNS: list[Column] = [
     ("host", "host_name"),
     ("created", lambda vm: fmt_time(vm.get("created_at"))),
 ]
+
+
+RESTART_OPTION = typer.Option(
+    None,
+    "--restart",
+    callback=one_of(RESTART_POLICIES, "a restart policy"),
+    metavar="POLICY",
+    help="Restart after a crash (on-failure), also after a guest power-off (always), "
+    "or never (the default)",
+)
 
 
 @vm_app.command("create")
@@ -57,6 +82,26 @@ def vm_create(
     trait: list[str] | None = typer.Option(
         None, "--trait", help="Required host capability (repeat)"
     ),
+    restart: str | None = RESTART_OPTION,
+    port: list[str] | None = typer.Option(
+        None,
+        "--port",
+        metavar="[ADDR:]HOST:GUEST[/udp]",
+        help="Forward a host port to the guest, user-mode networking (repeat)",
+    ),
+    bridge: str | None = typer.Option(
+        None, "--bridge", metavar="NAME", help="Attach to this host bridge instead of user-mode NAT"
+    ),
+    ssh_key: list[str] | None = typer.Option(
+        None, "--ssh-key", metavar="FILE_OR_KEY", help="Authorize an SSH public key (cloud-init)"
+    ),
+    user_data: Path | None = typer.Option(
+        None, "--user-data", metavar="FILE", help="cloud-init user-data file"
+    ),
+    hostname: str | None = typer.Option(None, "--hostname", help="Guest hostname (cloud-init)"),
+    kernel_args: str | None = typer.Option(
+        None, "--kernel-args", help="Appended to a kernel image's command line"
+    ),
     no_wait: bool = NO_WAIT,
 ) -> None:
     """Create a VM; waits until it runs, then prints it."""
@@ -69,9 +114,17 @@ def vm_create(
         "host_labels": parse_key_values(host_label, "--host-label"),
         "traits": list(trait or []),
     }
-    for key, value in (("disk_gib", disk), ("image", image), ("host", host), ("group", group)):
-        if value is not None:
-            body[key] = value
+    optional = {
+        "disk_gib": disk,
+        "image": image,
+        "host": host,
+        "group": group,
+        "restart_policy": restart,
+        "network": network_body(port, bridge),
+        "cloud_init": cloud_init_body(ssh_key, user_data, hostname),
+        "kernel_args": kernel_args,
+    }
+    body.update({key: value for key, value in optional.items() if value is not None})
     with cli.client() as api:
         operation = api.post("/vms", json=body)
         if no_wait:
@@ -85,7 +138,7 @@ def vm_create(
                 exc.operation,
                 hint=f"VM {name} is kept in state error; remove it with: novacron vm delete {name}",
             ) from None
-        render(cli, api.get(f"/vms/{seg(final['target_id'])}"))
+        render_vm(cli, api.get(f"/vms/{seg(final['target_id'])}"))
 
 
 @vm_app.command("list")
@@ -113,17 +166,18 @@ def vm_list(
 @vm_app.command("show")
 @handle_errors
 def vm_show(ctx: typer.Context, vm: str = typer.Argument(..., help="VM name or id")) -> None:
-    """Show one VM."""
+    """Show one VM: its spec, state, restart policy, network and port forwards, fault."""
     cli = get_context(ctx)
     with cli.client() as api:
-        render(cli, api.get(f"/vms/{seg(vm)}"))
+        render_vm(cli, api.get(f"/vms/{seg(vm)}"))
 
 
 def _vm_action(ctx: typer.Context, vm: str, action: str, no_wait: bool, body: Any = None) -> None:
     cli = get_context(ctx)
     with cli.client() as api:
         operation = api.post(f"/vms/{seg(vm)}/{action}", json=body)
-        _finish(cli, api, operation, no_wait, f"/vms/{seg(operation.get('target_id') or vm)}")
+        if _finish(cli, api, operation, no_wait, then_get=None) is not None:
+            render_vm(cli, api.get(f"/vms/{seg(operation.get('target_id') or vm)}"))
 
 
 VM_ARG = typer.Argument(..., help="VM name or id")
@@ -196,3 +250,101 @@ def vm_delete(
         final = _finish(cli, api, operation, no_wait, then_get=None)
         if final is not None:
             message(cli, f"deleted VM {vm}", final)
+
+
+# -- beyond power: console, resize, clone, statistics, settings ---------------------------------
+
+
+@vm_app.command("console")
+@handle_errors
+def vm_console(
+    ctx: typer.Context,
+    vm: str = VM_ARG,
+    no_follow: bool = typer.Option(False, "--no-follow", help="Print what is there and exit"),
+    tail: int | None = typer.Option(
+        None, "--tail", min=0, metavar="BYTES", help="Start BYTES from the end (default: the start)"
+    ),
+) -> None:
+    """Print a VM's serial console and follow it live; Ctrl-C leaves (exit code 130)."""
+    cli = get_context(ctx)
+    output = console.JsonOutput(lines=not no_follow) if cli.json else console.RawOutput()
+    try:
+        with cli.client() as api:
+            after = console.start_offset(api, vm, tail, output)
+            if not no_follow:
+                console.follow(api, vm, after, output)
+                after = -1  # unknown once streamed: only JSON lines carry it
+        output.close(after)
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    except BrokenPipeError:  # `| head`: the reader has seen enough
+        console.silence_stdout()
+
+
+@vm_app.command("resize")
+@handle_errors
+def vm_resize(
+    ctx: typer.Context,
+    vm: str = VM_ARG,
+    vcpus: int | None = typer.Option(None, "--vcpus", help="Virtual CPUs (VM stopped)"),
+    memory: int | None = typer.Option(None, "--memory", help="Memory in MiB (VM stopped)"),
+    disk: int | None = typer.Option(None, "--disk", help="Disk in GiB; grows only, even running"),
+    no_wait: bool = NO_WAIT,
+) -> None:
+    """Change a VM's vCPUs and memory (stopped) or grow its disk; prints the VM."""
+    changes = {"vcpus": vcpus, "memory_mib": memory, "disk_gib": disk}
+    body = {key: value for key, value in changes.items() if value is not None}
+    if not body:
+        raise NovaCronError("nothing to change: give --vcpus, --memory or --disk")
+    _vm_action(ctx, vm, "resize", no_wait, body=body)
+
+
+@vm_app.command("clone")
+@handle_errors
+def vm_clone(
+    ctx: typer.Context,
+    vm: str = VM_ARG,
+    new_name: str = typer.Argument(..., help="Name of the new VM"),
+    no_wait: bool = NO_WAIT,
+) -> None:
+    """Copy a stopped VM (its disk too) to a new, stopped VM on the same host; prints it."""
+    cli = get_context(ctx)
+    with cli.client() as api:
+        operation = api.post(f"/vms/{seg(vm)}/clone", json={"name": new_name})
+        final = _finish(cli, api, operation, no_wait, then_get=None)
+        if final is not None:
+            clone_id = (final.get("result") or {}).get("clone_id") or new_name
+            render_vm(cli, api.get(f"/vms/{seg(clone_id)}"))
+
+
+def _stats_for_table(stats: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in stats.items():
+        if key.endswith("_bytes") and isinstance(value, int):
+            out[key] = fmt_bytes(value)
+        elif key == "at" and isinstance(value, int | float):
+            out[key] = fmt_time(datetime.fromtimestamp(value, UTC).isoformat())
+        else:
+            out[key] = value
+    return out
+
+
+@vm_app.command("stats")
+@handle_errors
+def vm_stats(ctx: typer.Context, vm: str = VM_ARG) -> None:
+    """A running VM's statistics, read from its host now (CPU time, memory, disk I/O)."""
+    cli = get_context(ctx)
+    with cli.client() as api:
+        stats = api.get(f"/vms/{seg(vm)}/stats")
+    render(cli, stats if cli.json or not isinstance(stats, dict) else _stats_for_table(stats))
+
+
+@vm_app.command("set")
+@handle_errors
+def vm_set(ctx: typer.Context, vm: str = VM_ARG, restart: str | None = RESTART_OPTION) -> None:
+    """Change a VM's settings (now: its restart policy); prints the VM."""
+    if restart is None:
+        raise NovaCronError("nothing to change: give --restart POLICY")
+    cli = get_context(ctx)
+    with cli.client() as api:
+        render_vm(cli, api.request("PATCH", f"/vms/{seg(vm)}", json={"restart_policy": restart}))

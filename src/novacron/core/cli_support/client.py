@@ -5,7 +5,8 @@ as a ``NovaCronError`` with a message fit for one ``error:`` line."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
@@ -63,10 +64,49 @@ class ApiClient:
         *,
         json: Any = None,
         params: Mapping[str, Any] | None = None,
+        content: bytes | Iterable[bytes] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: httpx.Timeout | None = None,
     ) -> Any:
+        """``content`` is a raw body, streamed when it is an iterable (file uploads);
+        ``timeout`` replaces the client's for this request."""
         query = {k: v for k, v in (params or {}).items() if v is not None}
+        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+        with self._transport_errors():
+            response = self._http.request(
+                method, path, json=json, params=query, content=content, headers=headers, **extra
+            )
+        return self._decode(response)
+
+    @contextmanager
+    def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> Iterator[httpx.Response]:
+        """A response whose body is read as it comes (``response.iter_bytes()``), for raw
+        or endless answers (a console log). A failure status raises like ``request`` before
+        anything is yielded; transport trouble while reading raises ``NovaCronError`` too."""
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+        with (
+            self._transport_errors(),
+            self._http.stream(method, path, params=query, headers=headers, **extra) as response,
+        ):
+            if not response.is_success:
+                response.read()
+                self._decode(response)  # raises: the problem, or the status line
+            yield response
+
+    @contextmanager
+    def _transport_errors(self) -> Iterator[None]:
+        """httpx's transport exceptions as ``NovaCronError``s that say what went wrong."""
         try:
-            response = self._http.request(method, path, json=json, params=query)
+            yield
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise NovaCronError(
                 f"cannot reach NovaCron at {self.url}: is the server running?"
@@ -79,7 +119,6 @@ class ApiClient:
             raise NovaCronError(
                 f"lost connection to NovaCron at {self.url}: {exc or type(exc).__name__}"
             ) from exc
-        return self._decode(response)
 
     def _decode(self, response: httpx.Response) -> Any:
         if response.is_success:

@@ -125,7 +125,7 @@ class QemuDriver(HypervisorDriver):
         self._vms: dict[str, _VM] = {}
         self._creating: dict[str, asyncio.Lock] = {}
         self.vms_dir = data_dir / "vms"
-        self.run_dir = _run_dir(data_dir)
+        self.run_dir = run_dir_for(data_dir)
 
     def __repr__(self) -> str:
         return f"<QemuDriver {self.host_name} {self.accel} vms={len(self._vms)}>"
@@ -402,8 +402,11 @@ class QemuDriver(HypervisorDriver):
                 threads=stats.threads,
             )
         with contextlib.suppress(DriverError):
-            for dev in await proc.execute("query-blockstats", {"query-nodes": True}):
-                if dev.get("node-name") == snapshots.DISK_NODE:
+            # Device-level stats: that is where QEMU accounts guest I/O.
+            for dev in await proc.execute("query-blockstats"):
+                if dev.get("node-name") == snapshots.DISK_NODE or "virtio-disk0" in str(
+                    dev.get("qdev", "")
+                ):
                     s = dev.get("stats", {})
                     out["disk"] = {
                         "read_bytes": s.get("rd_bytes", 0),
@@ -733,7 +736,9 @@ class QemuDriver(HypervisorDriver):
         return self.run_dir / f"{vm_id}.serial"
 
 
-def _run_dir(data_dir: Path) -> Path:
+def run_dir_for(data_dir: Path) -> Path:
+    """Where the sockets of VMs under ``data_dir`` live (short paths: a socket path is
+    limited to 108 bytes)."""
     run = data_dir / "run"
     if len(str(run / "vm-0123456789abcdef.serial")) <= MAX_SOCKET_PATH:
         return run

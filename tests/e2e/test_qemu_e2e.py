@@ -1,0 +1,165 @@
+"""The whole path with real guests: API → server → agent → QEMU (TCG here).
+
+One cluster per test on SQLite (and PostgreSQL when configured); guests boot the tiny
+image uploaded through the API, so the agent's image cache and overlays are exercised.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from novacron.hypervisor.qemu.driver import run_dir_for
+from novacron.testing.cluster import Cluster, ServerThread, spawn_agent, wait_until
+from novacron.testing.qemu import guest_run, heartbeats, upload_tiny, wait_for_text
+
+pytestmark = [pytest.mark.qemu, pytest.mark.slow]
+
+READY = "NOVACRON-GUEST-READY"
+
+
+@pytest.fixture
+def qemu_cluster(make_cluster: Any, tiny_image: Any) -> tuple[Cluster, Path]:
+    cluster = make_cluster(with_agent=False)
+    agent_dir = cluster.add_qemu_agent("qhost")
+    upload_tiny(cluster.api, tiny_image)
+    return cluster, agent_dir
+
+
+def act(cluster: Cluster, vm: str, path: str, **body: Any) -> dict[str, Any]:
+    resp = cluster.api.post(f"/vms/{vm}/{path}", json=body or None)
+    assert resp.status_code == 202, resp.text
+    op = cluster.wait_op(resp.json(), timeout=120)
+    assert op["state"] == "succeeded", op
+    return op
+
+
+def vm_state(cluster: Cluster, vm: str) -> dict[str, Any]:
+    return dict(cluster.api.get(f"/vms/{vm}").json())
+
+
+def console(cluster: Cluster, vm: str) -> str:
+    resp = cluster.api.get(f"/vms/{vm}/console", params={"offset": 0, "limit": 1 << 20})
+    assert resp.status_code == 200, resp.text
+    return resp.text
+
+
+def test_full_lifecycle_through_server_and_agent(qemu_cluster: tuple[Cluster, Path]) -> None:
+    cluster, agent_dir = qemu_cluster
+    host = cluster.api.get("/hosts").json()["items"][0]
+    assert host["driver"] == "qemu" and "tcg" in host["capabilities"]
+    assert host["labels"]["accel"] == "tcg"
+    assert host["memory_mib"] > 1024  # the real machine's capacity, not a simulated one
+
+    vm = cluster.create_vm("web", memory_mib=256, image="tiny")
+    assert vm["state"] == "running"
+    log = agent_dir / "vms" / vm["id"] / "serial.log"
+    wait_for_text(log, "NOVACRON-HB 1")
+    wait_until(lambda: READY in console(cluster, "web"), 30, what="console through the API")
+
+    act(cluster, "web", "pause")
+    assert vm_state(cluster, "web")["state"] == "paused"
+    act(cluster, "web", "resume")
+    act(cluster, "web", "reboot")
+    wait_for_text(log, READY, count=2)
+    act(cluster, "web", "stop")  # ACPI: the guest powers off by itself
+    assert vm_state(cluster, "web")["state"] == "stopped"
+    assert "NOVACRON-POWEROFF" in log.read_text()
+    act(cluster, "web", "start")
+    wait_for_text(log, READY, count=3)
+
+    # Snapshots through the API: disk and RAM come back.
+    sock = run_dir_for(agent_dir) / f"{vm['id']}.serial"
+    guest_run(sock, "echo original > /data/f; sync")
+    act(cluster, "web", "snapshots", name="s1")
+    snaps = cluster.api.get("/vms/web/snapshots").json()
+    assert [s["name"] for s in snaps] == ["s1"] and snaps[0]["vm_state_bytes"] > 0
+    guest_run(sock, "echo changed > /data/f; sync")
+    act(cluster, "web", "snapshots/s1/revert")
+    assert "original" in guest_run(sock, "cat /data/f")
+    resp = cluster.api.delete("/vms/web/snapshots/s1")
+    assert cluster.wait_op(resp.json())["state"] == "succeeded"
+
+    stats = cluster.api.get("/vms/web/stats").json()
+    assert stats["cpu_time_s"] > 0 and stats["disk"]["write_bytes"] > 0
+
+    resp = cluster.api.delete("/vms/web")
+    assert cluster.wait_op(resp.json())["state"] == "succeeded"
+    assert not (agent_dir / "vms" / vm["id"]).exists()
+
+
+def test_killed_qemu_is_crashed_and_restarted_by_its_policy(
+    qemu_cluster: tuple[Cluster, Path],
+) -> None:
+    cluster, agent_dir = qemu_cluster
+    vm = cluster.create_vm("db", memory_mib=256, image="tiny", restart_policy="on-failure")
+    log = agent_dir / "vms" / vm["id"] / "serial.log"
+    wait_for_text(log, READY)
+    pid = int((agent_dir / "vms" / vm["id"] / "qemu.pid").read_text())
+    os.kill(pid, signal.SIGKILL)
+
+    def crashed_event() -> dict[str, Any] | None:
+        items = cluster.api.get("/events", params={"limit": 1000}).json()["items"]
+        return next((e for e in items if e["kind"] == "vm.crashed"), None)
+
+    event = wait_until(crashed_event, 30, what="vm.crashed event")
+    assert "killed by SIGKILL" in event["data"]["reason"]
+    # The policy restarts it: a start operation requested by the policy, a second boot.
+    wait_for_text(log, READY, count=2, timeout_s=60)
+    wait_until(lambda: vm_state(cluster, "db")["state"] == "running", 30, what="running again")
+    ops = cluster.api.get("/operations", params={"limit": 50}).json()["items"]
+    assert any(o["kind"] == "vm.start" and o["requested_by"] == "restart-policy" for o in ops)
+
+    # A VM without a policy stays crashed, with the reason.
+    other = cluster.create_vm("cache", memory_mib=256, image="tiny")
+    wait_for_text(agent_dir / "vms" / other["id"] / "serial.log", READY)
+    os.kill(int((agent_dir / "vms" / other["id"] / "qemu.pid").read_text()), signal.SIGKILL)
+    wait_until(lambda: vm_state(cluster, "cache")["state"] == "crashed", 30, what="crashed")
+    assert "SIGKILL" in vm_state(cluster, "cache")["fault"]
+
+
+def test_guests_keep_running_across_a_restart_of_server_and_agent(
+    qemu_cluster: tuple[Cluster, Path],
+) -> None:
+    cluster, agent_dir = qemu_cluster
+    vm = cluster.create_vm("keep", memory_mib=256, image="tiny")
+    log = agent_dir / "vms" / vm["id"] / "serial.log"
+    wait_for_text(log, "NOVACRON-HB 2")
+    pid = int((agent_dir / "vms" / vm["id"] / "qemu.pid").read_text())
+
+    old_agent_url, _ = cluster.agent_api()
+    # Stop NovaCron: agent and server.
+    for proc in cluster.agents:
+        proc.terminate()
+        proc.wait(20)
+    assert cluster.server is not None
+    cluster.server.stop()
+    before = heartbeats(log.read_text())[-1]
+    wait_for_text(log, f"NOVACRON-HB {before + 2}")  # the guest runs on, unattended
+
+    # Start it again on the same database and data dirs.
+    cluster.server = ServerThread(cluster.settings).start()
+    cluster.agents = [
+        spawn_agent(
+            cluster.url,
+            cluster.enrolment_token,
+            "qhost",
+            1,
+            ["--driver", "qemu", "--accel", "tcg", "--data-dir", str(agent_dir)],
+            log_path=cluster.settings.data_dir / "qhost-2.log",
+        )
+    ]
+    wait_until(lambda: cluster.agent_api()[0] != old_agent_url, 60, what="agent registered")
+    assert int((agent_dir / "vms" / vm["id"] / "qemu.pid").read_text()) == pid
+    assert vm_state(cluster, "keep")["state"] == "running"
+    counts = heartbeats(log.read_text())
+    assert counts == list(range(1, len(counts) + 1)), "the guest never rebooted"
+    # Re-attached: control works on the process started by the previous agent.
+    act(cluster, "keep", "pause")
+    act(cluster, "keep", "resume")
+    act(cluster, "keep", "stop", force=True)
+    assert vm_state(cluster, "keep")["state"] == "stopped"

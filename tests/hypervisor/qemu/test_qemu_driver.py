@@ -1,0 +1,328 @@
+"""The QEMU driver against real QEMU processes booting the tiny guest (TCG here).
+
+Each test boots one or two guests (~4 s each under TCG); they share one event loop per
+test through ``asyncio.run``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+import urllib.request
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from novacron.core.errors import Conflict, InvalidState, NotFound
+from novacron.hypervisor.base import CRASHED, PAUSED, RUNNING, STOPPED, VMSpec
+from novacron.hypervisor.qemu.driver import QemuDriver
+from novacron.testing.cluster import free_port
+from novacron.testing.qemu import guest_run, heartbeats, tiny_image_ref, wait_for_text
+
+pytestmark = [pytest.mark.qemu, pytest.mark.slow]
+
+READY = "NOVACRON-GUEST-READY"
+
+
+@pytest.fixture
+def make_driver(tiny_image: Any, tmp_path: Path) -> Callable[[], QemuDriver]:
+    ref, image_dir = tiny_image_ref(tiny_image, tmp_path / "images")
+
+    async def images(_ref: dict[str, Any]) -> Path:
+        return image_dir
+
+    def make() -> QemuDriver:
+        driver = QemuDriver("h1", tmp_path / "agent", accel="tcg", images=images)
+        driver.test_ref = ref  # type: ignore[attr-defined]
+        return driver
+
+    return make
+
+
+def spec(driver: QemuDriver, vm_id: str = "vm-1", **kw: Any) -> VMSpec:
+    values: dict[str, Any] = {
+        "id": vm_id,
+        "name": kw.pop("name", vm_id),
+        "vcpus": 1,
+        "memory_mib": 256,
+        "disk_gib": 1,
+        "image_ref": driver.test_ref,  # type: ignore[attr-defined]
+    }
+    values.update(kw)
+    return VMSpec(**values)
+
+
+def run(coro_fn: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(coro_fn())
+
+
+def serial_log(driver: QemuDriver, vm_id: str = "vm-1") -> Path:
+    return driver.vms_dir / vm_id / "serial.log"
+
+
+async def until(predicate: Callable[[], bool], timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.1)
+
+
+def test_lifecycle_of_a_real_guest(make_driver: Callable[[], QemuDriver]) -> None:
+    async def scenario() -> None:
+        driver = make_driver()
+        await driver.open()
+        info = await driver.create(spec(driver, name="web"))
+        assert info.power_state == RUNNING and info.fault == ""
+        log = serial_log(driver)
+        await asyncio.to_thread(wait_for_text, log, "NOVACRON-HB 2")
+        assert "novacron.hostname=web" in " ".join(
+            os.popen(f"cat /proc/{_pid(driver)}/cmdline | tr '\\0' ' '").read().split()
+        )
+
+        # Pause freezes the guest: no heartbeat while paused, counting goes on after.
+        assert (await driver.pause("vm-1")).power_state == PAUSED
+        frozen = heartbeats(log.read_text())[-1]
+        await asyncio.sleep(2.5)
+        assert heartbeats(log.read_text())[-1] <= frozen + 1
+        assert (await driver.resume("vm-1")).power_state == RUNNING
+        await asyncio.to_thread(wait_for_text, log, f"NOVACRON-HB {frozen + 2}")
+
+        # Reboot: the guest boots again (a second ready marker), QEMU stays the same process.
+        pid = _pid(driver)
+        assert (await driver.reboot("vm-1")).power_state == RUNNING
+        await asyncio.to_thread(wait_for_text, log, READY, count=2)
+        assert _pid(driver) == pid
+
+        # Graceful shutdown through ACPI: the guest powers itself off, long before the timeout.
+        started = time.monotonic()
+        info = await driver.shutdown("vm-1", timeout_s=60)
+        assert info.power_state == STOPPED and info.fault == ""
+        assert time.monotonic() - started < 30
+        assert not _alive(pid)
+
+        # Start again; force stop; start from the kept disk.
+        assert (await driver.start("vm-1")).power_state == RUNNING
+        await asyncio.to_thread(wait_for_text, log, READY, count=3)
+        assert (await driver.stop("vm-1")).power_state == STOPPED
+        assert (await driver.stop("vm-1")).power_state == STOPPED  # idempotent
+
+        # Delete removes every file the VM had.
+        vm_dir = driver.vms_dir / "vm-1"
+        assert vm_dir.exists()
+        await driver.destroy("vm-1")
+        assert not vm_dir.exists()
+        assert list(driver.run_dir.iterdir()) == []
+        await driver.destroy("vm-1")  # idempotent
+        with pytest.raises(NotFound):
+            await driver.get_vm("vm-1")
+        await driver.close()
+
+    run(scenario)
+
+
+def test_killed_qemu_is_crashed_with_the_reason(make_driver: Callable[[], QemuDriver]) -> None:
+    async def scenario() -> None:
+        driver = make_driver()
+        await driver.open()
+        changes: list[str] = []
+        driver.on_change = lambda: changes.append("x")
+        await driver.create(spec(driver))
+        os.kill(_pid(driver), signal.SIGKILL)
+        await until(lambda: driver._vms["vm-1"].power_state == CRASHED)
+        info = await driver.get_vm("vm-1")
+        assert info.fault.startswith("QEMU exited unexpectedly (killed by SIGKILL)")
+        assert changes, "the agent is told at once, not at the next heartbeat"
+        # The record on disk says so too (a restarted agent keeps the story).
+        assert '"power": "crashed"' in (driver.vms_dir / "vm-1" / "vm.json").read_text()
+        assert (await driver.start("vm-1")).power_state == RUNNING
+        assert (await driver.get_vm("vm-1")).fault == ""
+        await driver.destroy("vm-1")
+        await driver.close()
+
+    run(scenario)
+
+
+def test_guests_survive_an_agent_restart_and_are_reattached(
+    make_driver: Callable[[], QemuDriver],
+) -> None:
+    async def first_agent() -> int:
+        driver = make_driver()
+        await driver.open()
+        await driver.create(spec(driver))
+        await asyncio.to_thread(wait_for_text, serial_log(driver), "NOVACRON-HB 1")
+        pid = _pid(driver)
+        await driver.close()  # the agent stops; QEMU must not
+        return pid
+
+    pid = asyncio.run(first_agent())
+    assert _alive(pid)
+
+    async def second_agent() -> None:
+        driver = make_driver()
+        await driver.open()
+        info = await driver.get_vm("vm-1")
+        assert info.power_state == RUNNING and info.uptime_s > 0
+        assert _pid(driver) == pid
+        log = serial_log(driver)
+        before = heartbeats(log.read_text())[-1]
+        await asyncio.to_thread(wait_for_text, log, f"NOVACRON-HB {before + 2}")
+        # QMP works on the re-attached process …
+        assert (await driver.pause("vm-1")).power_state == PAUSED
+        assert (await driver.resume("vm-1")).power_state == RUNNING
+        # … and a death is noticed without being QEMU's parent.
+        os.kill(pid, signal.SIGKILL)
+        await until(lambda: driver._vms["vm-1"].power_state == CRASHED)
+        assert "QEMU exited unexpectedly" in (await driver.get_vm("vm-1")).fault
+        await driver.destroy("vm-1")
+        await driver.close()
+
+    asyncio.run(second_agent())
+
+
+def test_a_guest_that_died_while_the_agent_was_away_is_crashed(
+    make_driver: Callable[[], QemuDriver],
+) -> None:
+    async def first_agent() -> int:
+        driver = make_driver()
+        await driver.open()
+        await driver.create(spec(driver))
+        pid = _pid(driver)
+        await driver.close()
+        return pid
+
+    pid = asyncio.run(first_agent())
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(0.5)
+
+    async def second_agent() -> None:
+        driver = make_driver()
+        await driver.open()
+        info = await driver.get_vm("vm-1")
+        assert info.power_state == CRASHED
+        assert info.fault == "QEMU exited while the agent was not running"
+        await driver.destroy("vm-1")
+
+    asyncio.run(second_agent())
+
+
+def test_snapshot_revert_brings_back_disk_and_memory(make_driver: Callable[[], QemuDriver]) -> None:
+    async def scenario() -> None:
+        driver = make_driver()
+        await driver.open()
+        await driver.create(spec(driver))
+        await asyncio.to_thread(wait_for_text, serial_log(driver), READY)
+        sock = driver.serial_socket("vm-1")
+
+        async def sh(command: str) -> str:
+            return await asyncio.to_thread(guest_run, sock, command)
+
+        await sh("echo original > /data/state.txt; sync")
+        snap = await driver.snapshot_create("vm-1", "before")
+        assert snap.name == "before" and snap.vm_state_bytes > 0  # RAM saved: it ran
+        with pytest.raises(Conflict):
+            await driver.snapshot_create("vm-1", "before")
+        await sh("echo changed > /data/state.txt; sync")
+        assert "changed" in await sh("cat /data/state.txt")
+
+        info = await driver.snapshot_revert("vm-1", "before")
+        assert info.power_state == RUNNING
+        assert "original" in await sh("cat /data/state.txt")
+
+        # Stopped: a disk-only snapshot, and reverting keeps the VM stopped.
+        await driver.stop("vm-1")
+        disk_only = await driver.snapshot_create("vm-1", "offline")
+        assert disk_only.vm_state_bytes == 0
+        assert [s.name for s in await driver.snapshot_list("vm-1")] == ["before", "offline"]
+        assert (await driver.snapshot_revert("vm-1", "offline")).power_state == STOPPED
+        # Reverting a stopped VM to a RAM snapshot resumes the saved guest.
+        assert (await driver.snapshot_revert("vm-1", "before")).power_state == RUNNING
+        assert "original" in await sh("cat /data/state.txt")
+        await driver.snapshot_delete("vm-1", "before")
+        await driver.snapshot_delete("vm-1", "before")  # idempotent
+        assert [s.name for s in await driver.snapshot_list("vm-1")] == ["offline"]
+        await driver.destroy("vm-1")
+        await driver.close()
+
+    run(scenario)
+
+
+def test_resize_clone_console_stats_and_port_forward(make_driver: Callable[[], QemuDriver]) -> None:
+    async def scenario() -> None:
+        driver = make_driver()
+        await driver.open()
+        port = free_port()
+        network = {"mode": "user", "forwards": [{"host_port": port, "guest_port": 8080}]}
+        await driver.create(spec(driver, name="web", network=network))
+        log = serial_log(driver)
+        await asyncio.to_thread(wait_for_text, log, READY)
+
+        # User-mode networking with a port forward reaches the guest's web server.
+        page = await asyncio.to_thread(_fetch, f"http://127.0.0.1:{port}/")
+        assert "web" in page
+
+        # The console log from an offset, and from the end.
+        data, after = await driver.console_read("vm-1", 0, 1 << 20)
+        assert READY.encode() in data and after == len(data)
+        tail, end = await driver.console_read("vm-1", -10, 100)
+        assert len(tail) == 10 and end >= after
+
+        stats = await driver.vm_stats("vm-1")
+        assert stats["cpu_time_s"] > 0 and stats["rss_bytes"] > 50 * 2**20
+        assert stats["disk"]["read_bytes"] > 0
+
+        with pytest.raises(InvalidState):
+            await driver.resize("vm-1", vcpus=2, memory_mib=None, disk_gib=None)
+        grown = await driver.resize("vm-1", vcpus=None, memory_mib=None, disk_gib=2)  # online
+        assert grown.disk_gib == 2
+        await asyncio.to_thread(
+            guest_run, driver.serial_socket("vm-1"), "echo cloned-data > /data/c.txt; sync"
+        )
+        await driver.shutdown("vm-1", timeout_s=30)
+        resized = await driver.resize("vm-1", vcpus=2, memory_mib=384, disk_gib=None)
+        assert (resized.vcpus, resized.memory_mib) == (2, 384)
+
+        # Clone of the stopped VM: a separate VM with the data, bootable.
+        clone = await driver.clone(
+            "vm-1", spec(driver, "vm-2", name="web-copy", vcpus=2, memory_mib=384)
+        )
+        assert clone.power_state == STOPPED
+        await driver.start("vm-2")
+        await asyncio.to_thread(wait_for_text, serial_log(driver, "vm-2"), READY)
+        out = await asyncio.to_thread(
+            guest_run, driver.serial_socket("vm-2"), "cat /data/c.txt; nproc"
+        )
+        assert "cloned-data" in out and "2" in out.split()
+        for vm_id in ("vm-1", "vm-2"):
+            await driver.destroy(vm_id)
+        await driver.close()
+
+    run(scenario)
+
+
+def _fetch(url: str) -> str:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return str(response.read().decode())
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def _pid(driver: QemuDriver, vm_id: str = "vm-1") -> int:
+    proc = driver._vms[vm_id].proc
+    assert proc is not None
+    return proc.pid
+
+
+def _alive(pid: int) -> bool:
+    from novacron.hypervisor.qemu.procstats import is_alive
+
+    return is_alive(pid)
