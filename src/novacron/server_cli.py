@@ -207,6 +207,7 @@ def up(
             f"Local agent runs real VMs with QEMU; data in {data_dir}. Ctrl-C stops NovaCron "
             "(running VMs keep running and are re-attached at the next start)."
         )
+        typer.echo(_accelerator_line(url, token_file, agent_proc))
         typer.echo("No guest image yet? `novacron image build tiny` makes one in seconds.")
     else:
         typer.echo(f"Local agent with {sim_hosts} sim hosts; data in {data_dir}. Ctrl-C stops.")
@@ -224,6 +225,24 @@ def up(
         agent_proc.wait(10)
     except subprocess.TimeoutExpired:
         agent_proc.kill()
+
+
+def _accelerator_line(
+    url: str, token_file: Path, agent_proc: subprocess.Popen[bytes], timeout: float = 90
+) -> str:
+    """What the local QEMU host chose (the agent probes KVM at its first start)."""
+    deadline = time.monotonic() + timeout
+    headers = {"Authorization": f"Bearer {token_file.read_text().strip()}"}
+    while time.monotonic() < deadline and agent_proc.poll() is None:
+        try:
+            response = httpx.get(f"{url}/api/v1/hosts/local", headers=headers, timeout=2)
+            if response.status_code == 200:
+                labels = response.json().get("labels", {})
+                return f"Accelerator: {labels.get('accel', '?')} ({labels.get('accel_reason', '')})"
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    return "Accelerator: not known yet (the local agent has not registered)"
 
 
 def _check_port_free(settings: Settings) -> None:

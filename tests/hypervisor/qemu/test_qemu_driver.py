@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import time
 import urllib.request
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -308,7 +309,8 @@ def _fetch(url: str) -> str:
     deadline = time.monotonic() + 30
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:
+            direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxies
+            with direct.open(url, timeout=5) as response:
                 return str(response.read().decode())
         except OSError:
             if time.monotonic() > deadline:
@@ -326,3 +328,44 @@ def _alive(pid: int) -> bool:
     from novacron.hypervisor.qemu.procstats import is_alive
 
     return is_alive(pid)
+
+
+@pytest.fixture
+def host_bridge() -> Iterator[str]:
+    """A throw-away Linux bridge 10.77.<n>.1/24 (skips without CAP_NET_ADMIN)."""
+    name = f"ncbr{os.getpid() % 10000}"
+    added = subprocess.run(["ip", "link", "add", name, "type", "bridge"], capture_output=True)
+    if added.returncode != 0:
+        pytest.skip(f"cannot create a bridge here: {added.stderr.decode().strip()}")
+    subprocess.run(["ip", "addr", "add", "10.77.0.1/24", "dev", name], check=True)
+    subprocess.run(["ip", "link", "set", name, "up"], check=True)
+    yield name
+    subprocess.run(["ip", "link", "delete", name], capture_output=True)
+
+
+def test_bridged_nic_on_a_host_bridge(
+    make_driver: Callable[[], QemuDriver], host_bridge: str
+) -> None:
+    async def scenario() -> None:
+        driver = make_driver()
+        driver.bridge = host_bridge
+        await driver.open()
+        assert f"bridge:{host_bridge}" in driver.capabilities()
+        network = {"mode": "bridge", "bridge": host_bridge}
+        await driver.create(spec(driver, name="bridged", network=network))
+        tap = driver._tap(driver._vms["vm-1"])
+        assert tap is not None
+        assert Path(f"/sys/class/net/{tap}/master").resolve().name == host_bridge
+        await asyncio.to_thread(wait_for_text, serial_log(driver), READY)
+        await asyncio.to_thread(
+            guest_run, driver.serial_socket("vm-1"), "ip addr add 10.77.0.2/24 dev eth0"
+        )
+        page = await asyncio.to_thread(_fetch, "http://10.77.0.2:8080/")
+        assert "bridged" in page
+        stats = await driver.vm_stats("vm-1")
+        assert stats["network"]["rx_bytes"] > 0 and stats["network"]["tx_bytes"] > 0
+        await driver.destroy("vm-1")
+        assert not Path(f"/sys/class/net/{tap}").exists()  # the tap goes with the VM
+        await driver.close()
+
+    run(scenario)
