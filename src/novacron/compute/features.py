@@ -35,8 +35,16 @@ def _snapshot(session: Session, vm: VM, name: str) -> VMSnapshot:
     return snap
 
 
+def _require(session: Session, vm: VM, capability: str, what: str) -> None:
+    """Refuse up front what the VM's host cannot do (e.g. snapshots on a sim host)."""
+    host = session.get(Host, vm.host_id) if vm.host_id else None
+    if host is not None and capability not in (host.capabilities or []):
+        raise InvalidState(f"host {host.name} ({host.driver} driver) does not support {what}")
+
+
 def create_snapshot(session: Session, ref: str, name: str, requested_by: str) -> Operation:
     vm = find_vm(session, ref, for_update=True)
+    _require(session, vm, "snapshots", "snapshots")
     taken = session.scalar(
         select(VMSnapshot.id).where(VMSnapshot.vm_id == vm.id, VMSnapshot.name == name)
     )
@@ -54,6 +62,7 @@ def delete_snapshot(session: Session, ref: str, name: str, requested_by: str) ->
 def revert_snapshot(session: Session, ref: str, name: str, requested_by: str) -> Operation:
     vm = find_vm(session, ref, for_update=True)
     _snapshot(session, vm, name)
+    _require(session, vm, "snapshots", "snapshots")
     return act(session, vm.id, "revert", requested_by, {"name": name})
 
 
@@ -75,12 +84,14 @@ def resize(session: Session, ref: str, req: VMResize, requested_by: str) -> Oper
         raise InvalidState(
             f"stop VM {vm.name} before changing {' and '.join(sorted(offline))} (it is {vm.state})"
         )
+    _require(session, vm, "resize", "resizing VMs")
     return act(session, vm.id, "resize", requested_by, changes)
 
 
 def clone(session: Session, ref: str, req: VMClone, requested_by: str) -> tuple[Operation, VM]:
     """A new VM with a copy of a stopped VM's disk, on the same host (disks are local)."""
     source = find_vm(session, ref, for_update=True)
+    _require(session, source, "clone", "clones")
     states.begin("clone", source.state)
     if source.host_id is None:
         raise InvalidState(f"VM {source.name} has no host")
@@ -127,9 +138,12 @@ def update(session: Session, ref: str, req: VMUpdate) -> VM:
     return vm
 
 
-def agent_of(session: Session, ref: str, settings: Settings) -> tuple[AgentClient, str, str]:
+def agent_of(
+    session: Session, ref: str, settings: Settings, capability: str
+) -> tuple[AgentClient, str, str]:
     """The client, host name and VM id for a read that goes to the VM's host."""
     vm = find_vm(session, ref)
+    _require(session, vm, capability, "a console" if capability == "console" else capability)
     if vm.host_id is None or vm.state not in states.ON_HOST | states.TRANSITIONAL:
         raise InvalidState(f"VM {vm.name} is not on a host ({vm.state})")
     host = session.get(Host, vm.host_id)

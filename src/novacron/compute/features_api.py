@@ -79,7 +79,7 @@ def clone_vm(request: Request, ref: str, body: VMClone) -> JSONResponse:
 @router.get("/{ref}/stats")
 def vm_stats(request: Request, ref: str) -> dict[str, Any]:
     with db_of(request).read() as s:
-        client, host, vm_id = features.agent_of(s, ref, request.app.state.settings)
+        client, host, vm_id = features.agent_of(s, ref, request.app.state.settings, "stats")
     return client.vm_stats(host, vm_id)
 
 
@@ -97,7 +97,7 @@ async def console(
 ) -> Response:
     """The VM's serial console log; ``X-Console-Offset`` is where to continue."""
     with db_of(request).read() as s:
-        client, host, vm_id = features.agent_of(s, ref, request.app.state.settings)
+        client, host, vm_id = features.agent_of(s, ref, request.app.state.settings, "console")
     if not follow:
         data, after = await _in_thread(client.console, host, vm_id, offset, limit)
         return Response(

@@ -80,7 +80,9 @@ def test_traits_filter(host: MakeHost) -> None:
     req = PlacementRequest(1, 1024, 10, traits=frozenset({"kvm", "gpu"}))
     assert table.rank(req) == ["b"]
     req_none = PlacementRequest(1, 1024, 10, traits=frozenset({"sev"}))
-    assert no_capacity_detail(table, req_none).endswith(": 3 hosts: 3 missing traits")
+    assert no_capacity_detail(table, req_none).endswith(
+        ": 3 hosts: 3 missing traits (required traits: sev)"
+    )
 
 
 def test_labels_filter(host: MakeHost) -> None:
@@ -101,7 +103,7 @@ def test_traits_checked_before_labels(host: MakeHost) -> None:
     table = HostTable([host("a", labels={"zone": "a"}), host("b", traits=frozenset({"kvm"}))])
     req = PlacementRequest(1, 1024, 10, labels={"zone": "a"}, traits=frozenset({"kvm"}))
     assert no_capacity_detail(table, req).endswith(
-        ": 2 hosts: 1 missing traits, 1 labels do not match"
+        ": 2 hosts: 1 missing traits, 1 labels do not match (required traits: kvm)"
     )
 
 

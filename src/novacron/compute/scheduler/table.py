@@ -62,10 +62,13 @@ def _request_vector(request: PlacementRequest) -> tuple[int, int, int]:
 
 
 def _no_capacity(request: PlacementRequest, report: FilterReport) -> NoCapacity:
-    return NoCapacity(
+    message = (
         f"no host fits {request.vcpus} vCPU / {request.memory_mib} MiB / "
         f"{request.disk_gib} GiB: " + report.message()
     )
+    if report.rejected.get(MISSING_TRAITS) and request.traits:
+        message += f" (required traits: {', '.join(sorted(request.traits))})"
+    return NoCapacity(message)
 
 
 class HostTable:

@@ -193,7 +193,16 @@ class QemuDriver(HypervisorDriver):
     # -- the contract: inventory ------------------------------------------------------
 
     def capabilities(self) -> list[str]:
-        caps = ["qemu", self.accel, "snapshots", "console", "resize", "clone", "cloud-init"]
+        caps = [
+            "qemu",
+            self.accel,
+            "snapshots",
+            "console",
+            "stats",
+            "resize",
+            "clone",
+            "cloud-init",
+        ]
         if self.bridge:
             caps.append(f"bridge:{self.bridge}")
         return caps
