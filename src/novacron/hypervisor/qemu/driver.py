@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import shutil
 import socket
 import time
@@ -62,6 +63,7 @@ log = logging.getLogger(__name__)
 GIB = 1024**3
 DEFAULT_SHUTDOWN_TIMEOUT_S = 60.0
 MAX_SOCKET_PATH = 100
+CONSOLE_MAX_BYTES = 8 * 1024 * 1024
 
 #: Fetches an image's files into the host's image store; returns their directory.
 ImageSource = Callable[[dict[str, Any]], Awaitable[Path]]
@@ -223,6 +225,9 @@ class QemuDriver(HypervisorDriver):
         )
 
     async def list_vms(self) -> list[VMInfo]:
+        """Every VM (called for each heartbeat, which also keeps console logs bounded)."""
+        for vm in list(self._vms.values()):
+            trim_console(vm.dir / "serial.log")
         return [self._info(vm) for vm in list(self._vms.values())]
 
     async def get_vm(self, vm_id: str) -> VMInfo:
@@ -743,6 +748,27 @@ class QemuDriver(HypervisorDriver):
     def serial_socket(self, vm_id: str) -> Path:
         """The serial console's socket: connect to type into the guest's console."""
         return self.run_dir / f"{vm_id}.serial"
+
+
+def trim_console(path: Path, max_bytes: int = CONSOLE_MAX_BYTES) -> bool:
+    """Keep the newest half of a console log that outgrew ``max_bytes``.
+
+    QEMU appends (O_APPEND), so truncating in place is safe for it; bytes it writes
+    between our read and our truncate are lost, which a console log can afford. Readers
+    following by offset are clamped to the new end.
+    """
+    try:
+        if path.stat().st_size <= max_bytes:
+            return False
+        with path.open("r+b") as f:
+            f.seek(-(max_bytes // 2), os.SEEK_END)
+            keep = f.read()
+            f.seek(0)
+            f.truncate()
+            f.write(b"[... older console output trimmed by novacron ...]\n" + keep)
+    except OSError:
+        return False
+    return True
 
 
 def run_dir_for(data_dir: Path) -> Path:
