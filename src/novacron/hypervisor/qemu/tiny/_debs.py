@@ -42,8 +42,10 @@ def _run(argv: list[str], *, timeout: float, cwd: Path | None = None) -> str | N
 
 def _deb_fields(path: Path) -> tuple[str, str]:
     """(package, version) from apt's file name ``pkg_ver_arch.deb`` (epoch ``:`` as %3a)."""
-    package, version, _arch = path.name[: -len(".deb")].split("_", 2)
-    return package, unquote(version)
+    parts = path.name.removesuffix(".deb").split("_")
+    if len(parts) != 3:
+        return path.name, ""  # not apt's naming: matches no package
+    return parts[0], unquote(parts[1])
 
 
 def cached_debs(debs_dir: Path, package: str) -> list[Path]:
@@ -56,10 +58,19 @@ def cached_debs(debs_dir: Path, package: str) -> list[Path]:
 
 @dataclass(frozen=True)
 class Wanted:
-    """A package to fetch; ``version`` is apt's candidate, None when apt cannot say."""
+    """A package to fetch; ``version`` is apt's candidate, None when apt cannot say.
+
+    ``supersedes`` globs the cached packages a download replaces (older kernel ABIs
+    have other package names), so the cache holds one of each.
+    """
 
     package: str
     version: str | None
+    supersedes: str = ""
+
+    @property
+    def family(self) -> str:
+        return self.supersedes or self.package
 
 
 def _apt_show(*packages: str) -> dict[str, dict[str, str]]:
@@ -78,18 +89,19 @@ def resolve(debs_dir: Path) -> tuple[Wanted, Wanted]:
     on) and busybox-static, with apt's candidate versions."""
     stanzas = _apt_show(KERNEL_META_PACKAGE, BUSYBOX_PACKAGE)
     busybox = Wanted(BUSYBOX_PACKAGE, stanzas.get(BUSYBOX_PACKAGE, {}).get("Version"))
+    kernels_glob = "linux-image-*-cloud-amd64"
     depends = stanzas.get(KERNEL_META_PACKAGE, {}).get("Depends", "")
     match = _KERNEL_DEP.search(depends)
     if match:
-        return Wanted(match.group(1), match.group(2)), busybox
+        return Wanted(match.group(1), match.group(2), kernels_glob), busybox
     # No apt (or no package lists): fall back to whatever kernel the cache holds.
     kernels = sorted(
-        debs_dir.glob("linux-image-*-cloud-amd64_*.deb") if debs_dir.is_dir() else [],
+        debs_dir.glob(f"{kernels_glob}_*.deb") if debs_dir.is_dir() else [],
         key=lambda p: p.stat().st_mtime,
         reverse=True,
     )
     if kernels:
-        return Wanted(_deb_fields(kernels[0])[0], None), busybox
+        return Wanted(_deb_fields(kernels[0])[0], None, kernels_glob), busybox
     raise DriverError(
         f"cannot resolve the kernel package: apt-cache does not know {KERNEL_META_PACKAGE} "
         f"and {debs_dir} holds no linux-image-*-cloud-amd64 .deb. Run this on a Debian host "
@@ -97,14 +109,16 @@ def resolve(debs_dir: Path) -> tuple[Wanted, Wanted]:
     )
 
 
-def _download(package: str, debs_dir: Path) -> Path | None:
+def _download(wanted: Wanted, debs_dir: Path) -> Path | None:
     """``apt-get download`` into the cache; None on failure (offline, unknown package)."""
+    # Pin the version resolved earlier so the file matches what was asked for.
+    spec = f"{wanted.package}={wanted.version}" if wanted.version else wanted.package
     debs_dir.mkdir(parents=True, exist_ok=True)
     # apt-get download writes into its working directory: use a private one on the
     # same filesystem so the finished file can be renamed into the cache atomically.
     with tempfile.TemporaryDirectory(prefix=".download-", dir=debs_dir) as tmp:
         out = _run(
-            ["apt-get", "download", "-q", *_APT_OPTIONS, package],
+            ["apt-get", "download", "-q", *_APT_OPTIONS, spec],
             timeout=_APT_TIMEOUT_S,
             cwd=Path(tmp),
         )
@@ -113,9 +127,9 @@ def _download(package: str, debs_dir: Path) -> Path | None:
             return None
         target = debs_dir / debs[0].name
         debs[0].replace(target)
-    for old in cached_debs(debs_dir, package):
+    for old in debs_dir.glob(f"{wanted.family}_*.deb"):
         if old != target:
-            old.unlink(missing_ok=True)  # keep one version per package
+            old.unlink(missing_ok=True)  # keep one version per package family
     return target
 
 
@@ -127,7 +141,7 @@ def fetch_deb(wanted: Wanted, debs_dir: Path) -> Path:
         # When apt cannot name a candidate there is nothing better to get: use the cache.
         if wanted.version is None or _deb_fields(deb)[1] == wanted.version:
             return deb
-    downloaded = _download(package, debs_dir)
+    downloaded = _download(wanted, debs_dir)
     if downloaded is not None:
         return downloaded
     if cached:
