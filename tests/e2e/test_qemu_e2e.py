@@ -15,7 +15,13 @@ import pytest
 
 from novacron.hypervisor.qemu.driver import run_dir_for
 from novacron.testing.cluster import Cluster, ServerThread, spawn_agent, wait_until
-from novacron.testing.qemu import guest_run, heartbeats, upload_tiny, wait_for_text
+from novacron.testing.qemu import (
+    guest_run,
+    guest_type,
+    heartbeats,
+    upload_tiny,
+    wait_for_text,
+)
 
 pytestmark = [pytest.mark.qemu, pytest.mark.slow]
 
@@ -163,3 +169,48 @@ def test_guests_keep_running_across_a_restart_of_server_and_agent(
     act(cluster, "keep", "resume")
     act(cluster, "keep", "stop", force=True)
     assert vm_state(cluster, "keep")["state"] == "stopped"
+
+
+def test_always_restarts_a_guest_that_powered_itself_off(
+    qemu_cluster: tuple[Cluster, Path],
+) -> None:
+    cluster, agent_dir = qemu_cluster
+    vm = cluster.create_vm("kiosk", memory_mib=256, image="tiny", restart_policy="always")
+    log = agent_dir / "vms" / vm["id"] / "serial.log"
+    wait_for_text(log, READY)
+    guest_type(run_dir_for(agent_dir) / f"{vm['id']}.serial", "\npoweroff -f\n")
+    wait_for_text(log, READY, count=2, timeout_s=60)  # booted again by the policy
+    wait_until(lambda: vm_state(cluster, "kiosk")["state"] == "running", 30, what="running")
+    # A stop the user asked for is not undone.
+    act(cluster, "kiosk", "stop")
+    import time
+
+    time.sleep(3)
+    assert vm_state(cluster, "kiosk")["state"] == "stopped"
+
+
+def test_resize_and_clone_through_the_api(qemu_cluster: tuple[Cluster, Path]) -> None:
+    cluster, agent_dir = qemu_cluster
+    vm = cluster.create_vm("app", memory_mib=256, image="tiny")
+    sock = run_dir_for(agent_dir) / f"{vm['id']}.serial"
+    wait_for_text(agent_dir / "vms" / vm["id"] / "serial.log", READY)
+    guest_run(sock, "echo payload > /data/p; sync")
+    resp = cluster.api.post("/vms/app/resize", json={"vcpus": 2})
+    assert resp.status_code == 409 and "stop VM app" in resp.json()["detail"]
+    act(cluster, "app", "resize", disk_gib=3)  # online grow
+    act(cluster, "app", "stop")
+    host_before = cluster.api.get("/hosts").json()["items"][0]
+    act(cluster, "app", "resize", vcpus=2, memory_mib=320)
+    app = vm_state(cluster, "app")
+    assert (app["vcpus"], app["memory_mib"], app["disk_gib"]) == (2, 320, 3)
+    host_after = cluster.api.get("/hosts").json()["items"][0]
+    assert host_after["alloc_vcpus"] == host_before["alloc_vcpus"] + 1
+    assert host_after["alloc_memory_mib"] == host_before["alloc_memory_mib"] + 64
+
+    op = act(cluster, "app", "clone", name="app-copy")
+    copy = vm_state(cluster, op["result"]["clone_id"])
+    assert copy["state"] == "stopped" and copy["name"] == "app-copy" and copy["vcpus"] == 2
+    act(cluster, "app-copy", "start")
+    wait_for_text(agent_dir / "vms" / copy["id"] / "serial.log", READY)
+    copy_sock = run_dir_for(agent_dir) / f"{copy['id']}.serial"
+    assert "payload" in guest_run(copy_sock, "cat /data/p")

@@ -114,3 +114,11 @@ def upload_tiny(api: Any, tiny: Any, name: str = "tiny") -> dict[str, Any]:
     activated = api.post(f"/images/{name}/activate")
     assert activated.status_code == 200, activated.text
     return dict(activated.json())
+
+
+def guest_type(serial_socket: Path, text: str) -> None:
+    """Type ``text`` on the guest's serial console without waiting for an answer."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(str(serial_socket))
+        sock.sendall(text.encode())
+        time.sleep(0.2)
