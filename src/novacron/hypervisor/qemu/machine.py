@@ -16,6 +16,8 @@ Choices, and why:
 - ``-pidfile`` and a QMP socket per VM let a restarted agent re-attach.
 - ``-device pvpanic``: a guest kernel panic becomes a ``GUEST_PANICKED`` event.
 - KVM guests get ``-cpu host``; TCG guests the portable ``qemu64`` model.
+- ``-sandbox on,…``: seccomp denies QEMU obsolete syscalls, privilege changes, spawning
+  processes and resource-control calls, so a guest that escapes into QEMU gets less.
 """
 
 from __future__ import annotations
@@ -110,6 +112,8 @@ def build_argv(config: MachineConfig, binary: str = QEMU_SYSTEM) -> list[str]:
         "chardev:serial0",
         "-device",
         "pvpanic",
+        "-sandbox",
+        "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
     ]
     argv += _kernel(config)
     if config.disk is not None:
