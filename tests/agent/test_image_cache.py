@@ -212,3 +212,24 @@ def test_malformed_references_are_refused(tmp_path: Path, bad: dict[str, Any]) -
     with pytest.raises(DriverError, match="invalid image reference"):
         cache.local(bad)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_prune_evicts_only_old_images_no_vm_uses(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from novacron.agent.images import ImageCache
+
+    async def never(image_id: str, file_name: str) -> Any:
+        raise AssertionError("no fetch expected")
+        yield b""
+
+    cache = ImageCache(tmp_path, never)
+    for image_id in ("img-used", "img-old", "img-new"):
+        (tmp_path / image_id).mkdir()
+        (tmp_path / image_id / "disk").write_bytes(b"x")
+    old = time.time() - 2 * 86400
+    for image_id in ("img-used", "img-old"):
+        os.utime(tmp_path / image_id, (old, old))
+    assert cache.prune({"img-used"}) == ["img-old"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["img-new", "img-used"]

@@ -519,8 +519,8 @@ def test_public_url_is_what_the_agent_registers(
 
 
 def test_unknown_driver_is_invalid() -> None:
-    with pytest.raises(Invalid, match="unknown driver 'qemu'"):
-        run_agent(server_url="http://127.0.0.1:1", enrolment_token="x", name="n", driver="qemu")
+    with pytest.raises(Invalid, match="unknown driver 'xen'"):
+        run_agent(server_url="http://127.0.0.1:1", enrolment_token="x", name="n", driver="xen")
 
 
 @pytest.mark.slow

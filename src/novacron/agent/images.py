@@ -28,6 +28,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -141,6 +142,21 @@ class ImageCache:
         """Forget an image (its files and stamps); VMs using it must be gone."""
         if _IMAGE_ID.match(image_id):
             shutil.rmtree(self.root / image_id, ignore_errors=True)
+
+    def prune(self, in_use: set[str], min_age_s: float = 86400.0) -> list[str]:
+        """Evict images no VM uses that were last fetched or checked over ``min_age_s``
+        ago (as Nova ages out unused base images); returns their ids."""
+        evicted: list[str] = []
+        if not self.root.is_dir():
+            return evicted
+        now = time.time()
+        for directory in self.root.iterdir():
+            if not directory.is_dir() or directory.name in in_use:
+                continue
+            if now - directory.stat().st_mtime >= min_age_s:
+                self.evict(directory.name)
+                evicted.append(directory.name)
+        return evicted
 
     # -- verification -------------------------------------------------------------------
 

@@ -16,9 +16,9 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from novacron.compute import hosts, operations, vms
+from novacron.compute import features, hosts, operations, states, vms
 from novacron.compute.models import VM, Host, Image, Operation, PlacementGroup
-from novacron.compute.schemas import HostOut, OperationOut, VMOut
+from novacron.compute.schemas import HostOut, OperationOut, SnapshotOut, VMOut
 from novacron.core import events
 from novacron.core.database import Database
 from novacron.core.errors import NotFound
@@ -197,7 +197,7 @@ def fleet_stats(session: Session) -> FleetStats:
         hosts_up=int(hosts_up),
         vms_total=sum(by_state.values()),
         vms_running=by_state.get("running", 0),
-        vms_error=by_state.get("error", 0) + by_state.get("unknown", 0),
+        vms_error=sum(by_state.get(state, 0) for state in ("error", "crashed", "unknown")),
         ops_active=int(ops_active),
         capacity=capacity,
     )
@@ -223,6 +223,23 @@ def create_choices(session: Session) -> dict[str, list[str]]:
     }
 
 
+RESTART_POLICIES = {
+    "never": "stays down after a crash",
+    "on-failure": "restarted after a crash",
+    "always": "restarted after a crash or a guest power-off",
+}
+
+
+def port_forwards(vm: VMOut) -> list[str]:
+    """``127.0.0.1:8080 → 80/tcp`` for each of the VM's user-mode port forwards."""
+    return [
+        f"{f.get('host_addr') or '127.0.0.1'}:{f.get('host_port')} → "
+        f"{f.get('guest_port')}/{f.get('proto') or 'tcp'}"
+        for f in (vm.network or {}).get("forwards") or []
+        if isinstance(f, dict)
+    ]
+
+
 def vm_context(session: Session, ref: str) -> dict[str, Any]:
     vm_row = vms.find_vm(session, ref, include_deleted=True)
     vm: VMOut = vms.to_out(session, [vm_row])[0]
@@ -232,6 +249,34 @@ def vm_context(session: Session, ref: str) -> dict[str, Any]:
         "vm": vm,
         "image_name": image.name if image else None,
         "group_name": group.name if group else None,
+        "forwards": port_forwards(vm),
+        "restart_policies": RESTART_POLICIES,
+    }
+
+
+def snapshots_context(session: Session, vm: VMOut) -> dict[str, Any]:
+    """The VM's snapshots; whether its host can take them (``snapshots_unsupported`` says
+    why not) and its state allows taking, deleting or reverting."""
+    snapshots = (
+        []
+        if vm.state == "deleted"
+        else [SnapshotOut.model_validate(x) for x in features.list_snapshots(session, vm.id)]
+    )
+    host = session.get(Host, vm.host_id) if vm.host_id else None
+    unsupported = None
+    if host is not None and "snapshots" not in (host.capabilities or []):
+        unsupported = f"Host {host.name} ({host.driver} driver) does not support snapshots."
+    placed = host is not None
+    in_state = vm.state in states.TRANSITIONS["snapshot"].allowed_from
+    return {
+        "vm": vm,
+        "snapshots": snapshots,
+        "snapshots_unsupported": unsupported,
+        "can_snapshot": placed and not unsupported and in_state,
+        "can_delete_snapshot": placed and in_state,
+        "can_revert": placed
+        and not unsupported
+        and vm.state in states.TRANSITIONS["revert"].allowed_from,
     }
 
 
@@ -281,6 +326,7 @@ def vm_detail(request: Request, ref: str) -> Response:
         with _db(request).read() as s:
             events_after = events.latest_event_id(s)
             ctx = vm_context(s, ref)
+            ctx.update(snapshots_context(s, ctx["vm"]))
             ctx["ops"] = recent_operations(s, target_id=ctx["vm"].id, limit=50)
     except NotFound as exc:
         return _not_found(request, exc)
@@ -331,6 +377,14 @@ def vm_summary(request: Request, vm_id: str) -> Response:
     with _db(request).read() as s:
         ctx = vm_context(s, vm_id)
     return ui.render(request, "compute/_vm_summary.html", ctx)
+
+
+@fragments.get("/vms/{vm_id}/snapshots", response_class=HTMLResponse)
+def vm_snapshots(request: Request, vm_id: str) -> Response:
+    with _db(request).read() as s:
+        vm = vms.to_out(s, [vms.find_vm(s, vm_id, include_deleted=True)])[0]
+        ctx = snapshots_context(s, vm)
+    return ui.render(request, "compute/_vm_snapshots.html", ctx)
 
 
 @fragments.get("/hosts/{host_id}/row", response_class=HTMLResponse)

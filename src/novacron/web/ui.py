@@ -101,6 +101,7 @@ TONES: dict[str, dict[str, str]] = {
         "stopped": "idle",
         "paused": "info",
         "error": "bad",
+        "crashed": "bad",
         "unknown": "warn",
         "deleted": "gone",
         "building": "busy",
@@ -110,6 +111,10 @@ TONES: dict[str, dict[str, str]] = {
         "pausing": "busy",
         "resuming": "busy",
         "deleting": "busy",
+        "snapshotting": "busy",
+        "reverting": "busy",
+        "resizing": "busy",
+        "cloning": "busy",
     },
     "host": {"up": "ok", "down": "bad", "maintenance": "warn"},
     "op": {

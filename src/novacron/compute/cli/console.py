@@ -12,7 +12,10 @@ line ``{"output": text, "next_offset": n}`` (one document in all without followi
 from __future__ import annotations
 
 import codecs
+import io
 import json
+import os
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -55,8 +58,9 @@ def start_offset(api: ApiClient, vm: str, tail: int | None, sink: Sink) -> int:
     return read_to_end(api, vm, -tail if tail else 0, sink)
 
 
-def follow(api: ApiClient, vm: str, offset: int, sink: Sink) -> None:
-    """Stream the log from ``offset`` until the server ends it (the VM was deleted)."""
+def follow(api: ApiClient, vm: str, offset: int, sink: Sink) -> int:
+    """Stream the log from ``offset`` until the server ends it (the VM was deleted);
+    returns the offset after what came."""
     params = {"offset": offset, "follow": "true"}
     with api.stream(
         "GET", console_path(vm), params=params, headers=ACCEPT, timeout=FOLLOW_TIMEOUT
@@ -64,12 +68,45 @@ def follow(api: ApiClient, vm: str, offset: int, sink: Sink) -> None:
         for chunk in response.iter_bytes():
             offset += len(chunk)
             sink(chunk, offset)
+    return offset
+
+
+def silence_stdout() -> None:
+    """After a broken pipe (``| head``): stdout to /dev/null, so the interpreter's last
+    flush does not complain."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # not a real file (a test harness): nothing will complain
+    finally:
+        os.close(devnull)
+
+
+# A guest's terminal queries (device status, device attributes) would make the user's
+# terminal type its answer into their shell: they are dropped when stdout is a terminal.
+TERMINAL_QUERY = re.compile(rb"\x1b\[[0-9;?>=]*[cn]")
+UNFINISHED = re.compile(rb"\x1b(\[[0-9;?>=]*)?$")
 
 
 class RawOutput:
-    """The guest's bytes on stdout, flushed as they come."""
+    """The guest's bytes on stdout, flushed as they come (less terminal queries when
+    stdout is a terminal: ``tty``, by default whether it is)."""
+
+    def __init__(self, tty: bool | None = None) -> None:
+        self.tty = sys.stdout.isatty() if tty is None else tty
+        self.carry = b""  # the start of a control sequence that the next piece finishes
 
     def __call__(self, data: bytes, after: int) -> None:
+        if self.tty:
+            data, self.carry = self.carry + data, b""
+            cut = UNFINISHED.search(data)
+            if cut:
+                data, self.carry = data[: cut.start()], data[cut.start() :]
+            data = TERMINAL_QUERY.sub(b"", data)
+        self._write(data)
+
+    def _write(self, data: bytes) -> None:
         out = getattr(sys.stdout, "buffer", None)
         if out is None:  # a text-only stdout (some test harnesses)
             sys.stdout.write(data.decode("utf-8", errors="replace"))
@@ -78,7 +115,9 @@ class RawOutput:
         sys.stdout.flush()
 
     def close(self, after: int) -> None:
-        pass
+        if self.carry:
+            self._write(self.carry)
+            self.carry = b""
 
 
 class JsonOutput:

@@ -59,8 +59,8 @@ RESTART_OPTION = typer.Option(
     "--restart",
     callback=one_of(RESTART_POLICIES, "a restart policy"),
     metavar="POLICY",
-    help="Restart after a crash (on-failure), also after a guest power-off (always), "
-    "or never (the default)",
+    help="never (the default), on-failure (restart after a crash) or always (also after "
+    "the guest powers off)",
 )
 
 
@@ -272,8 +272,7 @@ def vm_console(
         with cli.client() as api:
             after = console.start_offset(api, vm, tail, output)
             if not no_follow:
-                console.follow(api, vm, after, output)
-                after = -1  # unknown once streamed: only JSON lines carry it
+                after = console.follow(api, vm, after, output)
         output.close(after)
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
@@ -323,7 +322,7 @@ def _stats_for_table(stats: dict[str, Any]) -> dict[str, Any]:
         if key.endswith("_bytes") and isinstance(value, int):
             out[key] = fmt_bytes(value)
         elif key == "at" and isinstance(value, int | float):
-            out[key] = fmt_time(datetime.fromtimestamp(value, UTC).isoformat())
+            out[key] = datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S")
         else:
             out[key] = value
     return out

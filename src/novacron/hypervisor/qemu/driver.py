@@ -148,6 +148,10 @@ class QemuDriver(HypervisorDriver):
             self._vms[vm.spec.id] = vm
             await self._reattach(vm)
 
+    def images_in_use(self) -> set[str]:
+        """Ids of the images this host's VMs are overlays on."""
+        return {vm.image_dir.name for vm in self._vms.values() if vm.image_dir is not None}
+
     async def close(self) -> None:
         """Stop watching QEMU processes; the VMs keep running."""
         for vm in self._vms.values():
