@@ -231,9 +231,10 @@ class AgentClient:
             raise AgentUnreachable(f"agent at {self.base_url} unreachable: {reason}") from exc
         if response.is_success:
             return response
-        raise self._error(response)
+        raise self.error_for(response)
 
-    def _error(self, response: httpx.Response) -> NovaCronError:
+    def error_for(self, response: httpx.Response) -> NovaCronError:
+        """The error an agent's failed (and read) response stands for."""
         status = response.status_code
         try:
             body = response.json()

@@ -20,7 +20,7 @@ from novacron.compute.schemas import (
     VMResize,
     VMUpdate,
 )
-from novacron.core.errors import AgentUnreachable, DriverError
+from novacron.core.errors import AgentUnreachable
 from novacron.security.auth import require_user
 
 router = APIRouter(prefix="/api/v1/vms", dependencies=[Depends(require_user)], tags=["vms"])
@@ -115,9 +115,9 @@ async def console(
         await upstream.aclose()
         raise AgentUnreachable(f"agent unreachable: {exc}") from exc
     if response.status_code != 200:
-        body = (await response.aread()).decode(errors="replace")[:200]
+        await response.aread()
         await upstream.aclose()
-        raise DriverError(f"agent answered HTTP {response.status_code}: {body}")
+        raise client.error_for(response)  # the agent's problem, as for any other call
 
     async def relay() -> AsyncIterator[bytes]:
         try:
