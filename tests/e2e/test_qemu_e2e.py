@@ -161,7 +161,8 @@ def test_guests_keep_running_across_a_restart_of_server_and_agent(
     ]
     wait_until(lambda: cluster.agent_api()[0] != old_agent_url, 60, what="agent registered")
     assert int((agent_dir / "vms" / vm["id"] / "qemu.pid").read_text()) == pid
-    assert vm_state(cluster, "keep")["state"] == "running"
+    # The host was down meanwhile (VM unknown); two heartbeats bring the VM back.
+    wait_until(lambda: vm_state(cluster, "keep")["state"] == "running", 30, what="running")
     counts = heartbeats(log.read_text())
     assert counts == list(range(1, len(counts) + 1)), "the guest never rebooted"
     # Re-attached: control works on the process started by the previous agent.
@@ -197,8 +198,13 @@ def test_resize_and_clone_through_the_api(qemu_cluster: tuple[Cluster, Path]) ->
     guest_run(sock, "echo payload > /data/p; sync")
     resp = cluster.api.post("/vms/app/resize", json={"vcpus": 2})
     assert resp.status_code == 409 and "stop VM app" in resp.json()["detail"]
-    act(cluster, "app", "resize", disk_gib=3)  # online grow
+    act(cluster, "app", "resize", vcpus=1, disk_gib=3)  # online grow; vcpus unchanged
     act(cluster, "app", "stop")
+    # No room on the host: the operation fails and the VM is stopped again, not stuck.
+    resp = cluster.api.post("/vms/app/resize", json={"vcpus": 1000})
+    op = cluster.wait_op(resp.json())
+    assert op["state"] == "failed" and "no room" in op["error"]
+    assert vm_state(cluster, "app")["state"] == "stopped"
     host_before = cluster.api.get("/hosts").json()["items"][0]
     act(cluster, "app", "resize", vcpus=2, memory_mib=320)
     app = vm_state(cluster, "app")
@@ -214,3 +220,22 @@ def test_resize_and_clone_through_the_api(qemu_cluster: tuple[Cluster, Path]) ->
     wait_for_text(agent_dir / "vms" / copy["id"] / "serial.log", READY)
     copy_sock = run_dir_for(agent_dir) / f"{copy['id']}.serial"
     assert "payload" in guest_run(copy_sock, "cat /data/p")
+
+
+def test_a_clone_that_does_not_fit_leaves_nothing_stuck(
+    qemu_cluster: tuple[Cluster, Path],
+) -> None:
+    """Regression: a failed claim left the source ``cloning`` and the clone ``building``."""
+    cluster, _ = qemu_cluster
+    cluster.create_vm("big", memory_mib=256, image="tiny")
+    act(cluster, "big", "stop")
+    host = cluster.api.get("/hosts").json()["items"][0]
+    resp = cluster.api.patch(f"/hosts/{host['name']}", json={"ram_allocation_ratio": 0.01})
+    assert resp.status_code == 200, resp.text
+    resp = cluster.api.post("/vms/big/clone", json={"name": "big-copy"})
+    op = cluster.wait_op(resp.json())
+    assert op["state"] == "failed" and "no room" in op["error"], op
+    assert vm_state(cluster, "big")["state"] == "stopped"
+    assert cluster.api.get("/vms/big-copy").status_code == 404  # the name is free again
+    after = cluster.api.get("/hosts").json()["items"][0]
+    assert after["alloc_memory_mib"] == host["alloc_memory_mib"]

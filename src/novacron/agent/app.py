@@ -72,7 +72,8 @@ class VMSpecBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(min_length=1, max_length=64)
+    # The id names files and directories on the host: no path separators, no dot-dot.
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     name: str = Field(min_length=1, max_length=128)
     vcpus: int = Field(ge=1)
     memory_mib: int = Field(ge=1)

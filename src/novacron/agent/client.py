@@ -102,7 +102,9 @@ class AgentClient:
             return None
 
     def create_vm(self, host: str, spec: VMSpec) -> dict[str, Any]:
-        return dict(self._request("POST", f"/v1/hosts/{_seg(host)}/vms", json=asdict(spec)).json())
+        """May take long: the host fetches the image on first use and boots the VM."""
+        path = f"/v1/hosts/{_seg(host)}/vms"
+        return dict(self._request("POST", path, json=asdict(spec), timeout=self.long_s).json())
 
     def vm_action(
         self, host: str, vm_id: str, action: str, timeout_s: float | None = None
@@ -164,8 +166,9 @@ class AgentClient:
 
     @property
     def long_s(self) -> float:
-        """Timeout for calls that copy disks or RAM (snapshots, clones)."""
-        return max(self.timeout_s, 600.0)
+        """Timeout for calls that copy disks or RAM (snapshots, clones, image fetches):
+        longer than the agent's own limit on a snapshot job (600 s)."""
+        return max(self.timeout_s, 900.0)
 
     @staticmethod
     def _vm_path(host: str, vm_id: str, tail: str) -> str:

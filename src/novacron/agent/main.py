@@ -216,8 +216,12 @@ async def open_qemu_driver(
         labels={"accel_reason": choice.reason[:200]},
     )
     await driver.open()
-    for image_id in images.prune(driver.images_in_use()):
-        log.info("evicted image %s from the host's image store: no VM uses it", image_id)
+    in_use = driver.images_in_use()
+    if in_use is None:
+        log.warning("some VM records are unreadable: cached images are kept")
+    else:
+        for image_id in images.prune(in_use):
+            log.info("evicted image %s from the host's image store: no VM uses it", image_id)
     return driver
 
 

@@ -68,7 +68,8 @@ def revert_snapshot(session: Session, ref: str, name: str, requested_by: str) ->
 
 def resize(session: Session, ref: str, req: VMResize, requested_by: str) -> Operation:
     vm = find_vm(session, ref, for_update=True)
-    changes = req.model_dump(exclude_none=True)
+    # Values equal to the current ones are no change (and must not block a live disk grow).
+    changes = {k: v for k, v in req.model_dump(exclude_none=True).items() if v != getattr(vm, k)}
     if not changes:
         raise Invalid(
             "nothing to change",

@@ -78,3 +78,8 @@ def restore_after_failure(
         vm = held_vm(s, ctx)
         set_state(s, vm, actual, fault=exc.detail)
         vm.task_operation_id = None
+        before = str(ctx.op_params.get("from_state", ""))
+        if actual == "crashed" and before != "crashed":
+            # The crash showed up as a failed operation, so no heartbeat will report it
+            # as news: announce it and apply the restart policy here.
+            host_service.announce_crash(s, vm, exc.detail, ctx.settings, before)

@@ -219,6 +219,12 @@ def abandon(ctx: OpContext, reason: str) -> None:
     with ctx.owned() as (s, _op):
         if ctx.target_type != "vm":
             return
+        clone = (
+            s.get(VM, str(ctx.op_params.get("clone_id", ""))) if ctx.kind == "vm.clone" else None
+        )
+        if clone is not None and clone.state == "building" and clone.task_operation_id == ctx.op_id:
+            ctx.placement.release(s, clone)
+            definition_handlers.drop_clone(s, clone, None, reason)
         vm = s.get(VM, ctx.target_id)
         if vm is None or vm.task_operation_id != ctx.op_id or vm.state not in states.TRANSITIONAL:
             return

@@ -291,8 +291,11 @@ def _is_orphan(session: Session, vm_id: str, live: VM | None, host_id: str) -> b
     if row.state == "deleted":
         return True
     # Live on another host: a leftover of a create retried elsewhere. A VM between two
-    # placement attempts (no host yet) may come back here: leave it alone for now.
-    return row.host_id is not None and row.host_id != host_id
+    # placement attempts (no host yet, still building) may come back here: leave it alone.
+    # One that failed to build everywhere is on no host: a copy here is a leftover.
+    if row.host_id is None:
+        return row.state != "building"
+    return row.host_id != host_id
 
 
 def _mismatch(session: Session, vm: VM, actual: str, fault: str, settings: Settings | None) -> None:
@@ -305,16 +308,25 @@ def _mismatch(session: Session, vm: VM, actual: str, fault: str, settings: Setti
         previous = vm.state
         set_state(session, vm, actual, fault=fault)
         if actual == "crashed":
-            events.publish(
-                session,
-                "vm.crashed",
-                "vm",
-                vm.id,
-                {"name": vm.name, "host_id": vm.host_id, "reason": fault},
-                project_id=vm.project_id,
-            )
-        if settings is not None:
+            announce_crash(session, vm, fault, settings, previous)
+        elif settings is not None:
             restart_policy.after_report(session, vm, previous, actual, settings)
+
+
+def announce_crash(
+    session: Session, vm: VM, reason: str, settings: Settings | None, previous: str
+) -> None:
+    """Publish ``vm.crashed`` and let the VM's restart policy act."""
+    events.publish(
+        session,
+        "vm.crashed",
+        "vm",
+        vm.id,
+        {"name": vm.name, "host_id": vm.host_id, "reason": reason},
+        project_id=vm.project_id,
+    )
+    if settings is not None:
+        restart_policy.after_report(session, vm, previous, "crashed", settings)
 
 
 def mark_down_missing(session: Session, timeout_s: float) -> list[str]:

@@ -60,7 +60,10 @@ class VMCreate(Strict):
         None, description="NoCloud seed for cloud images (hostname, SSH keys, user-data)"
     )
     kernel_args: str = Field(
-        "", max_length=1024, description="Appended to a kernel image's command line"
+        "",
+        max_length=512,
+        pattern=r"^[\x20-\x7e]*$",
+        description="Appended to a kernel image's command line (printable ASCII)",
     )
 
 

@@ -20,6 +20,7 @@ import pytest
 
 from novacron.core.errors import Conflict, InvalidState, NotFound
 from novacron.hypervisor.base import CRASHED, PAUSED, RUNNING, STOPPED, VMSpec
+from novacron.hypervisor.qemu import kill_guests
 from novacron.hypervisor.qemu.driver import QemuDriver
 from novacron.testing.cluster import free_port
 from novacron.testing.qemu import guest_run, heartbeats, tiny_image_ref, wait_for_text
@@ -30,7 +31,7 @@ READY = "NOVACRON-GUEST-READY"
 
 
 @pytest.fixture
-def make_driver(tiny_image: Any, tmp_path: Path) -> Callable[[], QemuDriver]:
+def make_driver(tiny_image: Any, tmp_path: Path) -> Iterator[Callable[[], QemuDriver]]:
     ref, image_dir = tiny_image_ref(tiny_image, tmp_path / "images")
 
     async def images(_ref: dict[str, Any]) -> Path:
@@ -41,7 +42,8 @@ def make_driver(tiny_image: Any, tmp_path: Path) -> Callable[[], QemuDriver]:
         driver.test_ref = ref  # type: ignore[attr-defined]
         return driver
 
-    return make
+    yield make
+    kill_guests(tmp_path)  # whatever a failed test left running
 
 
 def spec(driver: QemuDriver, vm_id: str = "vm-1", **kw: Any) -> VMSpec:
@@ -367,5 +369,115 @@ def test_bridged_nic_on_a_host_bridge(
         await driver.destroy("vm-1")
         assert not Path(f"/sys/class/net/{tap}").exists()  # the tap goes with the VM
         await driver.close()
+
+    run(scenario)
+
+
+def test_a_qemu_that_lost_its_qmp_socket_is_killed_not_leaked(
+    make_driver: Callable[[], QemuDriver],
+) -> None:
+    """Regression: a live but unreachable QEMU was reported crashed and left running."""
+
+    async def first_agent() -> int:
+        driver = make_driver()
+        await driver.open()
+        await driver.create(spec(driver))
+        pid = _pid(driver)
+        await driver.close()
+        (driver.run_dir / "vm-1.qmp").unlink()  # e.g. a /tmp cleaner
+        return pid
+
+    pid = asyncio.run(first_agent())
+
+    async def second_agent() -> None:
+        driver = make_driver()
+        await driver.open()
+        info = await driver.get_vm("vm-1")
+        assert info.power_state == CRASHED and "did not answer on QMP" in info.fault
+        await until(lambda: not _alive(pid))
+        assert (await driver.start("vm-1")).power_state == RUNNING  # the disk is free again
+        await driver.destroy("vm-1")
+
+    asyncio.run(second_agent())
+
+
+def test_a_forced_stop_overtakes_a_graceful_stop_the_guest_ignores(
+    make_driver: Callable[[], QemuDriver],
+) -> None:
+    """Regression: the forced stop queued behind the graceful one's 60 s wait."""
+
+    async def scenario() -> None:
+        driver = make_driver()
+        await driver.open()
+        await driver.create(spec(driver))
+        await asyncio.to_thread(wait_for_text, serial_log(driver), READY)
+        await asyncio.to_thread(guest_run, driver.serial_socket("vm-1"), "killall acpid")
+        graceful = asyncio.create_task(driver.shutdown("vm-1", timeout_s=120))
+        await asyncio.sleep(1)
+        assert not graceful.done()  # the guest ignores the power button
+        forced = await asyncio.wait_for(driver.stop("vm-1"), 30)
+        assert forced.power_state == STOPPED
+        assert (await asyncio.wait_for(graceful, 10)).power_state == STOPPED
+        await driver.destroy("vm-1")
+
+    run(scenario)
+
+
+def test_concurrent_clone_retries_make_one_good_clone(
+    make_driver: Callable[[], QemuDriver],
+) -> None:
+    """Regression: the second of two concurrent clone calls deleted the first one's files."""
+
+    async def scenario() -> None:
+        driver = make_driver()
+        await driver.open()
+        await driver.create(spec(driver))
+        await driver.stop("vm-1")
+        copies = await asyncio.gather(
+            driver.clone("vm-1", spec(driver, "vm-2")), driver.clone("vm-1", spec(driver, "vm-2"))
+        )
+        assert [c.id for c in copies] == ["vm-2", "vm-2"]
+        assert (driver.vms_dir / "vm-2" / "disk.qcow2").exists()
+        assert (await driver.start("vm-2")).power_state == RUNNING
+        for vm_id in ("vm-1", "vm-2"):
+            await driver.destroy(vm_id)
+
+    run(scenario)
+
+
+def test_a_leftover_directory_does_not_fail_a_retried_create(
+    make_driver: Callable[[], QemuDriver],
+) -> None:
+    """Regression: an agent killed between mkdir and its record made every retry fail."""
+
+    async def scenario() -> None:
+        driver = make_driver()
+        await driver.open()
+        (driver.vms_dir / "vm-1").mkdir(parents=True)
+        (driver.vms_dir / "vm-1" / "disk.qcow2").write_bytes(b"half-made")
+        assert (await driver.create(spec(driver))).power_state == RUNNING
+        await driver.destroy("vm-1")
+
+    run(scenario)
+
+
+def test_a_port_in_time_wait_is_free_for_a_forward(make_driver: Callable[[], QemuDriver]) -> None:
+    """Regression: the driver refused ports QEMU itself can use (TIME_WAIT after a crash)."""
+    import socket
+
+    port = free_port()
+    listener = socket.create_server(("127.0.0.1", port))
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = listener.accept()
+    accepted.close()  # the side that closes first keeps the port in TIME_WAIT
+    client.close()
+    listener.close()
+
+    async def scenario() -> None:
+        driver = make_driver()
+        await driver.open()
+        network = {"mode": "user", "forwards": [{"host_port": port, "guest_port": 8080}]}
+        assert (await driver.create(spec(driver, network=network))).power_state == RUNNING
+        await driver.destroy("vm-1")
 
     run(scenario)

@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,7 +27,8 @@ from novacron.hypervisor.qemu.machine import QEMU_SYSTEM
 log = logging.getLogger(__name__)
 
 READY_MARKER = b"NOVACRON-GUEST-READY"
-PROBE_TIMEOUT_S = 45.0
+PROBE_TIMEOUT_S = 30.0
+FAILURE_TTL_S = 86400.0
 KVM_DEVICE = Path("/dev/kvm")
 MODES = ("auto", "kvm", "tcg")
 
@@ -155,11 +157,14 @@ async def choose_accel(
 
 
 def _cached(cache_file: Path | None, key: str) -> AccelChoice | None:
+    """A cached verdict; a failed probe is trusted for a day only (it may have been a
+    busy machine timing out), a success for good."""
     if cache_file is None:
         return None
     try:
         data = json.loads(cache_file.read_text())
-        if data.get("key") == key:
+        fresh = data["accel"] == "kvm" or time.time() - float(data.get("at", 0)) < FAILURE_TTL_S
+        if data.get("key") == key and fresh:
             return AccelChoice(str(data["accel"]), str(data["reason"]) + " (cached)")
     except (OSError, ValueError, KeyError, TypeError):
         pass
@@ -171,7 +176,7 @@ def _store(cache_file: Path | None, key: str, choice: AccelChoice) -> None:
         return
     with contextlib.suppress(OSError):
         tmp = cache_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"key": key, **asdict(choice)}))
+        tmp.write_text(json.dumps({"key": key, "at": time.time(), **asdict(choice)}))
         tmp.replace(cache_file)
 
 

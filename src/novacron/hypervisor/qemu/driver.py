@@ -22,11 +22,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import ipaddress
 import json
 import logging
 import os
 import shutil
+import signal
 import socket
+import stat
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -128,6 +131,7 @@ class QemuDriver(HypervisorDriver):
         self._creating: dict[str, asyncio.Lock] = {}
         self.vms_dir = data_dir / "vms"
         self.run_dir = run_dir_for(data_dir)
+        self.unreadable_records = 0
 
     def __repr__(self) -> str:
         return f"<QemuDriver {self.host_name} {self.accel} vms={len(self._vms)}>"
@@ -137,19 +141,23 @@ class QemuDriver(HypervisorDriver):
     async def open(self) -> None:
         """Load every VM on disk; re-attach to running QEMUs."""
         self.vms_dir.mkdir(parents=True, exist_ok=True)
-        self.run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _private_dir(self.run_dir)
         hoststats.host_usage(self.data_dir)  # primes the CPU counter
         for path in sorted(self.vms_dir.glob("*/vm.json")):
             try:
                 vm = self._load(path)
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 log.error("ignoring unreadable VM record %s: %s", path, exc)
+                self.unreadable_records += 1
                 continue
             self._vms[vm.spec.id] = vm
             await self._reattach(vm)
 
-    def images_in_use(self) -> set[str]:
-        """Ids of the images this host's VMs are overlays on."""
+    def images_in_use(self) -> set[str] | None:
+        """Ids of the images this host's VMs are overlays on; None when unknown (some VM
+        record could not be read, so its image must be assumed in use)."""
+        if self.unreadable_records:
+            return None
         return {vm.image_dir.name for vm in self._vms.values() if vm.image_dir is not None}
 
     async def close(self) -> None:
@@ -172,6 +180,7 @@ class QemuDriver(HypervisorDriver):
         pid = _read_pid(vm.dir / "qemu.pid")
         alive = pid is not None and procstats.is_alive(pid) and self._is_ours(pid, vm)
         if alive and pid is not None:
+            proc: QemuProcess | None = None
             try:
                 proc = await QemuProcess.attach(
                     pid,
@@ -179,14 +188,22 @@ class QemuDriver(HypervisorDriver):
                     stderr_log=vm.dir / "qemu.log",
                     on_event=self._event_handler(vm),
                 )
-            except DriverError as exc:
-                log.error("VM %s: %s", vm.spec.id, exc)
-            else:
-                self._adopt(vm, proc)
-                vm.paused = (await proc.run_state()) in ("paused", "suspended")
-                vm.started_at = _process_start(pid)
-                log.info("re-attached to VM %s (QEMU pid %d)", vm.spec.id, pid)
+                state = await asyncio.wait_for(proc.run_state(), 10)
+            except (DriverError, TimeoutError) as exc:
+                # Alive but deaf: nothing can control it, and it holds the disk. End it.
+                log.error("VM %s: %s; killing QEMU pid %d", vm.spec.id, exc or "QMP timeout", pid)
+                if proc is not None:
+                    await proc.close()
+                _kill(pid)
+                vm.power = CRASHED
+                vm.fault = f"QEMU pid {pid} did not answer on QMP after an agent restart; killed"
+                self._save(vm)
                 return
+            self._adopt(vm, proc)
+            vm.paused = state in ("paused", "suspended")
+            vm.started_at = _process_start(pid)
+            log.info("re-attached to VM %s (QEMU pid %d)", vm.spec.id, pid)
+            return
         if vm.power == RUNNING:
             vm.power, vm.fault = CRASHED, "QEMU exited while the agent was not running"
             log.warning("VM %s: %s", vm.spec.id, vm.fault)
@@ -243,11 +260,12 @@ class QemuDriver(HypervisorDriver):
         lock = self._creating.setdefault(spec.id, asyncio.Lock())
         async with lock:
             existing = self._vms.get(spec.id)
-            if existing is not None:
-                return self._info(existing)
+            if existing is not None:  # a retried create: make sure it runs
+                return await self.start(spec.id)
             vm = _VM(
                 spec=spec, dir=self.vms_dir / spec.id, uuid=str(uuid.uuid4()), mac=_mac(spec.id)
             )
+            _clear_leftover(vm.dir)
             try:
                 await self._define(vm)
                 self._vms[spec.id] = vm
@@ -289,6 +307,7 @@ class QemuDriver(HypervisorDriver):
 
     async def stop(self, vm_id: str) -> VMInfo:
         vm = self._get(vm_id)
+        await self._overtake(vm)
         async with vm.lock:
             await self._power_off(vm)
             return self._info(vm)
@@ -324,6 +343,7 @@ class QemuDriver(HypervisorDriver):
         vm = self._vms.get(vm_id)
         if vm is None:
             return
+        await self._overtake(vm)
         async with vm.lock:
             await self._power_off(vm)
             self._vms.pop(vm_id, None)
@@ -470,6 +490,8 @@ class QemuDriver(HypervisorDriver):
         if spec.id in self._vms:
             return self._info(self._vms[spec.id])
         async with source.lock:
+            if spec.id in self._vms:  # a concurrent retry finished it meanwhile
+                return self._info(self._vms[spec.id])
             if self._live(source) is not None:
                 raise InvalidState("clone a stopped VM (its disk must not change while copied)")
             spec.image_ref = source.spec.image_ref
@@ -477,6 +499,7 @@ class QemuDriver(HypervisorDriver):
                 spec=spec, dir=self.vms_dir / spec.id, uuid=str(uuid.uuid4()), mac=_mac(spec.id)
             )
             vm.image_dir = source.image_dir
+            _clear_leftover(vm.dir)
             try:
                 vm.dir.mkdir(parents=True)
                 backing = self._image_disk(vm)
@@ -540,6 +563,7 @@ class QemuDriver(HypervisorDriver):
 
     async def _boot(self, vm: _VM, loadvm: str | None = None) -> None:
         """Start QEMU for ``vm`` (its lock held); on failure it stays stopped/crashed."""
+        self._kill_stray(vm)
         self._check_ports(vm)
         tap = await self._prepare_tap(vm)
         config = self._machine(vm, loadvm=loadvm, tap=tap)
@@ -592,15 +616,7 @@ class QemuDriver(HypervisorDriver):
         network = vm.spec.network or {}
         if network.get("mode") == "bridge":
             return Nic(mac=vm.mac, mode="bridge", tap=tap)
-        forwards = tuple(
-            PortForward(
-                host_port=int(f["host_port"]),
-                guest_port=int(f["guest_port"]),
-                proto=str(f.get("proto", "tcp")),
-                host_addr=str(f.get("host_addr", "127.0.0.1")),
-            )
-            for f in network.get("forwards") or []
-        )
+        forwards = tuple(_forward(f) for f in network.get("forwards") or [])
         return Nic(mac=vm.mac, forwards=forwards)
 
     def _check_ports(self, vm: _VM) -> None:
@@ -608,6 +624,8 @@ class QemuDriver(HypervisorDriver):
         for fwd in self._nic(vm, None).forwards:
             kind = socket.SOCK_DGRAM if fwd.proto == "udp" else socket.SOCK_STREAM
             with socket.socket(socket.AF_INET, kind) as sock:
+                if kind == socket.SOCK_STREAM:  # as libslirp does: TIME_WAIT is no conflict
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     sock.bind((fwd.host_addr, fwd.host_port))
                 except OSError as exc:
@@ -668,6 +686,13 @@ class QemuDriver(HypervisorDriver):
 
         return on_event
 
+    async def _overtake(self, vm: _VM) -> None:
+        """Kill QEMU without waiting for the VM's lock: a forced stop must not queue
+        behind a graceful shutdown that waits for a guest ignoring ACPI."""
+        proc = vm.proc
+        if proc is not None and proc.alive and vm.lock.locked():
+            await proc.terminate()
+
     async def _power_off(self, vm: _VM) -> None:
         proc = vm.proc
         if proc is not None and proc.alive:
@@ -676,9 +701,22 @@ class QemuDriver(HypervisorDriver):
             vm.power = STOPPED
             self._save(vm)
 
+    def _kill_stray(self, vm: _VM) -> None:
+        """A QEMU of this VM we do not control (it lost its QMP socket) must not run on."""
+        pid = _read_pid(vm.dir / "qemu.pid")
+        if (
+            vm.proc is None
+            and pid is not None
+            and procstats.is_alive(pid)
+            and self._is_ours(pid, vm)
+        ):
+            log.warning("VM %s: killing stray QEMU pid %d", vm.spec.id, pid)
+            _kill(pid)
+
     async def _remove(self, vm: _VM) -> None:
         if vm.proc is not None and vm.proc.alive:
             await vm.proc.terminate()
+        self._kill_stray(vm)
         tap = self._tap(vm)
         if tap and Path(f"/sys/class/net/{tap}").exists():
             with contextlib.suppress(DriverError):
@@ -752,6 +790,37 @@ class QemuDriver(HypervisorDriver):
     def serial_socket(self, vm_id: str) -> Path:
         """The serial console's socket: connect to type into the guest's console."""
         return self.run_dir / f"{vm_id}.serial"
+
+
+def _forward(raw: dict[str, Any]) -> PortForward:
+    """A port forward from the server's spec, checked again: it lands in QEMU's argv."""
+    proto = str(raw.get("proto", "tcp"))
+    host_addr = str(ipaddress.IPv4Address(str(raw.get("host_addr", "127.0.0.1"))))
+    host_port, guest_port = int(raw["host_port"]), int(raw["guest_port"])
+    if proto not in ("tcp", "udp") or not (0 < host_port < 65536 and 0 < guest_port < 65536):
+        raise Invalid(
+            f"bad port forward {raw!r}", errors=[{"loc": ["network", "forwards"], "msg": "bad"}]
+        )
+    return PortForward(host_port=host_port, guest_port=guest_port, proto=proto, host_addr=host_addr)
+
+
+def _clear_leftover(vm_dir: Path) -> None:
+    """A VM directory without a record is what an interrupted create or clone left."""
+    if vm_dir.is_dir() and not (vm_dir / "vm.json").exists():
+        shutil.rmtree(vm_dir, ignore_errors=True)
+
+
+def _private_dir(path: Path) -> None:
+    """Create ``path`` 0700 and insist it is ours: it holds the VMs' control sockets."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    info = path.lstat()
+    if stat.S_ISLNK(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise DriverError(f"{path} must be a directory owned by this user with mode 0700")
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
 
 
 def trim_console(path: Path, max_bytes: int = CONSOLE_MAX_BYTES) -> bool:

@@ -104,6 +104,24 @@ class QemuProcess:
                 )
             except OSError as exc:
                 raise DriverError(f"cannot run {argv[0]}: {exc.strerror}") from exc
+        try:
+            return await cls._connect(child, qmp_socket, stderr_log, on_event, timeout_s)
+        except BaseException:
+            # Cancelled (agent shutting down) or failed: no QEMU may outlive this call.
+            if child.returncode is None:
+                _kill(child.pid)
+                await asyncio.shield(child.wait())
+            raise
+
+    @classmethod
+    async def _connect(
+        cls,
+        child: asyncio.subprocess.Process,
+        qmp_socket: Path,
+        stderr_log: Path,
+        on_event: Callable[[str, dict[str, Any]], None] | None,
+        timeout_s: float,
+    ) -> QemuProcess:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while True:
@@ -122,8 +140,6 @@ class QemuProcess:
                     with contextlib.suppress(Exception):
                         await qmp.disconnect()
             if loop.time() > deadline:
-                _kill(child.pid)
-                await child.wait()
                 raise DriverError(f"QEMU did not open its QMP socket within {timeout_s:.0f}s")
             await asyncio.sleep(0.02)
 
@@ -220,11 +236,24 @@ class QemuProcess:
         else:
             while procstats.is_alive(self.pid):
                 await asyncio.sleep(POLL_S)
-        await asyncio.sleep(0)  # let the events task take the last events (SHUTDOWN)
+        await self._drain_events()
         with contextlib.suppress(Exception):
             await self.qmp.disconnect()
         self._events.cancel()
         self.exited.set_result(self._explain(status))
+
+    async def _drain_events(self, timeout_s: float = 1.0) -> None:
+        """Give QEMU's last events (SHUTDOWN, GUEST_PANICKED) time to arrive: they say
+        whether the end was clean. QMP reaches end-of-file after the last one."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while loop.time() < deadline:
+            if self.shutdown_reason is not None or self.panicked:
+                break
+            if self.qmp.runstate != Runstate.RUNNING and self.qmp.events.empty():
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0)
 
     def _explain(self, status: int | None) -> Exit:
         reason = self.shutdown_reason

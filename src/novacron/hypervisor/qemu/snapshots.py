@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -75,14 +76,10 @@ async def delete(proc: QemuProcess, name: str) -> None:
     await _job(proc, "snapshot-delete", {"tag": name, "devices": [DISK_NODE]})
 
 
-_job_counter = 0
-
-
 async def _job(proc: QemuProcess, command: str, arguments: dict[str, Any]) -> None:
     """Run a QMP job to its end; raise its error. The job is dismissed either way."""
-    global _job_counter
-    _job_counter += 1
-    job_id = f"nc-{command}-{_job_counter}"
+    # Unique across agent restarts: a job an earlier agent left behind must not collide.
+    job_id = f"nc-{command}-{uuid.uuid4().hex[:12]}"
     await proc.execute(command, {"job-id": job_id, **arguments})
     loop = asyncio.get_running_loop()
     deadline = loop.time() + JOB_TIMEOUT_S
