@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -18,10 +19,13 @@ from novacron.testing.cluster import free_port, wait_until
 pytestmark = pytest.mark.slow
 
 
-def start_up(data_dir: Path, sim_hosts: int) -> tuple[subprocess.Popen[str], int, str]:
+def start_up(
+    data_dir: Path, sim_hosts: int, driver: str = "sim"
+) -> tuple[subprocess.Popen[str], int, str]:
     """``novacron up`` as a user runs it; returns once it printed its banner."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOVACRON_")}
+    driver_args = [] if driver == "auto" else ["--driver", driver]
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -32,8 +36,7 @@ def start_up(data_dir: Path, sim_hosts: int) -> tuple[subprocess.Popen[str], int
             str(data_dir),
             "--port",
             str(port),
-            "--driver",
-            "sim",
+            *driver_args,
             "--sim-hosts",
             str(sim_hosts),
         ],
@@ -46,7 +49,9 @@ def start_up(data_dir: Path, sim_hosts: int) -> tuple[subprocess.Popen[str], int
     assert proc.stdout is not None
     for line in proc.stdout:
         lines.append(line)
-        if "Ctrl-C stops" in line:
+        if "Ctrl-C stops" in line and driver == "sim":
+            break
+        if "No guest image yet" in line:  # the qemu banner's last line
             break
     return proc, port, "".join(lines)
 
@@ -123,3 +128,27 @@ def test_up_reissues_a_lost_admin_token(tmp_path: Path) -> None:
     start_and_stop()
     second = (data_dir / "admin-token").read_text()
     assert second and second != first
+
+
+@pytest.mark.qemu
+def test_up_runs_real_vms_when_qemu_is_installed(tmp_path: Path, needs_qemu: None) -> None:
+    """No ``--driver``: with QEMU installed the local host is a QEMU host, and up says
+    which accelerator it chose and why."""
+    data_dir = tmp_path / "data"
+    proc, port, output = start_up(data_dir, 1, driver="auto")
+    try:
+        assert "Local agent runs real VMs with QEMU" in output, output
+        assert re.search(r"Accelerator: (kvm|tcg) \(.+\)", output), output
+        token = (data_dir / "admin-token").read_text().strip()
+        api = httpx.Client(
+            base_url=f"http://127.0.0.1:{port}/api/v1", headers={"Authorization": f"Bearer {token}"}
+        )
+        hosts = api.get("/hosts").json()["items"]
+        assert [(h["name"], h["driver"]) for h in hosts] == [("local", "qemu")]
+        assert hosts[0]["labels"]["accel"] in ("kvm", "tcg")
+        assert (data_dir / "agent").is_dir()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
