@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: up test lint fmt bench clean
+.PHONY: up test lint fmt bench bench-boot clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "NovaCron needs Python 3.11 or newer")'
@@ -37,6 +37,9 @@ fmt: $(VENV)/.dev-installed
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/scheduler.py $(ARGS)
+
+bench-boot: $(VENV)/.dev-installed
+	$(BIN)/python benchmarks/boot.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,30 +1,36 @@
 """Boot latency of real VMs through NovaCron against the same QEMU started by hand.
 
     .venv/bin/python benchmarks/boot.py [--quick] [--boots N] [--max-concurrent N]
-        [--skip-concurrent] [--settle S] [--no-save]
+        [--concurrent-rounds N] [--skip-concurrent] [--settle S] [--no-save]
 
-A real server (in this process) and one ``qemu`` agent process on 127.0.0.1 boot the
-tiny guest (``novacron.hypervisor.qemu.tiny``), uploaded through the image API. A boot
-is timed from just before ``POST /api/v1/vms`` to the moment the guest's serial log
+A real server (in this process, with the ``Settings`` defaults for its workers) and one
+``qemu`` agent process on 127.0.0.1 boot the tiny guest
+(``novacron.hypervisor.qemu.tiny``), uploaded through the image API. A boot is timed
+from just before ``POST /api/v1/vms`` to the moment the guest's serial log
 (``<agent_dir>/vms/<vm_id>/serial.log``, polled every 20 ms) holds
 ``NOVACRON-GUEST-READY``.
 
 Baseline, measured in the same run and interleaved with the NovaCron boots (raw,
 NovaCron, raw, NovaCron …): the exact argv NovaCron gave QEMU (read from
-``/proc/<pid>/cmdline``), with its paths moved to a temp dir and a fresh qcow2 overlay
-on the same image file, started by ``subprocess.Popen``; timed from just before
-``Popen`` to the same marker.
+``/proc/<pid>/cmdline``), with the VM's own paths moved to a temp dir and a fresh
+qcow2 overlay on the same cached image file, started by ``subprocess.Popen``; timed
+from just before ``Popen`` to the same marker.
 
 Sections:
 
-1. ``boots``: one untimed warm-up boot (it fetches the image into the agent's cache),
-   then ``--boots`` pairs; medians, ``novacron_over_raw_ratio`` and where NovaCron's
-   time goes (operation timestamps, the QEMU process's start time from ``/proc``).
+1. ``boots``: one warm-up boot, reported apart (it fetches the image into the agent's
+   cache), then ``--boots`` raw/NovaCron pairs: medians, ``novacron_over_raw_ratio``
+   and where NovaCron's time goes (operation timestamps; the QEMU process's creation
+   time and CPU time from ``/proc``; CPU used by the agent and server processes).
 2. ``concurrent``: N VMs created at once through the API, time until every guest is
-   ready, failures; then the same N QEMUs started at once by hand.
+   ready, failures; then (or first, alternating by round) the same N QEMUs started at
+   once by hand.
 
 Progress goes to stderr; the full result is one JSON line on stdout and the last line
-is a JSON summary. See benchmarks/README.md.
+is a JSON summary; the full result is also written to
+``benchmarks/results/boot-<date>.json`` unless ``--no-save``. Every QEMU started, by
+hand or by the agent, is killed at the end (also on Ctrl-C or SIGTERM). See
+benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -114,15 +120,16 @@ def wait_ready(
     watches: dict[str, MarkerWatch],
     timeout_s: float,
     failed: Callable[[set[str]], dict[str, str]],
+    check_after_s: float = CHECK_OP_AFTER_S,
 ) -> tuple[dict[str, float], dict[str, str]]:
     """Poll every log each ``POLL_S`` until all hold the marker, fail, or time out.
 
     Returns (perf_counter time each one became ready, reason each one failed).
-    ``failed(pending)`` is asked after ``CHECK_OP_AFTER_S`` (then every 2 s)."""
+    ``failed(pending)`` is asked after ``check_after_s``, then every 2 s."""
     start = time.perf_counter()
     ready: dict[str, float] = {}
     failures: dict[str, str] = {}
-    next_check = start + CHECK_OP_AFTER_S
+    next_check = start + check_after_s
     while True:
         for key, watch in watches.items():
             if key not in ready and key not in failures and watch.seen():
@@ -145,14 +152,26 @@ def boottime() -> float:
     return time.clock_gettime(time.CLOCK_BOOTTIME)
 
 
-def process_start(pid: int) -> float | None:
-    """Start of ``pid`` in CLOCK_BOOTTIME seconds (1/CLK_TCK resolution, i.e. 10 ms)."""
+def _stat(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat from field 3 on (after "pid (comm)")."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = stat.rsplit(")", 1)[1].split()
-    return int(fields[19]) / CLK_TCK  # field 22, counted after "pid (comm)"
+    return stat.rsplit(")", 1)[1].split()
+
+
+def process_start(pid: int) -> float | None:
+    """When ``pid`` was created (its fork), in CLOCK_BOOTTIME seconds; the kernel
+    reports it in 1/CLK_TCK units (10 ms), truncated."""
+    fields = _stat(pid)
+    return int(fields[19]) / CLK_TCK if fields else None  # field 22: starttime
+
+
+def process_cpu(pid: int) -> float | None:
+    """User + system CPU seconds ``pid`` has used (1/CLK_TCK resolution)."""
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK if fields else None  # fields 14, 15
 
 
 def proc_cmdline(pid: int) -> list[str]:
@@ -405,6 +424,14 @@ class NovaCron:
         """The image's disk in the agent's cache: the backing file of every VM's overlay."""
         return self.agent_dir / "images" / str(self.image["id"]) / "disk"
 
+    def cpu(self) -> tuple[float, float]:
+        """CPU seconds (user + system) used so far by the agent process and by this
+        process (the server's threads, plus the benchmark's own light polling)."""
+        assert self.cluster is not None
+        agent = psutil.Process(self.cluster.agents[0].pid).cpu_times()
+        own = psutil.Process().cpu_times()
+        return agent.user + agent.system, own.user + own.system
+
     def vm_dir(self, vm_id: str) -> Path:
         return self.agent_dir / "vms" / vm_id
 
@@ -479,6 +506,7 @@ class NovaCronBoot:
 
 def novacron_boot(nc: NovaCron, name: str) -> NovaCronBoot:
     """One VM through the API, timed to its ready marker; deleted afterwards."""
+    cpu_before = nc.cpu()
     t0_wall, t0_boot = time.time(), boottime()
     t0 = time.perf_counter()
     op = nc.post_vm(name)
@@ -491,23 +519,29 @@ def novacron_boot(nc: NovaCron, name: str) -> NovaCronBoot:
         raise RuntimeError(f"VM {name} did not boot: {failures[vm_id]}")
     seconds = ready[vm_id] - t0
     # Everything below is after t1: it does not count.
+    cpu_after = nc.cpu()
     pid = read_pid(vm_dir / "qemu.pid")
     if pid is None:
         raise RuntimeError(f"VM {name} has no QEMU pidfile")
+    cpu = process_cpu(pid)
     argv = proc_cmdline(pid)
-    exec_at = process_start(pid)
+    spawned_at = process_start(pid)
     done = nc.wait_op(op["id"])
     if done["state"] != "succeeded":
         raise RuntimeError(f"create of {name} {done['state']}: {done['error']}")
     breakdown = op_breakdown(done, t0_wall)
     breakdown["post_s"] = t_post - t0
-    exec_s = exec_at - t0_boot if exec_at is not None else None
-    breakdown["qemu_exec_s"] = exec_s
-    breakdown["guest_boot_s"] = seconds - exec_s if exec_s is not None else None
+    spawn_s = spawned_at - t0_boot if spawned_at is not None else None
+    breakdown["qemu_spawn_s"] = spawn_s
+    breakdown["guest_boot_s"] = seconds - spawn_s if spawn_s is not None else None
+    breakdown["qemu_cpu_s"] = cpu
     agent_done = breakdown.get("agent_create_done_s")
-    breakdown["qemu_exec_to_create_done_s"] = (
-        agent_done - exec_s if agent_done is not None and exec_s is not None else None
+    breakdown["qemu_spawn_to_create_done_s"] = (
+        agent_done - spawn_s if agent_done is not None and spawn_s is not None else None
     )
+    breakdown["agent_cpu_s"] = cpu_after[0] - cpu_before[0]
+    breakdown["server_cpu_s"] = cpu_after[1] - cpu_before[1]
+    breakdown["load_1"] = os.getloadavg()[0]
     started = time.perf_counter()
     deleted = nc.delete_vm(vm_id)
     if deleted["state"] != "succeeded":
@@ -540,10 +574,14 @@ def op_breakdown(op: dict[str, Any], t0_wall: float) -> dict[str, float | None]:
     return out
 
 
-def raw_boot(runner: RawRunner, template: ArgvTemplate) -> tuple[float, dict[str, float | None]]:
+def raw_boot(
+    runner: RawRunner, template: ArgvTemplate, nc: NovaCron
+) -> tuple[float, dict[str, float | None]]:
     vm, overlay_s = runner.prepare()
     argv = template.for_dir(vm.directory)
     try:
+        # The idle cluster's CPU over the same window, to compare with a NovaCron boot.
+        cpu_before = nc.cpu()
         t0_boot = boottime()
         t0 = time.perf_counter()
         runner.start(vm, argv)
@@ -551,19 +589,26 @@ def raw_boot(runner: RawRunner, template: ArgvTemplate) -> tuple[float, dict[str
             {"raw": vm.watch},
             BOOT_TIMEOUT_S,
             lambda _: {"raw": reason} if (reason := runner.failure(vm)) else {},
+            check_after_s=2.0,  # a waitpid, no request: cheap enough
         )
         if failures:
             raise RuntimeError(f"raw QEMU did not boot: {failures['raw']}")
         seconds = ready["raw"] - t0
+        cpu_after = nc.cpu()
         assert vm.proc is not None
-        exec_at = process_start(vm.proc.pid)
+        cpu = process_cpu(vm.proc.pid)
+        spawned_at = process_start(vm.proc.pid)
     finally:
         runner.stop(vm)
-    exec_s = exec_at - t0_boot if exec_at is not None else None
+    spawn_s = spawned_at - t0_boot if spawned_at is not None else None
     return seconds, {
         "overlay_create_s": overlay_s,
-        "qemu_exec_s": exec_s,
-        "guest_boot_s": seconds - exec_s if exec_s is not None else None,
+        "qemu_spawn_s": spawn_s,
+        "guest_boot_s": seconds - spawn_s if spawn_s is not None else None,
+        "qemu_cpu_s": cpu,
+        "idle_agent_cpu_s": cpu_after[0] - cpu_before[0],
+        "idle_server_cpu_s": cpu_after[1] - cpu_before[1],
+        "load_1": os.getloadavg()[0],
     }
 
 
@@ -586,7 +631,7 @@ def bench_boots(
     out["novacron_first_boot_breakdown"] = {k: _r(v) for k, v in warm.breakdown.items()}
     log(f"warm-up boot (image fetched into the agent cache): {warm.seconds:.3f}s")
     template = ArgvTemplate.from_novacron(warm.argv, warm.vm_dir, warm.vm_id)
-    out["qemu_argv"] = template.argv
+    out["qemu_argv_warmup"] = template.argv
     nc_s: list[float] = []
     raw_s: list[float] = []
     nc_rows: list[dict[str, float | None]] = []
@@ -594,7 +639,7 @@ def bench_boots(
     deletes: list[float] = []
     for i in range(args.boots):
         time.sleep(args.settle)
-        seconds, row = raw_boot(runner, template)
+        seconds, row = raw_boot(runner, template, nc)
         raw_s.append(seconds)
         raw_rows.append(row)
         time.sleep(args.settle)
@@ -605,11 +650,13 @@ def bench_boots(
         template = ArgvTemplate.from_novacron(boot.argv, boot.vm_dir, boot.vm_id)
         log(
             f"boot {i + 1}/{args.boots}: raw {seconds:.3f}s, novacron {boot.seconds:.3f}s "
-            f"(QEMU exec at +{_fmt(boot.breakdown['qemu_exec_s'])}s, "
-            f"raw +{_fmt(row['qemu_exec_s'])}s)"
+            f"(QEMU spawned at +{_fmt(boot.breakdown['qemu_spawn_s'])}s / "
+            f"+{_fmt(row['qemu_spawn_s'])}s, QEMU CPU {_fmt(boot.breakdown['qemu_cpu_s'])}s / "
+            f"{_fmt(row['qemu_cpu_s'])}s, load {os.getloadavg()[0]:.1f})"
         )
     nc_median, raw_median = statistics.median(nc_s), statistics.median(raw_s)
     paired = statistics.median(n / r for n, r in zip(nc_s, raw_s, strict=True))
+    paired_diff = statistics.median(n - r for n, r in zip(nc_s, raw_s, strict=True))
     out.update(
         novacron_boot_s=rounded(nc_s),
         raw_boot_s=rounded(raw_s),
@@ -618,6 +665,7 @@ def bench_boots(
         novacron_over_raw_ratio=round(nc_median / raw_median, 4),
         novacron_minus_raw_median_s=round(nc_median - raw_median, 4),
         paired_ratio_median=round(paired, 4),
+        paired_overhead_median_s=round(paired_diff, 4),
         target_ratio=TARGET_RATIO,
         within_target=nc_median / raw_median <= TARGET_RATIO,
         novacron_delete_median_s=median(deletes),
@@ -625,6 +673,7 @@ def bench_boots(
     out.update(medians_of(nc_rows, "novacron_"))
     out.update(medians_of(raw_rows, "raw_"))
     out["novacron_breakdown_per_boot"] = [{k: _r(v) for k, v in row.items()} for row in nc_rows]
+    out["raw_breakdown_per_boot"] = [{k: _r(v) for k, v in row.items()} for row in raw_rows]
     return out, template
 
 
@@ -655,6 +704,90 @@ def concurrent_count(args: argparse.Namespace, nc: NovaCron) -> tuple[int, dict[
     return max(0, min(limits.values())), limits
 
 
+@dataclass
+class ConcurrentRound:
+    ready_s: list[float]
+    spawn_s: list[float]
+    qemu_cpu_s: float
+    failures: dict[str, str]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def all_ready_s(self) -> float | None:
+        return max(self.ready_s) if self.ready_s and not self.failures else None
+
+
+def _spawn_and_cpu(pids: list[int], t0_boot: float) -> tuple[list[float], float]:
+    """When each QEMU was created (s after t0) and their CPU seconds so far."""
+    spawn, cpu = [], 0.0
+    for pid in pids:
+        started = process_start(pid)
+        if started is not None:
+            spawn.append(started - t0_boot)
+        cpu += process_cpu(pid) or 0.0
+    return sorted(spawn), cpu
+
+
+def nc_concurrent_round(nc: NovaCron, n: int, timeout: float, tag: str) -> ConcurrentRound:
+    """n VMs created at once through the API, until every guest is ready; then deleted."""
+    cpu_before = nc.cpu()
+    t0_boot = boottime()
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(n) as pool:
+        ops = list(pool.map(lambda i: nc.post_vm(f"{tag}-{i}"), range(n)))
+    accepted = time.perf_counter() - t0
+    op_of = {op["target_id"]: op["id"] for op in ops}
+    watches = {vm_id: MarkerWatch(nc.vm_dir(vm_id) / "serial.log") for vm_id in op_of}
+    ready, failures = wait_ready(watches, timeout, nc.failed_ops(op_of))
+    cpu_after = nc.cpu()
+    pids = [p for vm_id in op_of if (p := read_pid(nc.vm_dir(vm_id) / "qemu.pid")) is not None]
+    spawn, qemu_cpu = _spawn_and_cpu(pids, t0_boot)
+    for vm_id, op_id in op_of.items():
+        done = nc.wait_op(op_id)
+        if done["state"] != "succeeded" and vm_id not in failures:
+            failures[vm_id] = f"create {done['state']}: {done['error']}"
+    with ThreadPoolExecutor(n) as pool:
+        deleted = list(pool.map(nc.delete_vm, op_of))
+    return ConcurrentRound(
+        sorted(t - t0 for t in ready.values()),
+        spawn,
+        qemu_cpu,
+        failures,
+        {
+            "accept_s": accepted,
+            "agent_cpu_s": cpu_after[0] - cpu_before[0],
+            "server_cpu_s": cpu_after[1] - cpu_before[1],
+            "delete_failures": sum(d["state"] != "succeeded" for d in deleted),
+        },
+    )
+
+
+def raw_concurrent_round(
+    runner: RawRunner, template: ArgvTemplate, n: int, timeout: float
+) -> ConcurrentRound:
+    """The same n QEMUs started at once by hand (overlays made beforehand)."""
+    vms = [runner.prepare()[0] for _ in range(n)]
+    try:
+        argvs = [template.for_dir(vm.directory) for vm in vms]
+        t0_boot = boottime()
+        t0 = time.perf_counter()
+        for vm, argv in zip(vms, argvs, strict=True):
+            runner.start(vm, argv)
+        ready, failures = wait_ready(
+            {str(i): vm.watch for i, vm in enumerate(vms)},
+            timeout,
+            lambda pending: {
+                k: reason for k in pending if (reason := runner.failure(vms[int(k)])) is not None
+            },
+            check_after_s=2.0,
+        )
+        spawn, qemu_cpu = _spawn_and_cpu([vm.proc.pid for vm in vms if vm.proc], t0_boot)
+    finally:
+        for vm in vms:
+            runner.stop(vm)
+    return ConcurrentRound(sorted(t - t0 for t in ready.values()), spawn, qemu_cpu, failures)
+
+
 def bench_concurrent(
     args: argparse.Namespace, nc: NovaCron, runner: RawRunner, template: ArgvTemplate
 ) -> dict[str, Any]:
@@ -665,66 +798,55 @@ def bench_concurrent(
         out["concurrent_skipped"] = f"no room for a {VM_MEMORY_MIB} MiB VM: {limits}"
         return out
     timeout = BOOT_TIMEOUT_S + 15.0 * n
-    time.sleep(args.settle)
-
-    # NovaCron: n creates at once.
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(n) as pool:
-        ops = list(pool.map(lambda i: nc.post_vm(f"conc-{i}"), range(n)))
-    accepted = time.perf_counter() - t0
-    op_of = {op["target_id"]: op["id"] for op in ops}
-    watches = {vm_id: MarkerWatch(nc.vm_dir(vm_id) / "serial.log") for vm_id in op_of}
-    ready, failures = wait_ready(watches, timeout, nc.failed_ops(op_of))
-    ready_s = sorted(t - t0 for t in ready.values())
-    for vm_id, op_id in op_of.items():
-        done = nc.wait_op(op_id)
-        if done["state"] != "succeeded" and vm_id not in failures:
-            failures[vm_id] = f"create {done['state']}: {done['error']}"
-    with ThreadPoolExecutor(n) as pool:
-        deleted = list(pool.map(nc.delete_vm, op_of))
-    delete_failures = [d["error"] for d in deleted if d["state"] != "succeeded"]
+    rounds: list[tuple[ConcurrentRound, ConcurrentRound]] = []
+    for r in range(args.concurrent_rounds):
+        # Alternate which goes first, so neither always runs on a warmer (or busier) host.
+        order = ("nc", "raw") if r % 2 == 0 else ("raw", "nc")
+        done: dict[str, ConcurrentRound] = {}
+        for which in order:
+            time.sleep(args.settle)
+            if which == "nc":
+                done[which] = nc_concurrent_round(nc, n, timeout, f"conc{r}")
+            else:
+                done[which] = raw_concurrent_round(runner, template, n, timeout)
+            log(
+                f"concurrent round {r + 1}/{args.concurrent_rounds}: {n} VMs "
+                f"{'through NovaCron' if which == 'nc' else 'by hand'}, all ready in "
+                f"{_fmt(done[which].all_ready_s)}s, last QEMU spawned at "
+                f"+{_fmt(max(done[which].spawn_s, default=None))}s, "
+                f"{len(done[which].failures)} failures"
+            )
+        rounds.append((done["nc"], done["raw"]))
+    ncs, raws = [a for a, _ in rounds], [b for _, b in rounds]
+    failures = [reason for rnd in ncs for reason in rnd.failures.values()]
+    nc_all = [x for rnd in ncs if (x := rnd.all_ready_s) is not None]
+    raw_all = [x for rnd in raws if (x := rnd.all_ready_s) is not None]
     out.update(
-        concurrent_accept_s=round(accepted, 4),
-        concurrent_all_ready_s=round(max(ready_s), 4) if not failures else None,
-        concurrent_ready_s=rounded(ready_s),
+        concurrent_rounds=args.concurrent_rounds,
+        concurrent_all_ready_s=median(nc_all) if not failures else None,
+        concurrent_raw_all_ready_s=median(raw_all),
         concurrent_failures=len(failures),
-        concurrent_failure_reasons=sorted(set(failures.values())),
-        concurrent_delete_failures=len(delete_failures),
-    )
-    log(
-        f"concurrent: {n} VMs through NovaCron, all ready in {_fmt(out['concurrent_all_ready_s'])}s"
-        f", {len(failures)} failures"
-    )
-
-    # Baseline: the same n QEMUs started at once by hand (overlays made beforehand).
-    time.sleep(args.settle)
-    vms = [runner.prepare()[0] for _ in range(n)]
-    try:
-        argvs = [template.for_dir(vm.directory) for vm in vms]
-        t0 = time.perf_counter()
-        for vm, argv in zip(vms, argvs, strict=True):
-            runner.start(vm, argv)
-        raw_ready, raw_failures = wait_ready(
-            {str(i): vm.watch for i, vm in enumerate(vms)},
-            timeout,
-            lambda pending: {
-                k: reason for k in pending if (reason := runner.failure(vms[int(k)])) is not None
-            },
-        )
-    finally:
-        for vm in vms:
-            runner.stop(vm)
-    raw_ready_s = sorted(t - t0 for t in raw_ready.values())
-    out.update(
-        concurrent_raw_all_ready_s=round(max(raw_ready_s), 4) if not raw_failures else None,
-        concurrent_raw_ready_s=rounded(raw_ready_s),
-        concurrent_raw_failures=len(raw_failures),
+        concurrent_failure_reasons=sorted(set(failures)),
+        concurrent_raw_failures=sum(len(rnd.failures) for rnd in raws),
+        concurrent_delete_failures=sum(rnd.extra["delete_failures"] for rnd in ncs),
+        concurrent_all_ready_per_round_s=rounded(nc_all),
+        concurrent_raw_all_ready_per_round_s=rounded(raw_all),
+        concurrent_accept_s=median([rnd.extra["accept_s"] for rnd in ncs]),
+        concurrent_last_spawn_s=median([max(rnd.spawn_s) for rnd in ncs if rnd.spawn_s]),
+        concurrent_raw_last_spawn_s=median([max(rnd.spawn_s) for rnd in raws if rnd.spawn_s]),
+        concurrent_qemu_cpu_s=median([rnd.qemu_cpu_s for rnd in ncs]),
+        concurrent_raw_qemu_cpu_s=median([rnd.qemu_cpu_s for rnd in raws]),
+        concurrent_agent_cpu_s=median([rnd.extra["agent_cpu_s"] for rnd in ncs]),
+        concurrent_server_cpu_s=median([rnd.extra["server_cpu_s"] for rnd in ncs]),
+        concurrent_ready_s=[rounded(rnd.ready_s) for rnd in ncs],
+        concurrent_raw_ready_s=[rounded(rnd.ready_s) for rnd in raws],
+        concurrent_spawn_s=[rounded(rnd.spawn_s) for rnd in ncs],
+        concurrent_raw_spawn_s=[rounded(rnd.spawn_s) for rnd in raws],
     )
     if out["concurrent_all_ready_s"] and out["concurrent_raw_all_ready_s"]:
         out["concurrent_novacron_over_raw_ratio"] = round(
             out["concurrent_all_ready_s"] / out["concurrent_raw_all_ready_s"], 4
         )
-    log(f"concurrent: {n} QEMUs by hand, all ready in {_fmt(out['concurrent_raw_all_ready_s'])}s")
     return out
 
 
@@ -741,6 +863,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="cap on the concurrency section's VMs (default 8, 4 with --quick)",
     )
+    parser.add_argument(
+        "--concurrent-rounds",
+        type=int,
+        default=None,
+        help="rounds of the concurrency section, each NovaCron + by hand (default 2, 1 with "
+        "--quick)",
+    )
     parser.add_argument("--skip-concurrent", action="store_true")
     parser.add_argument(
         "--settle", type=float, default=0.5, help="pause before each timed boot (s)"
@@ -749,10 +878,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.boots is None:
         args.boots = 3 if args.quick else 7
+    if args.concurrent_rounds is None:
+        args.concurrent_rounds = 1 if args.quick else 2
     if args.max_concurrent is None:
         args.max_concurrent = 4 if args.quick else 8
-    if args.boots < 1:
-        parser.error("--boots must be >= 1")
+    if args.boots < 1 or args.concurrent_rounds < 1:
+        parser.error("--boots and --concurrent-rounds must be >= 1")
     return args
 
 
@@ -830,10 +961,13 @@ def main(argv: list[str] | None = None) -> int:
             "boots",
             "accel",
             "qemu_version",
+            "paired_overhead_median_s",
+            "novacron_qemu_spawn_s",
             "novacron_first_boot_s",
             "concurrent",
             "concurrent_all_ready_s",
             "concurrent_raw_all_ready_s",
+            "concurrent_novacron_over_raw_ratio",
             "concurrent_failures",
             "within_target",
         )

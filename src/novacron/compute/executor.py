@@ -30,6 +30,11 @@ from novacron.core.ids import new_id
 
 log = logging.getLogger("novacron.executor")
 
+#: How often an idle worker other than the poller looks for work. One idle worker at a
+#: time (the poller) looks every ``poll_interval_s``; the API wakes all of them for a new
+#: operation, and a worker that claims one wakes the rest (there may be more).
+IDLE_POLL_S = 2.0
+
 
 @dataclass
 class OpContext:
@@ -71,6 +76,8 @@ class Executor:
         self.owner = new_id("worker")
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._poller = threading.Lock()
+        """Held by the one idle worker that polls the database at ``poll_interval_s``."""
         self._threads: list[threading.Thread] = []
         self._live: set[str] = set()
         """Claim ids of the executions running now: only their leases are renewed."""
@@ -115,6 +122,7 @@ class Executor:
             try:
                 op_id = operations.claim_next(self.db, owner, self.settings.operation_lease_s)
                 if op_id is not None:
+                    self._wake.set()  # there may be more: idle siblings look at once
                     self.run(op_id, owner)
                 backoff = self.settings.poll_interval_s
             except Exception:
@@ -128,7 +136,12 @@ class Executor:
                 with self._live_lock:
                     self._live.discard(owner)
             if op_id is None:
-                self._wake.wait(self.settings.poll_interval_s)
+                poller = self._poller.acquire(blocking=False)
+                try:
+                    self._wake.wait(self.settings.poll_interval_s if poller else IDLE_POLL_S)
+                finally:
+                    if poller:
+                        self._poller.release()
                 self._wake.clear()
 
     def run(self, op_id: str, owner: str) -> None:
