@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from novacron.testing.browser import Tab
+from novacron.testing.cli import add_snapshot_record
 from novacron.testing.cluster import Cluster
 
 pytestmark = pytest.mark.browser
@@ -22,28 +23,6 @@ def open_vm_page(tab: Tab, vm: dict[str, Any]) -> int:
     tab.sign_in()
     tab.page.goto(f"{tab.cluster.url}/vms/{vm['id']}")
     return tab.mark()
-
-
-def add_snapshot_record(cluster: Cluster, vm_id: str, name: str) -> None:
-    """A snapshot as the server records one (the sim driver cannot take any)."""
-    from novacron.compute.models import VMSnapshot
-    from novacron.core.database import Database
-    from novacron.core.ids import new_id
-
-    db = Database(cluster.settings.resolved_database_url)
-    try:
-        with db.session() as s:
-            s.add(
-                VMSnapshot(
-                    id=new_id("snap"),
-                    vm_id=vm_id,
-                    name=name,
-                    vm_state_bytes=64 << 20,
-                    power_state="running",
-                )
-            )
-    finally:
-        db.dispose()
 
 
 def test_console_panel_says_why_when_the_driver_has_none(tab: Tab, cluster: Cluster) -> None:
@@ -122,7 +101,7 @@ def test_snapshot_panel_on_a_host_without_snapshots(tab: Tab, cluster: Cluster) 
     from playwright.sync_api import expect
 
     vm = cluster.create_vm("snap-1")
-    add_snapshot_record(cluster, vm["id"], "s1")
+    add_snapshot_record(cluster.settings.resolved_database_url, vm["id"], "s1", 64 << 20)
     loads = open_vm_page(tab, vm)
     page = tab.page
 

@@ -2,50 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import uuid
-from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import CliRunner
 
 from novacron.cli import app
+from novacron.testing.cli import CLI
 from novacron.testing.cluster import Cluster
-
-
-class CLI:
-    """Runs ``novacron --url … --token … ARGS`` in-process against one cluster."""
-
-    def __init__(self, cluster: Cluster) -> None:
-        self.cluster = cluster
-        self.runner = CliRunner()
-
-    def __call__(self, *args: str, ok: bool = True) -> Result:
-        argv = ["--url", self.cluster.url, "--token", self.cluster.token, *args]
-        result = self.runner.invoke(app, argv)
-        if ok:
-            assert result.exit_code == 0, (args, result.stdout, result.stderr, result.exception)
-        return result
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self("--output", "json", *args).stdout)
-
-    def error(self, *args: str) -> str:
-        """Run a command that must fail; return its one ``error:`` line."""
-        result = self(*args, ok=False)
-        assert result.exit_code == 1, (args, result.stdout, result.stderr)
-        lines = [line for line in result.stderr.splitlines() if line.strip()]
-        assert len(lines) == 1, lines
-        assert lines[0].startswith("error: "), lines
-        assert "Traceback" not in result.stdout + result.stderr
-        return lines[0]
 
 
 @pytest.fixture
 def cli(cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> CLI:
     monkeypatch.delenv("NOVACRON_TOKEN", raising=False)
     monkeypatch.delenv("NOVACRON_URL", raising=False)
-    return CLI(cluster)
+    return CLI(cluster.url, cluster.token)
 
 
 def unique(prefix: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import sys
 import types
 from collections.abc import Callable
@@ -12,37 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from novacron.cli import app
 from novacron.compute.cli.catalog import detect_format, name_from_file
+from novacron.testing.cli import CLI
 from novacron.testing.cluster import Cluster
 from novacron.testing.images import MIB, bzimage_bytes, qcow2_bytes, write
-
-
-class CLI:
-    """``novacron --url … --token … ARGS`` in-process against one server."""
-
-    def __init__(self, cluster: Cluster) -> None:
-        self.argv = ["--url", cluster.url, "--token", cluster.token]
-
-    def __call__(self, *args: str, ok: bool = True) -> Result:
-        result = CliRunner().invoke(app, [*self.argv, *args])
-        if ok:
-            assert result.exit_code == 0, (args, result.stdout, result.stderr, result.exception)
-        return result
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self("--output", "json", *args).stdout)
-
-    def error(self, *args: str) -> str:
-        """Run a command that must fail; return its one ``error:`` line."""
-        result = self(*args, ok=False)
-        assert result.exit_code == 1, (args, result.stdout, result.stderr)
-        lines = [line for line in result.stderr.splitlines() if line.strip()]
-        assert len(lines) == 1 and lines[0].startswith("error: "), lines
-        assert "Traceback" not in result.stdout + result.stderr
-        return lines[0]
 
 
 @pytest.fixture
@@ -54,7 +27,7 @@ def server(make_cluster: Callable[..., Cluster]) -> Cluster:
 def cli(server: Cluster, monkeypatch: pytest.MonkeyPatch) -> CLI:
     monkeypatch.delenv("NOVACRON_TOKEN", raising=False)
     monkeypatch.delenv("NOVACRON_URL", raising=False)
-    return CLI(server)
+    return CLI(server.url, server.token)
 
 
 def sha(path: Path) -> str:

@@ -20,9 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from novacron.cli import app
 from novacron.compute.cli import console
 from novacron.compute.cli.vm_spec import (
     cloud_init_body,
@@ -33,39 +31,11 @@ from novacron.compute.cli.vm_spec import (
     vm_for_table,
 )
 from novacron.core.errors import NovaCronError
+from novacron.testing.cli import CLI, add_snapshot_record, lines_of
 from novacron.testing.cluster import Cluster
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGv9Yk0TestKeyOnlyForTests me@laptop"
 KEY2 = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDtestkey+/= other@host"
-
-
-def lines_of(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if line.strip()]
-
-
-class CLI:
-    """``novacron --url … --token … ARGS`` in-process against one server."""
-
-    def __init__(self, url: str, token: str) -> None:
-        self.argv = ["--url", url, "--token", token]
-
-    def __call__(self, *args: str, ok: bool = True) -> Result:
-        result = CliRunner().invoke(app, [*self.argv, *args])
-        if ok:
-            assert result.exit_code == 0, (args, result.stdout, result.stderr, result.exception)
-        return result
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self("--output", "json", *args).stdout)
-
-    def error(self, *args: str) -> str:
-        """Run a command that must fail; its one ``error:`` line."""
-        result = self(*args, ok=False)
-        assert result.exit_code == 1, (args, result.stdout, result.stderr, result.exception)
-        lines = lines_of(result.stderr)
-        assert len(lines) == 1 and lines[0].startswith("error: "), lines
-        assert "Traceback" not in result.stdout + result.stderr
-        return lines[0]
 
 
 @pytest.fixture
@@ -387,28 +357,6 @@ def wait_for(fn: Callable[[], Any], timeout: float = 20.0) -> Any:
     raise AssertionError("timed out")
 
 
-def add_snapshot_record(cluster: Cluster, vm_id: str, name: str) -> None:
-    """A snapshot as the server records one (the sim driver cannot take any)."""
-    from novacron.compute.models import VMSnapshot
-    from novacron.core.database import Database
-    from novacron.core.ids import new_id
-
-    db = Database(cluster.settings.resolved_database_url)
-    try:
-        with db.session() as s:
-            s.add(
-                VMSnapshot(
-                    id=new_id("snap"),
-                    vm_id=vm_id,
-                    name=name,
-                    vm_state_bytes=3 << 20,
-                    power_state="running",
-                )
-            )
-    finally:
-        db.dispose()
-
-
 def test_snapshots_on_a_driver_without_them(cli: CLI, cluster: Cluster) -> None:
     vm = cluster.create_vm("web")
     unsupported = f"error: host {vm['host_name']} (sim driver) does not support snapshots"
@@ -429,8 +377,8 @@ def test_snapshots_on_a_driver_without_them(cli: CLI, cluster: Cluster) -> None:
 
     # With snapshots on record: listed; reverting is refused; deleting is an operation,
     # which the sim driver fails: one line that says where and why.
-    add_snapshot_record(cluster, vm["id"], "s1")
-    add_snapshot_record(cluster, vm["id"], "s2")
+    add_snapshot_record(cluster.settings.resolved_database_url, vm["id"], "s1", 3 << 20)
+    add_snapshot_record(cluster.settings.resolved_database_url, vm["id"], "s2", 3 << 20)
     listed = cli.json("vm", "snapshot", "list", "web")
     assert [x["name"] for x in listed] == ["s1", "s2"]
     table = cli("vm", "snapshot", "list", "web").stdout
