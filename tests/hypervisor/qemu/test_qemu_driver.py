@@ -481,3 +481,55 @@ def test_a_port_in_time_wait_is_free_for_a_forward(make_driver: Callable[[], Qem
         await driver.destroy("vm-1")
 
     run(scenario)
+
+
+def test_a_disk_image_gets_a_cloud_init_seed_on_a_cd_rom(
+    make_driver: Callable[[], QemuDriver], tiny_image: Any, tmp_path: Path
+) -> None:
+    """Standard cloud images boot from their disk through the BIOS and read a NoCloud
+    seed (hostname, SSH keys, user-data) from a CD-ROM labelled cidata."""
+    import subprocess as sp
+
+    import pycdlib
+
+    disk_dir = tmp_path / "images" / "img-cloud"
+    disk_dir.mkdir(parents=True)
+    sp.run(["qemu-img", "create", "-q", "-f", "qcow2", str(disk_dir / "disk"), "1G"], check=True)
+
+    async def images(_ref: dict[str, Any]) -> Path:
+        return disk_dir
+
+    async def scenario() -> None:
+        driver = QemuDriver("h1", tmp_path / "agent2", accel="tcg", images=images)
+        driver.test_ref = None  # type: ignore[attr-defined]
+        await driver.open()
+        ref = {"id": "img-cloud", "kind": "disk", "format": "qcow2", "files": {"disk": "-"}}
+        key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH0gnZ0ICVUg0dyIqdbnDq3P1ZRIDFwyQdbpK7ngW0gy a@b"
+        cloud_init = {
+            "ssh_authorized_keys": [key],
+            "user_data": "#cloud-config\npackages: [htop]\n",
+        }
+        vm_spec = spec(driver, name="cloud-1", image_ref=ref, cloud_init=cloud_init)
+        assert (await driver.create(vm_spec)).power_state == RUNNING
+        seed = driver.vms_dir / "vm-1" / "seed.iso"
+        iso = pycdlib.PyCdlib()
+        iso.open(str(seed))
+        try:
+            assert iso.pvd.volume_identifier.decode().strip() == "cidata"
+            files = {}
+            for name in ("meta-data", "user-data"):
+                from io import BytesIO
+
+                out = BytesIO()
+                iso.get_file_from_iso_fp(out, rr_path=f"/{name}")
+                files[name] = out.getvalue().decode()
+        finally:
+            iso.close()
+        assert "instance-id: vm-1" in files["meta-data"]
+        assert "local-hostname: cloud-1" in files["meta-data"]
+        assert key in files["user-data"] and "htop" in files["user-data"]
+        argv = (Path("/proc") / str(_pid(driver)) / "cmdline").read_bytes().split(b"\0")
+        assert b"ide-cd,drive=seed0,id=cidata0" in argv
+        await driver.destroy("vm-1")
+
+    run(scenario)
