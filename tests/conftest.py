@@ -78,3 +78,21 @@ def tiny_image(tmp_path_factory: pytest.TempPathFactory) -> Any:
         if os.environ.get("NOVACRON_REQUIRE_QEMU") == "1":
             pytest.fail(f"cannot build the tiny guest: {err.detail}")
         pytest.skip(f"cannot build the tiny guest: {err.detail}")
+
+
+@pytest.fixture(scope="session")
+def tiny_disk_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny guest as one BIOS-bootable qcow2 disk (``build_tiny_disk``), built once
+    per session; use it as a read-only backing file. Skips or fails like ``tiny_image``."""
+    from novacron.core.errors import DriverError
+    from novacron.hypervisor.qemu.tiny import build_tiny_disk, default_cache_dir
+    from novacron.testing.qemu import require_qemu
+
+    require_qemu()
+    out_dir = tmp_path_factory.mktemp("tiny-disk")
+    try:
+        return build_tiny_disk(out_dir, cache_dir=default_cache_dir())
+    except DriverError as err:
+        if os.environ.get("NOVACRON_REQUIRE_QEMU") == "1":
+            pytest.fail(f"cannot build the tiny disk image: {err.detail}")
+        pytest.skip(f"cannot build the tiny disk image: {err.detail}")

@@ -1,4 +1,4 @@
-"""``novacron image import`` and ``novacron image build tiny`` against a real server."""
+"""``novacron image import`` and ``novacron image build tiny [--disk]`` against a real server."""
 
 from __future__ import annotations
 
@@ -108,7 +108,7 @@ def fake_builder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[dict[s
     calls: list[dict[str, Any]] = []
 
     def build_tiny(out_dir: Path, *, cache_dir: Path | None = None, disk_mib: int = 64) -> Any:
-        calls.append({"out_dir": out_dir, "cache_dir": cache_dir})
+        calls.append({"builder": "build_tiny", "out_dir": out_dir, "cache_dir": cache_dir})
         out_dir.mkdir(parents=True)
         return FakeTiny(
             kernel=write(out_dir / "bzImage", bzimage_bytes()),
@@ -118,8 +118,14 @@ def fake_builder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[dict[s
             kernel_release="6.1.0-test",
         )
 
+    def build_tiny_disk(out_dir: Path, *, cache_dir: Path | None = None) -> Path:
+        calls.append({"builder": "build_tiny_disk", "out_dir": out_dir, "cache_dir": cache_dir})
+        out_dir.mkdir(parents=True)
+        return write(out_dir / "tiny-disk.qcow2", qcow2_bytes(16 * MIB))
+
     module = types.ModuleType("novacron.hypervisor.qemu.tiny")
     module.build_tiny = build_tiny  # type: ignore[attr-defined]
+    module.build_tiny_disk = build_tiny_disk  # type: ignore[attr-defined]
     module.default_cache_dir = lambda: tmp_path / "tiny-cache"  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "novacron.hypervisor.qemu.tiny", module)
     return calls
@@ -140,6 +146,31 @@ def test_build_tiny_uploads_a_kernel_image(
     assert cli.json("image", "build", "tiny", "--name", "tiny-2")["name"] == "tiny-2"
     assert "already exists" in cli.error("image", "build", "tiny")
     assert len(fake_builder) == 2  # a taken name is refused before building
+
+
+def test_build_tiny_disk_uploads_a_bootable_disk_image(
+    cli: CLI, fake_builder: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    image = cli.json("image", "build", "tiny", "--disk")
+    assert image["name"] == "tiny-disk" and image["status"] == "active"
+    assert image["kind"] == "disk" and image["format"] == "qcow2" and image["os"] == "linux"
+    assert sorted(image["files"]) == ["disk"]
+    assert image["virtual_size_bytes"] == 16 * MIB
+    assert image["source"] == "novacron image build tiny --disk"
+    assert [c["builder"] for c in fake_builder] == ["build_tiny_disk"]
+    assert fake_builder[0]["cache_dir"] == tmp_path / "tiny-cache"
+    assert not fake_builder[0]["out_dir"].exists()  # built in a temporary directory
+
+    assert "already exists" in cli.error("image", "build", "tiny", "--disk")
+    named = cli.json("image", "build", "tiny", "--disk", "--name", "cloudish")
+    assert named["name"] == "cloudish" and named["kind"] == "disk"
+    # The kernel image keeps its own default name and kind.
+    assert cli.json("image", "build", "tiny")["kind"] == "kernel"
+    assert [c["builder"] for c in fake_builder] == [
+        "build_tiny_disk",
+        "build_tiny_disk",
+        "build_tiny",
+    ]
 
 
 def test_build_failures_are_one_line(cli: CLI, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,6 +19,7 @@ from novacron.testing.qemu import (
     guest_run,
     guest_type,
     heartbeats,
+    upload_disk_image,
     upload_tiny,
     wait_for_text,
 )
@@ -239,3 +240,23 @@ def test_a_clone_that_does_not_fit_leaves_nothing_stuck(
     assert cluster.api.get("/vms/big-copy").status_code == 404  # the name is free again
     after = cluster.api.get("/hosts").json()["items"][0]
     assert after["alloc_memory_mib"] == host["alloc_memory_mib"]
+
+
+def test_a_disk_image_boots_from_its_disk_and_reads_its_cloud_init_seed(
+    make_cluster: Any, tiny_disk_image: Path
+) -> None:
+    """The standard cloud-image path: import a disk image, boot it through the BIOS,
+    and the guest reads hostname and SSH keys from the NoCloud seed NovaCron attached."""
+    cluster = make_cluster(with_agent=False)
+    agent_dir = cluster.add_qemu_agent("qhost")
+    upload_disk_image(cluster.api, tiny_disk_image, "cloudy")
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH0gnZ0ICVUg0dyIqdbnDq3P1ZRIDFwyQdbpK7ngW0gy me@host"
+    vm = cluster.create_vm(
+        "cloud-1",
+        memory_mib=256,
+        image="cloudy",
+        cloud_init={"hostname": "db-primary", "ssh_authorized_keys": [key]},
+    )
+    log = agent_dir / "vms" / vm["id"] / "serial.log"
+    text = wait_for_text(log, READY, timeout_s=90)
+    assert f"NOVACRON-CLOUDINIT instance-id={vm['id']} hostname=db-primary ssh-keys=1" in text

@@ -74,12 +74,13 @@ def heartbeats(text: str) -> list[int]:
 def guest_run(serial_socket: Path, command: str, timeout_s: float = 30.0) -> str:
     """Type ``command`` on the guest's serial console; return its output (heartbeats removed).
 
-    The end marker is computed by the guest's shell, so the echo of the typed line
-    (which holds the unexpanded expression) is not mistaken for it.
+    Start and end markers are computed by the guest's shell (``$((…))``), so the echo of
+    the typed line — which holds the unexpanded expressions, and may wrap at 80 columns —
+    is never mistaken for them.
     """
     nonce = secrets.token_hex(4)
-    marker = f"__done_{nonce}_42"
-    line = f"{command}; echo __done_{nonce}_$((40+2))\n"
+    begin, end = f"__begin_{nonce}_2", f"__done_{nonce}_42"
+    line = f"echo __begin_{nonce}_$((1+1)); {command}; echo __done_{nonce}_$((40+2))\n"
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.connect(str(serial_socket))
         sock.settimeout(0.5)
@@ -88,16 +89,15 @@ def guest_run(serial_socket: Path, command: str, timeout_s: float = 30.0) -> str
         sock.sendall(line.encode())
         received = b""
         deadline = time.monotonic() + timeout_s
-        while marker.encode() not in received:
+        while end.encode() not in received:
             if time.monotonic() > deadline:
                 raise AssertionError(f"no answer to {command!r}: {received[-400:]!r}")
             with contextlib.suppress(TimeoutError):
                 received += sock.recv(65536)
     text = received.decode(errors="replace").replace("\r", "")
-    before = text.split(marker)[0]
-    after_echo = before.split(line.strip())[-1]
+    output = text.split(end)[0].split(begin)[-1]
     return "\n".join(
-        ln for ln in after_echo.splitlines() if ln.strip() and not ln.startswith("NOVACRON-HB")
+        ln for ln in output.splitlines() if ln.strip() and not ln.startswith("NOVACRON-HB")
     )
 
 
@@ -122,3 +122,14 @@ def guest_type(serial_socket: Path, text: str) -> None:
         sock.connect(str(serial_socket))
         sock.sendall(text.encode())
         time.sleep(0.2)
+
+
+def upload_disk_image(api: Any, disk: Path, name: str) -> dict[str, Any]:
+    """Register a bootable qcow2 disk as an active ``disk`` image through the API."""
+    created = api.post("/images", json={"name": name, "kind": "disk", "format": "qcow2"})
+    assert created.status_code in (200, 201), created.text
+    put = api.put(f"/images/{name}/files/disk", content=Path(disk).read_bytes())
+    assert put.status_code == 200, put.text
+    activated = api.post(f"/images/{name}/activate")
+    assert activated.status_code == 200, activated.text
+    return dict(activated.json())

@@ -38,9 +38,9 @@ from novacron.hypervisor.qemu.tiny import (
     default_cache_dir,
     guest_cmdline,
 )
-from novacron.hypervisor.qemu.tiny._build import MANIFEST_FILE
 from novacron.hypervisor.qemu.tiny._cpio import Cpio
 from novacron.hypervisor.qemu.tiny._kmod import ModuleTree, modinfo, module_name
+from novacron.hypervisor.qemu.tiny._outdir import MANIFEST_FILE
 
 INIT_SCRIPT = Path(str(resources.files("novacron.hypervisor.qemu.tiny").joinpath("init.sh")))
 # Generous: two TCG guests and the rest of the suite may share two cores.
@@ -440,6 +440,11 @@ def test_build_outputs(tiny_image: TinyImage) -> None:
     # Dependencies come first.
     assert order.index("virtio_ring.ko") < order.index("virtio.ko") < order.index("virtio_pci.ko")
     assert initrd["lib/modules/virtio_blk.ko"][1][:4] == b"\x7fELF"
+    # The IDE CD-ROM stack (for a NoCloud seed) is a list of its own, loaded on demand.
+    cdrom = initrd["etc/novacron/modules.cdrom"][1].decode().split()
+    assert cdrom.index("libata.ko") < cdrom.index("ata_piix.ko")
+    assert {"sr_mod.ko", "cdrom.ko", "isofs.ko"} <= set(cdrom) and not set(cdrom) & set(order)
+    assert all(f"lib/modules/{name}" in initrd for name in cdrom)
 
     info = subprocess.run(
         ["qemu-img", "info", "--output=json", str(image.disk)],

@@ -11,6 +11,7 @@ import typer
 
 from novacron.compute.cli.common import LIMIT, OFFSET
 from novacron.compute.cli.image_files import (
+    build_tiny_disk_guest,
     build_tiny_guest,
     create_and_upload,
     detect_format,
@@ -21,6 +22,7 @@ from novacron.compute.cli.image_files import (
     require_free_name,
 )
 from novacron.core.cli_support import (
+    CLIContext,
     Column,
     fmt_time,
     get_context,
@@ -164,26 +166,57 @@ def image_build(
     recipe: Recipe = typer.Argument(
         ..., help="tiny: a small Linux guest (kernel + initrd + disk) that boots in seconds"
     ),
-    name: str | None = typer.Option(None, "--name", help="Image name (default: the recipe)"),
+    name: str | None = typer.Option(
+        None, "--name", help="Image name (default: the recipe, tiny-disk with --disk)"
+    ),
+    disk: bool = typer.Option(
+        False,
+        "--disk",
+        help="One BIOS-bootable qcow2 disk (kind disk) that boots like a cloud image "
+        "and reads a cloud-init NoCloud seed, instead of a kernel image",
+    ),
 ) -> None:
     """Build an image on this machine and upload it; prints the active image."""
     cli = get_context(ctx)
-    name = name or recipe.value
+    name = name or (f"{recipe.value}-disk" if disk else recipe.value)
     with cli.client() as api:
         require_free_name(api, name)  # before a build that may take minutes
     with tempfile.TemporaryDirectory(prefix="novacron-build-") as tmp:
-        tiny = build_tiny_guest(cli, Path(tmp) / "tiny")
-        body = {
-            "name": name,
-            "kind": "kernel",
-            "format": "qcow2",
-            "os": "linux",
-            "cmdline": tiny.cmdline,
-            "source": f"novacron image build tiny (Linux {tiny.kernel_release})"[:512],
-        }
-        files = {"kernel": tiny.kernel, "initrd": tiny.initrd, "disk": tiny.disk}
+        if disk:
+            body, files = _tiny_disk_upload(cli, Path(tmp) / "tiny-disk", name)
+        else:
+            body, files = _tiny_kernel_upload(cli, Path(tmp) / "tiny", name)
         with cli.client() as api:
             render_image(cli, create_and_upload(cli, api, body, files))
+
+
+def _tiny_kernel_upload(
+    cli: CLIContext, out_dir: Path, name: str
+) -> tuple[dict[str, Any], dict[str, Path]]:
+    tiny = build_tiny_guest(cli, out_dir)
+    body = {
+        "name": name,
+        "kind": "kernel",
+        "format": "qcow2",
+        "os": "linux",
+        "cmdline": tiny.cmdline,
+        "source": f"novacron image build tiny (Linux {tiny.kernel_release})"[:512],
+    }
+    return body, {"kernel": tiny.kernel, "initrd": tiny.initrd, "disk": tiny.disk}
+
+
+def _tiny_disk_upload(
+    cli: CLIContext, out_dir: Path, name: str
+) -> tuple[dict[str, Any], dict[str, Path]]:
+    disk = build_tiny_disk_guest(cli, out_dir)
+    body = {
+        "name": name,
+        "kind": "disk",
+        "format": "qcow2",
+        "os": "linux",
+        "source": "novacron image build tiny --disk",
+    }
+    return body, {"disk": disk}
 
 
 # -- group ------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import os
 import re
 import subprocess
@@ -163,14 +164,24 @@ def require_free_name(api: ApiClient, name: str) -> None:
 def build_tiny_guest(cli: CLIContext, out_dir: Path) -> Any:
     """The tiny guest built into ``out_dir`` (kernel, initrd and disk; the downloads and
     the build are cached across runs)."""
+    return _build_tiny(cli, "build_tiny", out_dir)
+
+
+def build_tiny_disk_guest(cli: CLIContext, out_dir: Path) -> Path:
+    """The tiny guest as one BIOS-bootable qcow2 disk image built in ``out_dir``."""
+    return Path(_build_tiny(cli, "build_tiny_disk", out_dir))
+
+
+def _build_tiny(cli: CLIContext, builder: str, out_dir: Path) -> Any:
     try:
-        from novacron.hypervisor.qemu.tiny import build_tiny, default_cache_dir
-    except ImportError as exc:
+        tiny = importlib.import_module("novacron.hypervisor.qemu.tiny")
+        build, cache_dir = getattr(tiny, builder), tiny.default_cache_dir
+    except (ImportError, AttributeError) as exc:
         raise NovaCronError(f"the tiny image builder is not available: {exc}") from exc
     console = Console(stderr=True, highlight=False)
     if not cli.json and console.is_terminal:
         console.print("building the tiny guest (cached after the first build)…", markup=False)
     try:
-        return build_tiny(out_dir, cache_dir=default_cache_dir())
+        return build(out_dir, cache_dir=cache_dir())
     except (OSError, subprocess.SubprocessError) as exc:
         raise NovaCronError(f"building the tiny guest failed: {exc}") from exc

@@ -16,6 +16,23 @@ serves a page naming its hostname on port 8080, powers off on the ACPI power
 button, prints ``READY_MARKER`` and then ``HEARTBEAT_PREFIX <n>`` every second
 on the serial console, and keeps a shell on it. ``guest_cmdline`` adds the
 options: hostname and a memory-dirtying workload for live-migration tests.
+
+``build_tiny_disk`` puts the same kernel and initramfs on one qcow2 disk that a
+BIOS boots (a hybrid ISO with ISOLINUX), so the guest also boots the way a cloud
+image does::
+
+    disk = build_tiny_disk(Path("/tmp/tiny-disk"))
+    qemu-system-x86_64 -M pc -accel tcg -m 256 -nodefaults -display none -serial stdio \\
+        -blockdev qcow2,node-name=disk0,file.driver=file,file.filename=<overlay of disk> \\
+        -device virtio-blk-pci,drive=disk0,bootindex=1 \\
+        -drive file=seed.iso,media=cdrom,if=ide,readonly=on
+
+With a cloud-init NoCloud seed on an IDE CD-ROM (an ISO 9660 labelled ``cidata``,
+as ``novacron.hypervisor.qemu.cloudinit.build_seed`` writes), either image reads
+``meta-data`` and ``user-data``, takes ``local-hostname`` as its hostname (a
+``novacron.hostname=`` on the kernel command line still wins) and prints
+``CLOUDINIT_PREFIX instance-id=<id> hostname=<local-hostname> ssh-keys=<n>``
+before ``READY_MARKER``. The boot disk holds no ``/data``.
 """
 
 from __future__ import annotations
@@ -24,10 +41,18 @@ import re
 
 from novacron.core.errors import Invalid
 
-from ._build import DEFAULT_CMDLINE, DEFAULT_DISK_MIB, TinyImage, build_tiny, default_cache_dir
+from ._build import (
+    DEFAULT_CMDLINE,
+    DEFAULT_DISK_MIB,
+    TinyImage,
+    build_tiny,
+    build_tiny_disk,
+    default_cache_dir,
+)
 from ._disk import HELLO_TEXT
 
 __all__ = [
+    "CLOUDINIT_PREFIX",
     "DEFAULT_CMDLINE",
     "DEFAULT_DISK_MIB",
     "DEFAULT_HOSTNAME",
@@ -39,11 +64,13 @@ __all__ = [
     "READY_MARKER",
     "TinyImage",
     "build_tiny",
+    "build_tiny_disk",
     "default_cache_dir",
     "guest_cmdline",
 ]
 
 READY_MARKER = "NOVACRON-GUEST-READY"
+CLOUDINIT_PREFIX = "NOVACRON-CLOUDINIT"
 HEARTBEAT_PREFIX = "NOVACRON-HB"
 DIRTY_PREFIX = "NOVACRON-DIRTY"
 POWEROFF_MARKER = "NOVACRON-POWEROFF"

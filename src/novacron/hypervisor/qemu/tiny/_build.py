@@ -1,29 +1,28 @@
-"""Assemble the tiny guest: kernel + initramfs (busybox, /init, modules) + ext4 disk."""
+"""Assemble the tiny guest: kernel + initramfs (busybox, /init, modules) + ext4 disk,
+or the same kernel + initramfs as one BIOS-bootable disk image."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import re
 import shutil
 import struct
 import subprocess
-import tempfile
-import time
-import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from novacron.core.errors import DriverError, Invalid
 
+from ._bootdisk import LOADER_PACKAGES, Isolinux, build_boot_disk
 from ._cpio import Cpio
-from ._debs import BUSYBOX_PACKAGE, Wanted, fetch_deb, resolve
+from ._debs import BUSYBOX_PACKAGE, Wanted, fetch_deb, resolve_with
 from ._disk import build_disk
 from ._kmod import ModuleTree, read_module
+from ._outdir import build_once, check_replaceable
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +34,14 @@ DEFAULT_DISK_MIB = 64
 # and network, button + evdev so acpid sees the ACPI power button, ext4 and
 # af_packet (udhcpc) in case a kernel builds them as modules.
 GUEST_MODULES = ("virtio_pci", "virtio_blk", "virtio_net", "ext4", "af_packet", "button", "evdev")
+# The IDE CD-ROM that may carry a cloud-init NoCloud seed. /init loads these in the
+# background: libata's port resets mostly sleep (~0.3 s under TCG).
+CDROM_MODULES = ("ata_piix", "sr_mod", "isofs")
 
 KERNEL_FILE = "vmlinuz"
 INITRD_FILE = "initrd.img"
 DISK_FILE = "disk.qcow2"
-MANIFEST_FILE = "manifest.json"
+BOOT_DISK_FILE = "tiny-disk.qcow2"
 _MAX_DISK_MIB = 1024 * 1024
 
 
@@ -66,6 +68,40 @@ def default_cache_dir() -> Path:
     return base / "novacron"
 
 
+@dataclass(frozen=True)
+class _Sources:
+    """What a build is made of: local files, downloaded first unless cached."""
+
+    kernel_deb: Path
+    busybox: Path  # busybox-static's .deb, or a static busybox installed on the host
+    init_script: bytes
+    extra_debs: dict[str, Path] = field(default_factory=dict)  # by package name
+
+    def inputs(self, kind: str) -> dict[str, Any]:
+        """What identifies a build of ``kind`` from these sources (in its manifest)."""
+        return {
+            "format": BUILD_FORMAT,
+            "kind": kind,
+            "kernel_deb": self.kernel_deb.name,
+            "busybox": _describe(self.busybox),
+            "init_sha256": hashlib.sha256(self.init_script).hexdigest(),
+            "modules": list(GUEST_MODULES),
+            "cdrom_modules": list(CDROM_MODULES),
+            "cmdline": DEFAULT_CMDLINE,
+        }
+
+
+def _sources(cache_dir: Path | None, extra: tuple[str, ...] = ()) -> _Sources:
+    debs_dir = (Path(cache_dir) if cache_dir else default_cache_dir()).absolute() / "debs"
+    kernel_wanted, busybox_wanted, extra_wanted = resolve_with(debs_dir, extra)
+    return _Sources(
+        kernel_deb=fetch_deb(kernel_wanted, debs_dir),
+        busybox=_busybox_source(busybox_wanted, debs_dir),
+        init_script=resources.files(__package__).joinpath("init.sh").read_bytes(),
+        extra_debs={wanted.package: fetch_deb(wanted, debs_dir) for wanted in extra_wanted},
+    )
+
+
 def build_tiny(
     out_dir: Path, *, cache_dir: Path | None = None, disk_mib: int = DEFAULT_DISK_MIB
 ) -> TinyImage:
@@ -82,46 +118,62 @@ def build_tiny(
             errors=[{"loc": ["disk_mib"], "msg": "out of range"}],
         )
     out_dir = Path(out_dir).absolute()
-    _check_replaceable(out_dir)  # before any download: fail fast on a wrong directory
-    debs_dir = (Path(cache_dir) if cache_dir else default_cache_dir()).absolute() / "debs"
-    started = time.monotonic()
-    kernel_wanted, busybox_wanted = resolve(debs_dir)
-    kernel_deb = fetch_deb(kernel_wanted, debs_dir)
-    busybox = _busybox_source(busybox_wanted, debs_dir)
-    init_script = resources.files(__package__).joinpath("init.sh").read_bytes()
-    inputs: dict[str, Any] = {
-        "format": BUILD_FORMAT,
-        "kernel_deb": kernel_deb.name,
-        "busybox": _describe(busybox),
-        "init_sha256": hashlib.sha256(init_script).hexdigest(),
-        "modules": list(GUEST_MODULES),
-        "disk_mib": disk_mib,
-        "cmdline": DEFAULT_CMDLINE,
+    check_replaceable(out_dir)  # before any download: fail fast on a wrong directory
+    sources = _sources(cache_dir)
+    inputs = {**sources.inputs("kernel"), "disk_mib": disk_mib}
+
+    def assemble(staging: Path, work: Path) -> dict[str, Any]:
+        release = _boot_files(staging, work, sources)
+        build_disk(staging / DISK_FILE, work, disk_mib)
+        return {"kernel_release": release, "cmdline": DEFAULT_CMDLINE}
+
+    files = {"kernel": KERNEL_FILE, "initrd": INITRD_FILE, "disk": DISK_FILE}
+    manifest = build_once(out_dir, inputs, files, assemble)
+    return TinyImage(
+        kernel=out_dir / KERNEL_FILE,
+        initrd=out_dir / INITRD_FILE,
+        disk=out_dir / DISK_FILE,
+        cmdline=str(manifest["cmdline"]),
+        kernel_release=str(manifest["kernel_release"]),
+    )
+
+
+def build_tiny_disk(out_dir: Path, *, cache_dir: Path | None = None) -> Path:
+    """Build the tiny guest as one BIOS-bootable qcow2 disk image in ``out_dir``.
+
+    The image is the kernel image's kernel and initrd on a hybrid ISO 9660 with
+    ISOLINUX (Debian's isolinux and syslinux-common, cached like the kernel), which
+    boots with the command line ``DEFAULT_CMDLINE``: boot it like a cloud image, as
+    a ``virtio-blk`` disk with ``bootindex=1``, optionally with a NoCloud seed on a
+    CD-ROM. Returns the image's path; caching, atomicity and errors as ``build_tiny``.
+    """
+    out_dir = Path(out_dir).absolute()
+    check_replaceable(out_dir)
+    sources = _sources(cache_dir, tuple(LOADER_PACKAGES))
+    inputs = {
+        **sources.inputs("disk"),
+        "bootloader": sorted(d.name for d in sources.extra_debs.values()),
     }
-    existing = _load(out_dir, inputs)
-    if existing is not None:
-        log.info("tiny image in %s is up to date", out_dir)
-        return existing
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.build-", dir=out_dir.parent))
-    try:
-        staging.chmod(0o755)  # mkdtemp makes it private; the build is for everyone to read
-        release = _assemble(staging, kernel_deb, busybox, init_script, disk_mib)
-        manifest = {
-            "inputs": inputs,
-            "kernel_release": release,
-            "cmdline": DEFAULT_CMDLINE,
-            "files": {"kernel": KERNEL_FILE, "initrd": INITRD_FILE, "disk": DISK_FILE},
-        }
-        (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
-        _publish(staging, out_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    image = _load(out_dir, inputs)
-    if image is None:  # another build of different inputs won a race for out_dir
-        raise DriverError(f"{out_dir} was replaced by a concurrent build; try again")
-    log.info("built tiny image in %s in %.1f s", out_dir, time.monotonic() - started)
-    return image
+
+    def assemble(staging: Path, work: Path) -> dict[str, Any]:
+        boot = work / "boot"
+        boot.mkdir()
+        release = _boot_files(boot, work, sources)
+        loader_root = work / "isolinux"
+        for package, members in LOADER_PACKAGES.items():
+            _unpack(sources.extra_debs[package], loader_root / package, *members)
+        build_boot_disk(
+            staging / BOOT_DISK_FILE,
+            work,
+            kernel=boot / KERNEL_FILE,
+            initrd=boot / INITRD_FILE,
+            cmdline=DEFAULT_CMDLINE,
+            loader=Isolinux.find(loader_root),
+        )
+        return {"kernel_release": release, "cmdline": DEFAULT_CMDLINE}
+
+    build_once(out_dir, inputs, {"disk": BOOT_DISK_FILE}, assemble)
+    return out_dir / BOOT_DISK_FILE
 
 
 def _describe(path: Path) -> str:
@@ -157,78 +209,25 @@ def _is_static_elf(path: Path) -> bool:
     return all(struct.unpack_from("<I", data, phoff + i * phentsize)[0] != 3 for i in range(phnum))
 
 
-def _load(out_dir: Path, inputs: dict[str, Any]) -> TinyImage | None:
-    """The build in ``out_dir`` if it is complete and made from ``inputs``."""
-    try:
-        manifest = json.loads((out_dir / MANIFEST_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(manifest, dict) or manifest.get("inputs") != inputs:
-        return None
-    files = {k: out_dir / v for k, v in manifest.get("files", {}).items()}
-    if set(files) != {"kernel", "initrd", "disk"} or not all(p.is_file() for p in files.values()):
-        return None
-    return TinyImage(
-        kernel=files["kernel"],
-        initrd=files["initrd"],
-        disk=files["disk"],
-        cmdline=str(manifest["cmdline"]),
-        kernel_release=str(manifest["kernel_release"]),
-    )
-
-
-def _check_replaceable(out_dir: Path) -> None:
-    """Refuse to replace a directory that is neither empty nor an earlier build."""
-    if not out_dir.exists():
-        return
-    if not out_dir.is_dir():
-        raise Invalid(f"{out_dir} exists and is not a directory")
-    if any(out_dir.iterdir()) and not (out_dir / MANIFEST_FILE).is_file():
-        raise Invalid(
-            f"{out_dir} is not empty and holds no tiny image build: "
-            "refusing to replace it; pick another directory"
-        )
-
-
-def _publish(staging: Path, out_dir: Path) -> None:
-    """Rename the finished build into place; readers never see a partial one."""
-    old: Path | None = None
-    if out_dir.is_dir() and any(out_dir.iterdir()):
-        # rename() replaces only an empty directory: move the old build aside first.
-        old = out_dir.with_name(f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}")
-        out_dir.rename(old)
-    try:
-        staging.rename(out_dir)
-    except OSError:
-        # A concurrent build published first; the caller checks what is there now.
-        log.info("%s was published concurrently", out_dir)
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-
-
-def _assemble(
-    staging: Path, kernel_deb: Path, busybox: Path, init_script: bytes, disk_mib: int
-) -> str:
-    """Write kernel, initrd and disk into ``staging``; return the kernel release."""
-    work = staging / "work"
-    work.mkdir()
+def _boot_files(dest: Path, work: Path, sources: _Sources) -> str:
+    """Write the kernel and the initramfs into ``dest``; return the kernel release."""
     kernel_root = work / "kernel"
-    _unpack(kernel_deb, kernel_root, "./boot/vmlinuz-*", "*/modules/*")
+    _unpack(sources.kernel_deb, kernel_root, "./boot/vmlinuz-*", "*/modules/*")
     vmlinuz, release, modules = _kernel_parts(kernel_root)
-    shutil.copyfile(vmlinuz, staging / KERNEL_FILE)
+    shutil.copyfile(vmlinuz, dest / KERNEL_FILE)
 
-    busybox_bin = busybox
-    if busybox.suffix == ".deb":
-        _unpack(busybox, work / "busybox", "*bin/busybox")
+    busybox_bin = sources.busybox
+    if busybox_bin.suffix == ".deb":
+        _unpack(busybox_bin, work / "busybox", "*bin/busybox")
         busybox_bin = next((work / "busybox").rglob("busybox"))
 
     order = modules.load_order(GUEST_MODULES)
-    cpio = _initramfs(busybox_bin, init_script, release, modules, order)
-    cpio.write_gzip(staging / INITRD_FILE)
-    build_disk(staging / DISK_FILE, work, disk_mib)
-    shutil.rmtree(work)
-    log.info("kernel %s, modules: %s", release, " ".join(order))
+    cdrom_order = [name for name in modules.load_order(CDROM_MODULES) if name not in order]
+    cpio = _initramfs(
+        busybox_bin, sources.init_script, release, modules, {"": order, ".cdrom": cdrom_order}
+    )
+    cpio.write_gzip(dest / INITRD_FILE)
+    log.info("kernel %s, modules: %s + %s", release, " ".join(order), " ".join(cdrom_order))
     return release
 
 
@@ -278,7 +277,11 @@ def _applets(busybox: Path) -> list[str]:
 
 
 def _initramfs(
-    busybox: Path, init_script: bytes, release: str, modules: ModuleTree, order: list[str]
+    busybox: Path,
+    init_script: bytes,
+    release: str,
+    modules: ModuleTree,
+    lists: dict[str, list[str]],
 ) -> Cpio:
     cpio = Cpio()
     for d in ("bin", "sbin", "usr", "usr/bin", "usr/sbin", "dev", "proc", "sys", "run"):
@@ -298,8 +301,11 @@ def _initramfs(
             cpio.directory(parent)
             known.add(parent)
         cpio.symlink(applet, "/bin/busybox")
-    for name in order:
-        cpio.file(f"lib/modules/{name}.ko", read_module(modules.files[name]))
-    cpio.file("etc/novacron/modules", "".join(f"{name}.ko\n" for name in order).encode())
+    # etc/novacron/modules<suffix>: one list of modules in load order per suffix.
+    for suffix, order in lists.items():
+        for name in order:
+            cpio.file(f"lib/modules/{name}.ko", read_module(modules.files[name]))
+        listing = "".join(f"{name}.ko\n" for name in order).encode()
+        cpio.file(f"etc/novacron/modules{suffix}", listing)
     cpio.file("etc/novacron/release", f"{release}\n".encode())
     return cpio
