@@ -23,7 +23,13 @@ from novacron.hypervisor.base import CRASHED, PAUSED, RUNNING, STOPPED, VMSpec
 from novacron.hypervisor.qemu import kill_guests
 from novacron.hypervisor.qemu.driver import QemuDriver
 from novacron.testing.cluster import free_port
-from novacron.testing.qemu import guest_run, heartbeats, tiny_image_ref, wait_for_text
+from novacron.testing.qemu import (
+    guest_run,
+    guest_type,
+    heartbeats,
+    tiny_image_ref,
+    wait_for_text,
+)
 
 pytestmark = [pytest.mark.qemu, pytest.mark.slow]
 
@@ -539,6 +545,24 @@ def test_a_disk_image_gets_a_cloud_init_seed_on_a_cd_rom(
         assert key in files["user-data"] and "htop" in files["user-data"]
         argv = (Path("/proc") / str(_pid(driver)) / "cmdline").read_bytes().split(b"\0")
         assert b"ide-cd,drive=seed0,id=cidata0" in argv
+        await driver.destroy("vm-1")
+
+    run(scenario)
+
+
+def test_a_guest_kernel_panic_is_a_crash(make_driver: Callable[[], QemuDriver]) -> None:
+    """pvpanic tells QEMU about the panic; the VM is crashed with that reason."""
+
+    async def scenario() -> None:
+        driver = make_driver()
+        await driver.open()
+        await driver.create(spec(driver))
+        await asyncio.to_thread(wait_for_text, serial_log(driver), READY)
+        await asyncio.to_thread(
+            guest_type, driver.serial_socket("vm-1"), "\necho c > /proc/sysrq-trigger\n"
+        )
+        await until(lambda: driver._vms["vm-1"].power_state == CRASHED)
+        assert (await driver.get_vm("vm-1")).fault == "guest kernel panic"
         await driver.destroy("vm-1")
 
     run(scenario)

@@ -32,8 +32,18 @@ DEFAULT_CMDLINE = "console=ttyS0 panic=-1 quiet"
 DEFAULT_DISK_MIB = 64
 # Built-ins are skipped, the rest loaded with their dependencies: virtio for disk
 # and network, button + evdev so acpid sees the ACPI power button, ext4 and
-# af_packet (udhcpc) in case a kernel builds them as modules.
-GUEST_MODULES = ("virtio_pci", "virtio_blk", "virtio_net", "ext4", "af_packet", "button", "evdev")
+# af_packet (udhcpc) in case a kernel builds them as modules, pvpanic so a kernel
+# panic reaches QEMU (GUEST_PANICKED) instead of looking like a reboot.
+GUEST_MODULES = (
+    "virtio_pci",
+    "virtio_blk",
+    "virtio_net",
+    "ext4",
+    "af_packet",
+    "button",
+    "evdev",
+    "pvpanic_mmio",
+)
 # The IDE CD-ROM that may carry a cloud-init NoCloud seed. /init loads these in the
 # background: libata's port resets mostly sleep (~0.3 s under TCG).
 CDROM_MODULES = ("ata_piix", "sr_mod", "isofs")
