@@ -65,6 +65,14 @@ def spec(driver: QemuDriver, vm_id: str = "vm-1", **kw: Any) -> VMSpec:
     return VMSpec(**values)
 
 
+async def with_vm(make_driver: Callable[[], QemuDriver], **kw: Any) -> QemuDriver:
+    """An opened driver with VM ``vm-1`` created (and booting)."""
+    driver = make_driver()
+    await driver.open()
+    await driver.create(spec(driver, **kw))
+    return driver
+
+
 def run(coro_fn: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(coro_fn())
 
@@ -160,9 +168,7 @@ def test_guests_survive_an_agent_restart_and_are_reattached(
     make_driver: Callable[[], QemuDriver],
 ) -> None:
     async def first_agent() -> int:
-        driver = make_driver()
-        await driver.open()
-        await driver.create(spec(driver))
+        driver = await with_vm(make_driver)
         await asyncio.to_thread(wait_for_text, serial_log(driver), "NOVACRON-HB 1")
         pid = _pid(driver)
         await driver.close()  # the agent stops; QEMU must not
@@ -197,9 +203,7 @@ def test_a_guest_that_died_while_the_agent_was_away_is_crashed(
     make_driver: Callable[[], QemuDriver],
 ) -> None:
     async def first_agent() -> int:
-        driver = make_driver()
-        await driver.open()
-        await driver.create(spec(driver))
+        driver = await with_vm(make_driver)
         pid = _pid(driver)
         await driver.close()
         return pid
@@ -221,9 +225,7 @@ def test_a_guest_that_died_while_the_agent_was_away_is_crashed(
 
 def test_snapshot_revert_brings_back_disk_and_memory(make_driver: Callable[[], QemuDriver]) -> None:
     async def scenario() -> None:
-        driver = make_driver()
-        await driver.open()
-        await driver.create(spec(driver))
+        driver = await with_vm(make_driver)
         await asyncio.to_thread(wait_for_text, serial_log(driver), READY)
         sock = driver.serial_socket("vm-1")
 
@@ -385,9 +387,7 @@ def test_a_qemu_that_lost_its_qmp_socket_is_killed_not_leaked(
     """Regression: a live but unreachable QEMU was reported crashed and left running."""
 
     async def first_agent() -> int:
-        driver = make_driver()
-        await driver.open()
-        await driver.create(spec(driver))
+        driver = await with_vm(make_driver)
         pid = _pid(driver)
         await driver.close()
         (driver.run_dir / "vm-1.qmp").unlink()  # e.g. a /tmp cleaner
@@ -413,9 +413,7 @@ def test_a_forced_stop_overtakes_a_graceful_stop_the_guest_ignores(
     """Regression: the forced stop queued behind the graceful one's 60 s wait."""
 
     async def scenario() -> None:
-        driver = make_driver()
-        await driver.open()
-        await driver.create(spec(driver))
+        driver = await with_vm(make_driver)
         log = serial_log(driver)
         await asyncio.to_thread(wait_for_text, log, READY)
         await asyncio.to_thread(guest_run, driver.serial_socket("vm-1"), "killall acpid")
@@ -444,9 +442,7 @@ def test_concurrent_clone_retries_make_one_good_clone(
     """Regression: the second of two concurrent clone calls deleted the first one's files."""
 
     async def scenario() -> None:
-        driver = make_driver()
-        await driver.open()
-        await driver.create(spec(driver))
+        driver = await with_vm(make_driver)
         await driver.stop("vm-1")
         copies = await asyncio.gather(
             driver.clone("vm-1", spec(driver, "vm-2")), driver.clone("vm-1", spec(driver, "vm-2"))
@@ -554,9 +550,7 @@ def test_a_guest_kernel_panic_is_a_crash(make_driver: Callable[[], QemuDriver]) 
     """pvpanic tells QEMU about the panic; the VM is crashed with that reason."""
 
     async def scenario() -> None:
-        driver = make_driver()
-        await driver.open()
-        await driver.create(spec(driver))
+        driver = await with_vm(make_driver)
         await asyncio.to_thread(wait_for_text, serial_log(driver), READY)
         await asyncio.to_thread(
             guest_type, driver.serial_socket("vm-1"), "\necho c > /proc/sysrq-trigger\n"
