@@ -20,11 +20,13 @@ pytestmark = pytest.mark.slow
 
 
 def start_up(
-    data_dir: Path, sim_hosts: int, driver: str = "sim"
+    data_dir: Path, sim_hosts: int, driver: str = "sim", path: str | None = None
 ) -> tuple[subprocess.Popen[str], int, str]:
     """``novacron up`` as a user runs it; returns once it printed its banner."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOVACRON_")}
+    if path is not None:
+        env["PATH"] = path
     driver_args = [] if driver == "auto" else ["--driver", driver]
     proc = subprocess.Popen(
         [
@@ -49,7 +51,7 @@ def start_up(
     assert proc.stdout is not None
     for line in proc.stdout:
         lines.append(line)
-        if "Ctrl-C stops" in line and driver == "sim":
+        if "Ctrl-C stops" in line and "sim hosts" in line:  # the sim banner's last line
             break
         if "No guest image yet" in line:  # the qemu banner's last line
             break
@@ -147,6 +149,20 @@ def test_up_runs_real_vms_when_qemu_is_installed(tmp_path: Path, needs_qemu: Non
         assert [(h["name"], h["driver"]) for h in hosts] == [("local", "qemu")]
         assert hosts[0]["labels"]["accel"] in ("kvm", "tcg")
         assert (data_dir / "agent").is_dir()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_up_falls_back_to_sim_and_says_so_without_qemu(tmp_path: Path) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    proc, _port, output = start_up(tmp_path / "data", 2, driver="auto", path=str(empty))
+    try:
+        assert "QEMU not installed" in output and "uses the sim driver" in output, output
+        assert "Local agent with 2 sim hosts" in output
         proc.send_signal(signal.SIGINT)
         assert proc.wait(30) == 0
     finally:
