@@ -7,9 +7,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from novacron.agent.client import AgentClient, agent_client
+from novacron.agent.client import AgentClient
 from novacron.compute import states
-from novacron.compute.models import VM, Agent, Host, Operation, VMSnapshot
+from novacron.compute.hosts import agent_client_for
+from novacron.compute.models import VM, Host, Operation, VMSnapshot
 from novacron.compute.schemas import VMClone, VMResize, VMUpdate
 from novacron.compute.vms import act, find_vm, set_state
 from novacron.core.config import Settings
@@ -147,12 +148,5 @@ def agent_of(
     _require(session, vm, capability, "a console" if capability == "console" else capability)
     if vm.host_id is None or vm.state not in states.ON_HOST | states.TRANSITIONAL:
         raise InvalidState(f"VM {vm.name} is not on a host ({vm.state})")
-    host = session.get(Host, vm.host_id)
-    agent = session.get(Agent, host.agent_id) if host else None
-    if host is None or agent is None:
-        raise NotFound(f"the host of VM {vm.name} no longer exists")
-    return (
-        agent_client(agent.url, agent.api_secret, settings.agent_request_timeout_s),
-        host.name,
-        vm.id,
-    )
+    client, host_name = agent_client_for(session, vm.host_id, settings.agent_request_timeout_s)
+    return client, host_name, vm.id

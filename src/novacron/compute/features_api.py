@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from novacron.compute import features, vms
 from novacron.compute.api import accepted, db_of, who
@@ -101,7 +102,7 @@ async def console(
     with db_of(request).read() as s:
         client, host, vm_id = features.agent_of(s, ref, request.app.state.settings, "console")
     if not follow:
-        data, after = await _in_thread(client.console, host, vm_id, offset, limit)
+        data, after = await run_in_threadpool(client.console, host, vm_id, offset, limit)
         return Response(
             data,
             media_type="text/plain; charset=utf-8",
@@ -132,9 +133,3 @@ async def console(
             await upstream.aclose()
 
     return StreamingResponse(relay(), media_type="text/plain; charset=utf-8", headers=NO_SNIFF)
-
-
-async def _in_thread(fn: Any, *args: Any) -> Any:
-    import anyio.to_thread
-
-    return await anyio.to_thread.run_sync(fn, *args)

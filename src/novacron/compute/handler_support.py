@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from novacron.agent.client import AgentClient, agent_client
+from novacron.agent.client import AgentClient
 from novacron.compute import hosts as host_service
 from novacron.compute.catalog import image_ref
-from novacron.compute.models import VM, Agent, Host, Image
+from novacron.compute.models import VM, Image
 from novacron.compute.vms import set_state
-from novacron.core.errors import AgentUnreachable, NotFound, NovaCronError
+from novacron.core.errors import AgentUnreachable, NovaCronError
 from novacron.hypervisor.base import VMSpec
 
 if TYPE_CHECKING:  # the executor imports the handlers
@@ -23,13 +23,7 @@ class OperationFailed(Exception):
 
 
 def client_for(session: Session, ctx: OpContext, host_id: str) -> tuple[AgentClient, str]:
-    host = session.get(Host, host_id)
-    if host is None:
-        raise NotFound(f"host {host_id} no longer exists")
-    agent = session.get(Agent, host.agent_id)
-    assert agent is not None
-    timeout = ctx.settings.agent_request_timeout_s
-    return agent_client(agent.url, agent.api_secret, timeout), host.name
+    return host_service.agent_client_for(session, host_id, ctx.settings.agent_request_timeout_s)
 
 
 def held_vm(session: Session, ctx: OpContext) -> VM:

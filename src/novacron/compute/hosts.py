@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from novacron.agent.client import AgentClient, agent_client
 from novacron.compute import operations, restart_policy
 from novacron.compute.models import VM, Agent, Host, Operation
 from novacron.compute.schemas import (
@@ -46,6 +47,15 @@ def state_of(info: dict[str, Any] | None) -> str:
     if info is None:
         return "error"
     return POWER_TO_STATE.get(str(info.get("power_state")), "unknown")
+
+
+def agent_client_for(session: Session, host_id: str, timeout_s: float) -> tuple[AgentClient, str]:
+    """The (shared) client of the agent serving ``host_id``, and the host's name."""
+    host = session.get(Host, host_id)
+    agent = session.get(Agent, host.agent_id) if host is not None else None
+    if host is None or agent is None:
+        raise NotFound(f"host {host_id} no longer exists")
+    return agent_client(agent.url, agent.api_secret, timeout_s), host.name
 
 
 def find_host(session: Session, ref: str) -> Host:
