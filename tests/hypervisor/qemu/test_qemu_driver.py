@@ -116,10 +116,9 @@ def test_lifecycle_of_a_real_guest(make_driver: Callable[[], QemuDriver]) -> Non
         assert _pid(driver) == pid
 
         # Graceful shutdown through ACPI: the guest powers itself off, long before the timeout.
-        started = time.monotonic()
         info = await driver.shutdown("vm-1", timeout_s=60)
         assert info.power_state == STOPPED and info.fault == ""
-        assert time.monotonic() - started < 30
+        assert "NOVACRON-POWEROFF" in log.read_text()  # the guest acted on the power button
         assert not _alive(pid)
 
         # Start again; force stop; start from the kept disk.
@@ -483,6 +482,8 @@ def test_a_port_in_time_wait_is_free_for_a_forward(make_driver: Callable[[], Qem
     accepted.close()  # the side that closes first keeps the port in TIME_WAIT
     client.close()
     listener.close()
+    with socket.socket() as probe, pytest.raises(OSError):
+        probe.bind(("127.0.0.1", port))  # the condition under test: a plain bind refuses
 
     async def scenario() -> None:
         driver = make_driver()
