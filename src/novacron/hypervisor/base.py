@@ -65,6 +65,9 @@ class VMInfo:
     uptime_s: float = 0.0
     fault: str = ""
     """Why the VM is crashed (empty otherwise)."""
+    migrating: str = ""
+    """``incoming`` on a migration's destination until it finishes, ``outgoing`` on its
+    source while the stream runs; empty otherwise."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -182,14 +185,86 @@ class HypervisorDriver(abc.ABC):
         """A new stopped VM ``spec.id`` with a copy of the stopped VM ``vm_id``'s disk."""
         raise DriverError(f"{self.name} driver does not support clones")
 
-    async def prepare_incoming(self, spec: VMSpec) -> dict[str, Any]:
+    # Live migration, in Ganeti's order: the destination prepares an incoming VM, the
+    # source streams disk and memory to it (``migrate`` starts, ``migration_status``
+    # polls), then both sides finish — or both roll back. The server changes the VM's
+    # host only after both finished.
+
+    async def prepare_incoming(self, spec: VMSpec, options: dict[str, Any]) -> dict[str, Any]:
+        """Destination: define ``spec`` and wait for its state (QEMU: ``-incoming``).
+
+        ``options``: ``{"disk_bytes", "plan": {capabilities, parameters}, "listen_host"}``.
+        Returns where the source sends to: ``{"uri", "nbd": {"host", "port", "export"}}``.
+        On failure nothing of the VM is left here.
+        """
         raise DriverError(f"{self.name} driver does not support live migration")
 
-    async def migrate(self, vm_id: str, target: dict[str, Any]) -> None:
+    async def migrate(self, vm_id: str, target: dict[str, Any], options: dict[str, Any]) -> None:
+        """Source: start moving ``vm_id`` to ``target`` (what ``prepare_incoming`` returned)
+        and return at once; ``migration_status`` reports how it goes. ``options`` carries
+        the policy's objective (``downtime_ms``, ``time_bound_s``, ``allow_postcopy`` …).
+        On failure to start the VM keeps running here, untouched."""
         raise DriverError(f"{self.name} driver does not support live migration")
 
-    async def finish_migration(self, vm_id: str, *, source: bool) -> None:
+    async def migration_status(self, vm_id: str) -> MigrationProgress:
+        """Source: progress of the running (or last) migration of ``vm_id``."""
+        raise DriverError(f"{self.name} driver does not support live migration")
+
+    async def cancel_migration(self, vm_id: str) -> None:
+        """Source: stop a running migration; the VM keeps running here. Idempotent."""
+        raise DriverError(f"{self.name} driver does not support live migration")
+
+    async def finish_migration(self, vm_id: str, *, source: bool) -> VMInfo | None:
+        """After a completed migration. Destination: the VM runs here (returns it).
+        Source: the VM's process and files are gone (returns None). Idempotent."""
         raise DriverError(f"{self.name} driver does not support live migration")
 
     async def rollback_migration(self, vm_id: str, *, source: bool) -> None:
+        """After a failed or cancelled one. Source: the VM runs here again, as before.
+        Destination: nothing of the VM is left. Idempotent."""
         raise DriverError(f"{self.name} driver does not support live migration")
+
+
+@dataclass
+class MigrationDecision:
+    """One choice the migration policy made, and why (shown as an operation step)."""
+
+    at_s: float
+    choice: str
+    reason: str
+
+
+@dataclass
+class MigrationProgress:
+    status: str
+    """``setup``, ``storage``, ``memory``, ``postcopy``, ``switchover``, ``completed``,
+    ``failed`` or ``cancelled``."""
+    elapsed_s: float = 0.0
+    transferred_bytes: int = 0
+    remaining_bytes: int = 0
+    total_bytes: int = 0
+    disk_transferred_bytes: int = 0
+    disk_total_bytes: int = 0
+    dirty_rate_bps: float = 0.0
+    bandwidth_bps: float = 0.0
+    iteration: int = 0
+    expected_downtime_ms: float = 0.0
+    downtime_ms: float | None = None
+    """Measured, once completed."""
+    mode: str = "precopy"
+    """``precopy`` or ``postcopy`` (after the switch)."""
+    error: str = ""
+    decisions: list[MigrationDecision] = field(default_factory=list)
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("completed", "failed", "cancelled")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MigrationProgress:
+        raw = dict(data)
+        raw["decisions"] = [MigrationDecision(**d) for d in raw.get("decisions", [])]
+        return cls(**raw)

@@ -47,11 +47,19 @@ from novacron.hypervisor.base import (
     STOPPED,
     HostInfo,
     HypervisorDriver,
+    MigrationProgress,
     SnapshotInfo,
     VMInfo,
     VMSpec,
 )
-from novacron.hypervisor.qemu import cloudinit, disks, hoststats, procstats, snapshots
+from novacron.hypervisor.qemu import (
+    cloudinit,
+    disks,
+    hoststats,
+    migration,
+    procstats,
+    snapshots,
+)
 from novacron.hypervisor.qemu.machine import (
     QEMU_SYSTEM,
     MachineConfig,
@@ -86,6 +94,10 @@ class _VM:
     paused: bool = False
     started_at: float | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    incoming: bool = False
+    """A migration's destination copy: QEMU waits for (or receives) the guest's state."""
+    outgoing: migration.Outgoing | None = None
+    """The running (or last) migration away from this host."""
 
     @property
     def power_state(self) -> str:
@@ -101,6 +113,7 @@ class _VM:
             "image_dir": str(self.image_dir) if self.image_dir else None,
             "power": RUNNING if self.proc is not None and self.proc.alive else self.power,
             "fault": self.fault,
+            "incoming": self.incoming,
         }
 
 
@@ -174,6 +187,7 @@ class QemuDriver(HypervisorDriver):
         vm.image_dir = Path(data["image_dir"]) if data.get("image_dir") else None
         vm.power = str(data.get("power", STOPPED))
         vm.fault = str(data.get("fault", ""))
+        vm.incoming = bool(data.get("incoming", False))
         return vm
 
     async def _reattach(self, vm: _VM) -> None:
@@ -225,6 +239,7 @@ class QemuDriver(HypervisorDriver):
             "resize",
             "clone",
             "cloud-init",
+            "live-migration",
         ]
         if self.bridge:
             caps.append(f"bridge:{self.bridge}")
@@ -519,10 +534,145 @@ class QemuDriver(HypervisorDriver):
             self._vms[spec.id] = vm
             return self._info(vm)
 
+    # -- the contract: live migration -------------------------------------------------
+
+    async def prepare_outgoing(self, vm_id: str) -> dict[str, Any]:
+        vm = self._get(vm_id)
+        proc = self._running(vm, "migrate")
+        if vm.incoming or (vm.outgoing is not None and not vm.outgoing.progress.done):
+            raise InvalidState(f"VM {vm.spec.name} is already migrating")
+        held = await snapshots.listing(self._disk(vm), proc)
+        if held:
+            raise InvalidState(
+                f"VM {vm.spec.name} has {len(held)} snapshot(s); internal snapshots do not "
+                "move with a live migration: delete them first"
+            )
+        version = (await proc.execute("query-version"))["qemu"]
+        return {
+            "uuid": vm.uuid,
+            "accel": self.accel,
+            "qemu_version": [version["major"], version["minor"]],
+            "ram_bytes": vm.spec.memory_mib * 1024 * 1024,
+            "dirty_rate_bps": await migration.measure_dirty_rate(proc),
+            "disk_bytes": await migration.disk_size(proc),
+            "bridge": (vm.spec.network or {}).get("bridge"),
+        }
+
+    async def prepare_incoming(self, spec: VMSpec, options: dict[str, Any]) -> dict[str, Any]:
+        self._check_incoming(spec, options)
+        if spec.id in self._vms:  # a retried prepare: start over
+            await self.rollback_migration(spec.id, source=False)
+        vm = _VM(
+            spec=spec, dir=self.vms_dir / spec.id, uuid=str(options["uuid"]), mac=_mac(spec.id)
+        )
+        vm.incoming = True
+        _clear_leftover(vm.dir)
+        try:
+            await self._define(vm, disk_bytes=int(options.get("disk_bytes") or 0))
+            self._vms[spec.id] = vm
+            async with vm.lock:
+                await self._boot(vm, incoming="defer")
+                proc = self._running(vm, "receive")
+                await migration.configure(proc, options.get("plan") or {}, source=False)
+                host = str(options.get("listen_host") or "127.0.0.1")
+                return await migration.start_incoming(proc, host, self._disk(vm).exists())
+        except BaseException:
+            self._vms.pop(spec.id, None)
+            await self._remove(vm)
+            raise
+
+    def _check_incoming(self, spec: VMSpec, options: dict[str, Any]) -> None:
+        """Compatibility, checked on the destination before anything is created."""
+        problems = []
+        if options.get("accel") and options["accel"] != self.accel:
+            problems.append(f"source runs {options['accel']}, this host {self.accel}")
+        bridge = options.get("bridge")
+        if bridge and bridge != self.bridge:
+            problems.append(f"no bridge {bridge!r} here")
+        existing = self._vms.get(spec.id)
+        if existing is not None and not existing.incoming:
+            problems.append("the VM already runs here")
+        if problems:
+            raise DriverError(
+                f"cannot receive VM {spec.name} on {self.host_name}: " + "; ".join(problems)
+            )
+
+    async def migrate(self, vm_id: str, target: dict[str, Any], options: dict[str, Any]) -> None:
+        vm = self._get(vm_id)
+        async with vm.lock:
+            proc = self._running(vm, "migrate")
+            if vm.outgoing is not None and not vm.outgoing.progress.done:
+                raise InvalidState(f"VM {vm.spec.name} is already migrating")
+            plan = dict(options.get("plan") or {})
+            vm.outgoing = migration.Outgoing(
+                proc,
+                target,
+                plan,
+                migration.controller_for(options, plan, vm.spec.memory_mib * 1024 * 1024),
+                with_disk=self._disk(vm).exists(),
+            )
+            vm.outgoing.start()
+
+    async def migration_status(self, vm_id: str) -> MigrationProgress:
+        vm = self._get(vm_id)
+        if vm.outgoing is None:
+            raise NotFound(f"VM {vm.spec.name} has no migration on {self.host_name}")
+        return vm.outgoing.progress
+
+    async def cancel_migration(self, vm_id: str) -> None:
+        vm = self._get(vm_id)
+        if vm.outgoing is not None:
+            await vm.outgoing.cancel()
+
+    async def finish_migration(self, vm_id: str, *, source: bool) -> VMInfo | None:
+        vm = self._vms.get(vm_id)
+        if source:
+            if vm is None:
+                return None
+            if vm.outgoing is None or vm.outgoing.progress.status != "completed":
+                raise InvalidState(f"VM {vm.spec.name} has no completed migration to finish")
+            await self.destroy(vm_id)
+            return None
+        if vm is None:
+            raise NotFound(f"no incoming VM {vm_id} on host {self.host_name}")
+        async with vm.lock:
+            if vm.incoming:
+                proc = self._running(vm, "finish receiving")
+                await migration.finish_incoming(proc)
+                await migration.add_forwards(proc, self._nic(vm, None).forwards)
+                vm.incoming, vm.paused = False, False
+                self._save(vm)
+                self._changed()
+            return self._info(vm)
+
+    async def rollback_migration(self, vm_id: str, *, source: bool) -> None:
+        vm = self._vms.get(vm_id)
+        if vm is None:
+            return
+        if not source:
+            if vm.incoming:
+                await self.destroy(vm_id)
+            return
+        if vm.outgoing is not None and not vm.outgoing.progress.done:
+            await vm.outgoing.cancel()
+        if vm.outgoing is not None and vm.outgoing.lost:
+            await self._lose(vm)
+
+    async def _lose(self, vm: _VM) -> None:
+        """Post-copy broke: what runs here is no longer the whole guest. End it."""
+        async with vm.lock:
+            proc = self._live(vm)
+            if proc is not None:
+                await proc.terminate()
+            vm.power, vm.fault = CRASHED, "live migration failed during post-copy; VM lost"
+            self._save(vm)
+        self._changed()
+
     # -- helpers: defining and booting ------------------------------------------------
 
-    async def _define(self, vm: _VM) -> None:
-        """Create the VM's directory, disk and seed; no QEMU yet."""
+    async def _define(self, vm: _VM, disk_bytes: int = 0) -> None:
+        """Create the VM's directory, disk and seed; no QEMU yet. ``disk_bytes``: the
+        exact virtual size (a migration's destination must match its source)."""
         vm.dir.mkdir(parents=True, exist_ok=False)
         ref = vm.spec.image_ref
         if ref and ref.get("files"):
@@ -535,6 +685,7 @@ class QemuDriver(HypervisorDriver):
             size = max(size, int(ref.get("virtual_size_bytes") or 0) if ref else 0)
             if not size:
                 size = int((await disks.info(backing))["virtual-size"])
+        size = disk_bytes or size
         if backing is not None or size:
             await disks.create_overlay(
                 self._disk(vm),
@@ -561,12 +712,13 @@ class QemuDriver(HypervisorDriver):
             user_data=options.get("user_data"),
         )
 
-    async def _boot(self, vm: _VM, loadvm: str | None = None) -> None:
+    async def _boot(self, vm: _VM, loadvm: str | None = None, incoming: str | None = None) -> None:
         """Start QEMU for ``vm`` (its lock held); on failure it stays stopped/crashed."""
         self._kill_stray(vm)
-        self._check_ports(vm)
+        if incoming is None:
+            self._check_ports(vm)
         tap = await self._prepare_tap(vm)
-        config = self._machine(vm, loadvm=loadvm, tap=tap)
+        config = self._machine(vm, loadvm=loadvm, tap=tap, incoming=incoming)
         proc = await QemuProcess.spawn(
             build_argv(config, self.qemu_binary),
             cwd=vm.dir,
@@ -574,14 +726,19 @@ class QemuDriver(HypervisorDriver):
             stderr_log=vm.dir / "qemu.log",
             on_event=self._event_handler(vm),
         )
-        vm.fault, vm.paused = "", False
+        vm.fault, vm.paused = "", incoming is not None
         vm.started_at = time.time()
         self._adopt(vm, proc)
         self._save(vm)
         self._changed()
 
     def _machine(
-        self, vm: _VM, *, loadvm: str | None = None, tap: str | None = None
+        self,
+        vm: _VM,
+        *,
+        loadvm: str | None = None,
+        tap: str | None = None,
+        incoming: str | None = None,
     ) -> MachineConfig:
         spec, ref = vm.spec, vm.spec.image_ref or {}
         kernel = initrd = None
@@ -608,15 +765,19 @@ class QemuDriver(HypervisorDriver):
             initrd=initrd if initrd is not None and initrd.exists() else None,
             cmdline=cmdline,
             seed_iso=seed if seed.exists() else None,
-            nics=(self._nic(vm, tap),),
+            # A migration's destination binds its port forwards at the end, when the
+            # source has let go of them (both may run on one machine).
+            nics=(self._nic(vm, tap, with_forwards=incoming is None),),
             loadvm=loadvm,
+            incoming=incoming,
         )
 
-    def _nic(self, vm: _VM, tap: str | None) -> Nic:
+    def _nic(self, vm: _VM, tap: str | None, with_forwards: bool = True) -> Nic:
         network = vm.spec.network or {}
         if network.get("mode") == "bridge":
             return Nic(mac=vm.mac, mode="bridge", tap=tap)
-        forwards = tuple(_forward(f) for f in network.get("forwards") or [])
+        wanted = (network.get("forwards") or []) if with_forwards else []
+        forwards = tuple(_forward(f) for f in wanted)
         return Nic(mac=vm.mac, forwards=forwards)
 
     def _check_ports(self, vm: _VM) -> None:
@@ -676,6 +837,8 @@ class QemuDriver(HypervisorDriver):
 
     def _event_handler(self, vm: _VM) -> Callable[[str, dict[str, Any]], None]:
         def on_event(name: str, data: dict[str, Any]) -> None:
+            if vm.outgoing is not None:
+                vm.outgoing.on_event(name, data)
             if name == "STOP":
                 vm.paused = True
             elif name == "RESUME":
@@ -768,6 +931,11 @@ class QemuDriver(HypervisorDriver):
             cpu_time_s=cpu,
             uptime_s=time.time() - vm.started_at if proc and vm.started_at else 0.0,
             fault=vm.fault,
+            migrating="incoming"
+            if vm.incoming
+            else "outgoing"
+            if vm.outgoing is not None and not vm.outgoing.progress.done
+            else "",
         )
 
     # -- helpers: paths -----------------------------------------------------------------
