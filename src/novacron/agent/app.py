@@ -16,6 +16,7 @@
     DELETE /v1/hosts/{host}/vms/{vm_id}/snapshots/{name}          204 (also when already gone)
     POST   /v1/hosts/{host}/vms/{vm_id}/resize        {"vcpus", "memory_mib", "disk_gib"} → VMInfo
     POST   /v1/hosts/{host}/vms/{vm_id}/clone         VMSpec of the clone → 201 VMInfo
+    …/migration…                                      live migration: see ``migration_routes``
 
     sim driver only:
     POST   /v1/sim/hosts/{host}/crash | /recover      {"name": host, "crashed": bool}
@@ -41,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from novacron import __version__
 from novacron.agent.inventory import host_infos, vm_dict
+from novacron.agent.migration_routes import add_migration_routes
 from novacron.core import problems
 from novacron.core.errors import Invalid, NotFound, Unauthorized
 from novacron.hypervisor.base import HypervisorDriver, VMInfo, VMSpec
@@ -209,6 +211,7 @@ def create_agent_app(fleet: SimFleet | Mapping[str, HypervisorDriver], api_secre
         return Response(status_code=204)
 
     _vm_extras(api, driver_for)
+    add_migration_routes(api, driver_for, lambda raw: VMSpecBody(**raw).to_spec())
     app.include_router(api)
     if isinstance(fleet, SimFleet):
         app.include_router(_sim_router(fleet, require_secret))

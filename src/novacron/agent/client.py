@@ -30,7 +30,7 @@ from novacron.core.errors import (
     NovaCronError,
     from_problem,
 )
-from novacron.hypervisor.base import VMSpec
+from novacron.hypervisor.base import MigrationProgress, VMSpec
 
 #: Default wait the drivers give a guest to shut down when no timeout is sent.
 DEFAULT_SHUTDOWN_TIMEOUT_S = 60.0
@@ -163,6 +163,43 @@ class AgentClient:
     def clone(self, host: str, vm_id: str, spec: VMSpec) -> dict[str, Any]:
         path = self._vm_path(host, vm_id, "clone")
         return dict(self._request("POST", path, json=asdict(spec), timeout=self.long_s).json())
+
+    # -- live migration (see agent/migration_routes.py) ---------------------------------
+
+    def migration_outgoing(self, host: str, vm_id: str) -> dict[str, Any]:
+        path = self._vm_path(host, vm_id, "migration/outgoing")
+        return dict(self._request("POST", path, timeout=self.long_s).json())
+
+    def migration_incoming(
+        self, host: str, spec: VMSpec, options: dict[str, Any]
+    ) -> dict[str, Any]:
+        body = {"spec": asdict(spec), "options": options}
+        path = f"/v1/hosts/{_seg(host)}/incoming"
+        return dict(self._request("POST", path, json=body, timeout=self.long_s).json())
+
+    def migration_start(
+        self, host: str, vm_id: str, target: dict[str, Any], options: dict[str, Any]
+    ) -> None:
+        path = self._vm_path(host, vm_id, "migration")
+        self._request("POST", path, json={"target": target, "options": options})
+
+    def migration_status(self, host: str, vm_id: str) -> MigrationProgress:
+        path = self._vm_path(host, vm_id, "migration")
+        return MigrationProgress.from_dict(self._request("GET", path).json())
+
+    def migration_cancel(self, host: str, vm_id: str) -> None:
+        path = self._vm_path(host, vm_id, "migration/cancel")
+        self._request("POST", path, timeout=self.long_s)
+
+    def migration_finish(self, host: str, vm_id: str, *, source: bool) -> dict[str, Any]:
+        path = self._vm_path(host, vm_id, "migration/finish")
+        params = {"source": str(source).lower()}
+        return dict(self._request("POST", path, params=params, timeout=self.long_s).json())
+
+    def migration_rollback(self, host: str, vm_id: str, *, source: bool) -> None:
+        path = self._vm_path(host, vm_id, "migration/rollback")
+        params = {"source": str(source).lower()}
+        self._request("POST", path, params=params, timeout=self.long_s)
 
     @property
     def long_s(self) -> float:

@@ -178,7 +178,8 @@ class Executor:
         except LostOwnership:
             log.warning("operation %s was taken over by another worker", op_id)
         except OperationFailed as exc:
-            self._finish(ctx, error=str(exc))
+            if not ctx.finished:  # a handler may end its operation itself (e.g. cancelled)
+                self._finish(ctx, error=str(exc))
         except NovaCronError as exc:
             log.warning("operation %s failed: %s", op_id, exc.detail)
             self._finish_safely(ctx, exc.detail)

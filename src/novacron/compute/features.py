@@ -3,15 +3,17 @@ to the VM's host (console, statistics). Changes return the operation doing them.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from novacron.agent.client import AgentClient
 from novacron.compute import states
-from novacron.compute.hosts import agent_client_for
+from novacron.compute.hosts import agent_client_for, find_host
 from novacron.compute.models import VM, Host, Operation, VMSnapshot
-from novacron.compute.schemas import VMClone, VMResize, VMUpdate
+from novacron.compute.schemas import VMClone, VMMigrate, VMResize, VMUpdate
 from novacron.compute.vms import act, find_vm, set_state
 from novacron.core.config import Settings
 from novacron.core.errors import Conflict, Invalid, InvalidState, NotFound
@@ -137,7 +139,38 @@ def update(session: Session, ref: str, req: VMUpdate) -> VM:
     if req.restart_policy is not None:
         vm.restart_policy = req.restart_policy
         vm.restarts, vm.restart_window_at = 0, None
+    if req.ha is not None:
+        vm.ha = req.ha
     return vm
+
+
+def migrate(session: Session, ref: str, req: VMMigrate, requested_by: str) -> Operation:
+    """Live-migrate a running VM to ``req.to_host`` or a host the scheduler picks."""
+    vm = find_vm(session, ref, for_update=True)
+    _require(session, vm, "live-migration", "live migration")
+    params: dict[str, Any] = {
+        "downtime_ms": req.downtime_ms,
+        "time_bound_s": req.time_bound_s,
+        "allow_postcopy": req.allow_postcopy,
+        "bandwidth_bps": req.bandwidth_mib_s * 1024 * 1024 if req.bandwidth_mib_s else None,
+        "policy": req.policy,
+        "timeout_s": req.timeout_s,
+    }
+    if req.to_host:
+        try:
+            dest = find_host(session, req.to_host)
+        except NotFound:
+            raise Invalid(
+                f"no host {req.to_host!r}",
+                errors=[{"loc": ["body", "to_host"], "msg": "unknown host"}],
+            ) from None
+        if dest.id == vm.host_id:
+            raise Invalid(
+                f"VM {vm.name} already runs on {dest.name}",
+                errors=[{"loc": ["body", "to_host"], "msg": "the VM's own host"}],
+            )
+        params["to_host_id"] = dest.id
+    return act(session, vm.id, "migrate", requested_by, params)
 
 
 def agent_of(

@@ -17,6 +17,7 @@ from novacron.compute.schemas import (
     SnapshotCreate,
     SnapshotOut,
     VMClone,
+    VMMigrate,
     VMOut,
     VMResize,
     VMUpdate,
@@ -69,6 +70,13 @@ def delete_snapshot(request: Request, ref: str, name: str) -> JSONResponse:
 def resize_vm(request: Request, ref: str, body: VMResize) -> JSONResponse:
     with db_of(request).session() as s:
         op = features.resize(s, ref, body, who(request))
+    return accepted(request, op)
+
+
+@router.post("/{ref}/migrate", status_code=202, response_model=OperationOut)
+def migrate_vm(request: Request, ref: str, body: VMMigrate) -> JSONResponse:
+    with db_of(request).session() as s:
+        op = features.migrate(s, ref, body, who(request))
     return accepted(request, op)
 
 

@@ -22,6 +22,7 @@ from novacron.compute.handler_support import (
     restore_after_failure,
     vm_spec,
 )
+from novacron.compute.migration.handler import vm_migrate
 from novacron.compute.models import VM, Host
 from novacron.compute.vms import set_state
 from novacron.core.clock import utcnow
@@ -205,6 +206,7 @@ HANDLERS: dict[str, Callable[[OpContext], dict[str, Any]]] = {
     "vm.create": vm_create,
     "vm.delete": vm_delete,
     "host.maintenance": host_maintenance,
+    "vm.migrate": vm_migrate,
     **{f"vm.{a}": vm_action for a in states.SIMPLE_ACTIONS if a != "delete"},
     **definition_handlers.HANDLERS,
 }

@@ -300,6 +300,8 @@ def _is_orphan(session: Session, vm_id: str, live: VM | None, host_id: str) -> b
         return False
     if row.state == "deleted":
         return True
+    if row.migration_host_id == host_id:
+        return False  # a live migration's destination copy
     # Live on another host: a leftover of a create retried elsewhere. A VM between two
     # placement attempts (no host yet, still building) may come back here: leave it alone.
     # One that failed to build everywhere is on no host: a copy here is a leftover.

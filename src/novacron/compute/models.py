@@ -71,6 +71,10 @@ class Host(Timestamped, Base):
     labels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     capabilities: Mapped[list[str]] = mapped_column(JSON, default=list)
     last_heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+    fenced_at: Mapped[datetime | None] = mapped_column(DateTime)
+    """When the host was confirmed powered off (its VMs cannot be running there)."""
+    fence_reason: Mapped[str] = mapped_column(String(256), default="")
+    draining: Mapped[bool] = mapped_column(Boolean, default=False)
 
     @property
     def state(self) -> str:
@@ -157,6 +161,10 @@ class VM(Timestamped, Base):
     network: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     cloud_init: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     kernel_args: Mapped[str] = mapped_column(String(1024), default="")
+    migration_host_id: Mapped[str | None] = mapped_column(String(64))
+    """Where a running live migration takes the VM (claimed there meanwhile)."""
+    ha: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Restart elsewhere when the host fails (and is fenced)."""
 
 
 class VMSnapshot(Timestamped, Base):
@@ -196,3 +204,5 @@ class Operation(Timestamped, Base):
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime)
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(DateTime)
+    """A running operation that can stop part-way (a migration) checks this."""

@@ -24,6 +24,8 @@ from novacron.core.errors import InvalidState, NotFound
 from novacron.core.ids import new_id
 
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
+#: Running operations of these kinds stop part-way when asked (and roll back).
+CANCELLABLE_WHILE_RUNNING = frozenset({"vm.migrate", "host.drain"})
 
 
 class LostOwnership(Exception):
@@ -98,11 +100,18 @@ def get(session: Session, op_id: str) -> Operation:
 
 
 def cancel(session: Session, op_id: str) -> Operation:
-    """Cancel a pending operation; a running one must finish or fail on its own."""
+    """Cancel a pending operation, or ask a running migration or drain to stop (it rolls
+    back and ends ``cancelled``); other running operations finish on their own."""
     op = get(session, op_id)
+    if op.state == "running" and op.kind in CANCELLABLE_WHILE_RUNNING:
+        if op.cancel_requested_at is None:
+            op.cancel_requested_at = utcnow()
+            publish_op(session, op)
+        return op
     if op.state != "pending":
         raise InvalidState(
-            f"operation {op_id} is {op.state}; only pending operations can be cancelled"
+            f"operation {op_id} is {op.state}; only pending operations (and running "
+            "migrations and drains) can be cancelled"
         )
     res = session.execute(
         update(Operation)
@@ -239,10 +248,15 @@ def _close_open_steps(op: Operation, state: str, detail: str = "") -> None:
 
 
 def finish(
-    session: Session, op: Operation, *, error: str = "", result: dict[str, Any] | None = None
+    session: Session,
+    op: Operation,
+    *,
+    error: str = "",
+    result: dict[str, Any] | None = None,
+    cancelled: bool = False,
 ) -> None:
     _close_open_steps(op, "failed" if error else "succeeded")
-    op.state = "failed" if error else "succeeded"
+    op.state = "cancelled" if cancelled else "failed" if error else "succeeded"
     op.error = error
     op.progress = op.progress if error else 100
     op.result = result or op.result or {}

@@ -10,6 +10,7 @@ refreshes that host and tries the next candidate.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 import time
 from collections import Counter
@@ -109,6 +110,38 @@ class Placement:
 
     def schedule_and_claim(self, session: Session, vm: VM, request: PlacementRequest) -> Host:
         """Choose a host and claim the VM's resources on it, in ``session``'s transaction."""
+        host = self._rank_and_claim(session, vm, request)
+        vm.host_id, vm.claimed = host.id, True
+        return host
+
+    def claim_destination(
+        self, session: Session, vm: VM, source: Host, to_host_id: str | None
+    ) -> Host:
+        """A live migration's destination for ``vm``: any host but its own (or
+        ``to_host_id``) that can receive it — same driver and accelerator, live
+        migration supported — with the VM's resources claimed there. ``vm`` keeps its
+        host and claim."""
+        request = self.request_for(session, vm, frozenset({source.id}))
+        labels = dict(request.labels)
+        if "accel" in (source.labels or {}):
+            labels["accel"] = source.labels["accel"]
+        request = dataclasses.replace(
+            request,
+            labels=labels,
+            traits=request.traits | {"live-migration", source.driver},
+            force_host=to_host_id,
+        )
+        return self._rank_and_claim(session, vm, request)
+
+    def release_on(self, session: Session, vm: VM, host_id: str) -> None:
+        """Return a destination claim (a migration that did not happen)."""
+        release(session, host_id, vm.vcpus, vm.memory_mib, vm.disk_gib)
+        with self._lock:
+            table = self._table
+        with contextlib.suppress(KeyError):
+            table.release(host_id, vm.vcpus, vm.memory_mib, vm.disk_gib)
+
+    def _rank_and_claim(self, session: Session, vm: VM, request: PlacementRequest) -> Host:
         for round_no in range(CLAIM_ROUNDS):
             # After a lost race, rank on fresh data: if the hosts really are full now,
             # rank() raises NoCapacity with the per-filter reasons.
@@ -127,7 +160,6 @@ class Placement:
                         table.claim(host_id, vm.vcpus, vm.memory_mib, vm.disk_gib)
                     host = session.get(Host, host_id, populate_existing=True)
                     assert host is not None
-                    vm.host_id, vm.claimed = host_id, True
                     return host
         raise NoCapacity("hosts kept filling up while placing this VM; try again")
 

@@ -118,6 +118,25 @@ class VMClone(Strict):
 
 class VMUpdate(Strict):
     restart_policy: RestartPolicy | None = None
+    ha: bool | None = Field(None, description="Restart elsewhere when the host fails")
+
+
+class VMMigrate(Strict):
+    to_host: str | None = Field(
+        None, min_length=1, max_length=128, description="Host name or id; default: scheduler"
+    )
+    downtime_ms: float = Field(50.0, ge=1, le=10_000, description="Downtime objective")
+    time_bound_s: float | None = Field(
+        None, gt=0, le=86_400, description="Finish within; default 2x RAM/bandwidth"
+    )
+    allow_postcopy: bool = Field(
+        True, description="Post-copy may finish a migration pre-copy cannot (VM at risk meanwhile)"
+    )
+    bandwidth_mib_s: float | None = Field(
+        None, gt=0, le=1_000_000, description="The link's rate when known (a WAN)"
+    )
+    policy: Literal["adaptive", "qemu-default"] = "adaptive"
+    timeout_s: float = Field(1800, gt=0, le=86_400, description="Roll back after this long")
 
 
 class SnapshotCreate(Strict):
@@ -154,6 +173,8 @@ class VMOut(Out):
     task_operation_id: str | None
     fault: str
     restart_policy: str
+    ha: bool = False
+    migration_host_id: str | None = None
     network: dict[str, Any]
     kernel_args: str
     actions: list[str] = Field(default_factory=list, description="Actions legal in this state")
@@ -290,6 +311,7 @@ class OperationOut(Out):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    cancel_requested_at: datetime | None = None
 
 
 # -- Agents --------------------------------------------------------------------------------
@@ -327,6 +349,7 @@ class HeartbeatVM(BaseModel):
     id: str
     power_state: str
     fault: str = ""
+    migrating: str = ""
 
 
 class HeartbeatHost(BaseModel):

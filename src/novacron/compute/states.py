@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 from novacron.core.errors import InvalidState
 
-STABLE = frozenset({"running", "stopped", "paused", "crashed", "error", "unknown", "deleted"})
+STABLE = frozenset(
+    {"running", "stopped", "paused", "crashed", "error", "unknown", "lost", "deleted"}
+)
 TRANSITIONAL = frozenset(
     {
         "building",
@@ -24,6 +26,7 @@ TRANSITIONAL = frozenset(
         "reverting",
         "resizing",
         "cloning",
+        "migrating",
     }
 )
 #: States in which the VM holds its host's resources and has files there.
@@ -60,7 +63,7 @@ TRANSITIONS: dict[str, Transition] = {
         Transition("resume", frozenset({"paused"}), "resuming", "running"),
         Transition(
             "delete",
-            frozenset({"running", "stopped", "paused", "crashed", "error", "unknown"}),
+            frozenset({"running", "stopped", "paused", "crashed", "error", "unknown", "lost"}),
             "deleting",
             "deleted",
         ),
@@ -73,6 +76,8 @@ TRANSITIONS: dict[str, Transition] = {
         # CPU and memory offline; the disk may also grow while running.
         Transition("resize", frozenset({"stopped", "running", "paused"}), "resizing", None),
         Transition("clone", frozenset({"stopped"}), "cloning", "stopped"),
+        # Live migration: the VM keeps running (on the destination when it succeeds).
+        Transition("migrate", frozenset({"running", "paused"}), "migrating", None),
     )
 }
 

@@ -193,7 +193,7 @@ def to_out(session: Session, vms: list[VM]) -> list[VMOut]:
 def cancel_operation(session: Session, op_id: str) -> Operation:
     """Cancel a pending operation; a VM it held goes back to where it was."""
     op = operations.cancel(session, op_id)
-    if op.target_type == "vm":
+    if op.target_type == "vm" and op.state == "cancelled":
         _revert_cancelled(session, op)
     return op
 

@@ -190,6 +190,12 @@ class HypervisorDriver(abc.ABC):
     # polls), then both sides finish — or both roll back. The server changes the VM's
     # host only after both finished.
 
+    async def prepare_outgoing(self, vm_id: str) -> dict[str, Any]:
+        """Source: check ``vm_id`` can leave, and say what the destination must match and
+        the policy needs: ``{"uuid", "accel", "ram_bytes", "dirty_rate_bps", "disk_bytes",
+        "bridge", …}``. Changes nothing."""
+        raise DriverError(f"{self.name} driver does not support live migration")
+
     async def prepare_incoming(self, spec: VMSpec, options: dict[str, Any]) -> dict[str, Any]:
         """Destination: define ``spec`` and wait for its state (QEMU: ``-incoming``).
 
