@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import typer
@@ -17,7 +16,22 @@ import uvicorn
 
 from novacron.core.cli_support import fail
 from novacron.core.config import Settings, default_data_dir, make_settings
-from novacron.core.procs import die_with_parent
+from novacron.local_agents import (
+    DEFAULT_SIM_HOSTS,
+    MAX_QEMU_HOSTS,
+    MAX_SIM_HOSTS,
+    AgentFailed,
+    AgentSpec,
+    LocalFleet,
+    host_count,
+    plan,
+    shared_accel,
+)
+
+if TYPE_CHECKING:
+    from novacron.hypervisor.qemu.accel import AccelChoice
+
+BANNER_HOSTS = 16  # host lines in up's banner; more are counted, not listed
 
 
 def _logging(level: str) -> None:
@@ -134,18 +148,41 @@ def up(
     driver: str = typer.Option(
         "auto",
         "--driver",
-        help="Local agent's driver: auto (qemu if installed, else sim), qemu, sim",
+        help="Local agents' driver: auto (qemu if installed, else sim), qemu, sim",
     ),
-    accel: str = typer.Option("auto", "--accel", help="qemu: auto (probe-boot KVM), kvm or tcg"),
-    sim_hosts: int = typer.Option(3, "--sim-hosts", min=1, max=100_000),
+    hosts: int = typer.Option(
+        None,
+        "--hosts",
+        min=1,
+        help="How many local hosts, to try migration on one machine. qemu: one agent per "
+        f"host (at most {MAX_QEMU_HOSTS}), named local-1 … local-N, each with its own data "
+        "dir <data-dir>/agents/NAME and port; a single host is 'local' in <data-dir>/agent. "
+        "sim: one agent simulating N hosts. Default 1 with qemu, "
+        f"{DEFAULT_SIM_HOSTS} with sim",
+    ),
+    accel: str = typer.Option(
+        "auto",
+        "--accel",
+        help="qemu: auto (probe-boot KVM, once for all hosts), kvm or tcg",
+    ),
+    sim_hosts: int = typer.Option(
+        None,
+        "--sim-hosts",
+        min=1,
+        max=MAX_SIM_HOSTS,
+        help="Older spelling of --hosts for the sim driver (ignored with qemu)",
+    ),
     log_level: str = typer.Option("warning", "--log-level"),
 ) -> None:
-    """Start a server and a local agent on embedded SQLite: the zero-setup way to run."""
+    """Start a server and local agents on embedded SQLite: the zero-setup way to run."""
     from novacron.api import create_app
     from novacron.hypervisor.qemu import missing_qemu
+    from novacron.hypervisor.qemu.accel import MODES
 
     if driver not in ("auto", "qemu", "sim"):
         fail(f"unknown driver {driver!r}: use auto, qemu or sim")
+    if accel not in MODES:
+        fail(f"unknown accelerator {accel!r}: use {', '.join(MODES)}")
     missing = missing_qemu()
     if driver == "qemu" and missing:
         fail(f"--driver qemu: {missing}; install qemu-system-x86 and qemu-utils")
@@ -153,10 +190,23 @@ def up(
         driver = "sim" if missing else "qemu"
         if missing:
             typer.echo(f"{missing}: the local agent uses the sim driver (simulated hosts).")
+    try:
+        count = host_count(driver, hosts, sim_hosts)
+    except ValueError as exc:
+        fail(str(exc))
     _logging(log_level)
     data_dir = data_dir or Path(os.environ.get("NOVACRON_DATA_DIR") or default_data_dir())
     settings = make_settings(data_dir=data_dir, host=host, port=port, reissue_admin_token=True)
     _check_port_free(settings)
+    specs = plan(driver, count, data_dir)
+    shared: AccelChoice | None = None
+    if len(specs) > 1:
+        # Once here, not N times side by side: each agent is told the verdict.
+        if accel == "auto":
+            typer.echo(
+                f"Probing KVM once for the {count} local hosts (cached after the first time)…"
+            )
+        shared = shared_accel(accel, data_dir / "probe")
     # From here on Ctrl-C means "stop cleanly", also during start-up.
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -174,75 +224,100 @@ def up(
     thread.start()
     url = f"http://{host}:{port}"
     _wait_healthy(url, thread)
-    agent_proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "novacron",
-            "agent",
-            "--server",
-            url,
-            "--enrolment-token-file",
-            str(data_dir / "enrolment-token"),
-            "--name",
-            "local",
-            "--driver",
-            driver,
-            "--sim-hosts",
-            str(sim_hosts),
-            "--data-dir",
-            str(data_dir / "agent"),
-            "--accel",
-            accel,
-            "--log-level",
-            log_level,
-        ],
-        preexec_fn=die_with_parent,
-    )
     token_file = data_dir / "admin-token"
-    typer.echo(f"NovaCron is up: dashboard {url}/  (API {url}/api/v1, docs {url}/docs)")
-    typer.echo(f"Admin token: {token_file}  (sign in with it; the CLI reads it from there)")
-    if driver == "qemu":
+    headers = {"Authorization": f"Bearer {token_file.read_text().strip()}"}
+    fleet = LocalFleet(specs)
+    failure = ""
+    try:
+        before = fleet.heartbeats(url, headers)
         typer.echo(
+            "Starting the local agent…"
+            if len(specs) == 1
+            else f"Starting {len(specs)} local agents…"
+        )
+        fleet.start(
+            server_url=url,
+            enrolment_token_file=data_dir / "enrolment-token",
+            accel=shared.accel if shared else accel,
+            log_level=log_level,
+        )
+        registered = fleet.wait_registered(
+            url, headers, before, lambda: stop.is_set() or not thread.is_alive()
+        )
+        if stop.is_set() or not thread.is_alive():
+            return
+        typer.echo(f"NovaCron is up: dashboard {url}/  (API {url}/api/v1, docs {url}/docs)")
+        typer.echo(f"Admin token: {token_file}  (sign in with it; the CLI reads it from there)")
+        for line in _banner(specs, registered, shared, data_dir):
+            typer.echo(line)
+        while not stop.is_set() and thread.is_alive():
+            fleet.check()
+            stop.wait(0.5)
+    except AgentFailed as exc:
+        if not stop.is_set():  # not just an agent quicker to take Ctrl-C than we are
+            failure = f"{exc}; stopped NovaCron and the other local agents"
+    finally:
+        typer.echo("stopping…")
+        # Server first: a server outliving its agent would mark every host down.
+        srv.should_exit = True
+        thread.join(15)
+        fleet.stop()
+    if failure:
+        fail(failure)
+
+
+def _banner(
+    specs: list[AgentSpec],
+    registered: dict[str, dict[str, Any]],
+    shared: AccelChoice | None,
+    data_dir: Path,
+) -> list[str]:
+    """The start-up banner after the URLs: one line per host (name, driver, accelerator),
+    then what to do next. Its last line ends with "Ctrl-C stops…" (sim) or names the
+    tiny guest image (qemu): scripts wait for it."""
+    if specs[0].driver == "sim":
+        spec = specs[0]
+        names = spec.host_names(BANNER_HOSTS)
+        width = max(len(n) for n in names)
+        lines = [f"  {n:<{width}}  sim   (simulated, no accelerator)" for n in names]
+        if spec.hosts > len(names):
+            lines.append(f"  … and {spec.hosts - len(names)} more")
+        return [
+            "Hosts:",
+            *lines,
+            f"Local agent with {spec.hosts} sim hosts; data in {data_dir}. Ctrl-C stops.",
+        ]
+    width = max(len(s.name) for s in specs)
+    lines = ["Hosts:"]
+    for spec in specs:
+        found = registered.get(spec.name)
+        labels = found.get("labels", {}) if found else {}
+        chosen = shared.accel if shared else labels.get("accel", "?")
+        where = f"data in {spec.data_dir}"
+        state = where if found else f"not registered yet; {where}"
+        lines.append(f"  {spec.name:<{width}}  qemu  {chosen:<4}  {state}")
+    if len(specs) == 1:
+        lines.append(
             f"Local agent runs real VMs with QEMU; data in {data_dir}. Ctrl-C stops NovaCron "
             "(running VMs keep running and are re-attached at the next start)."
         )
-        typer.echo(_accelerator_line(url, token_file, agent_proc))
-        typer.echo("No guest image yet? `novacron image build tiny` makes one in seconds.")
+        found = registered.get(specs[0].name)
+        if found:
+            labels = found.get("labels", {})
+            reason = labels.get("accel_reason", "")
+            lines.append(f"Accelerator: {labels.get('accel', '?')} ({reason})")
+        else:
+            lines.append("Accelerator: not known yet (the local agent has not registered)")
     else:
-        typer.echo(f"Local agent with {sim_hosts} sim hosts; data in {data_dir}. Ctrl-C stops.")
-    while not stop.is_set() and thread.is_alive():
-        if agent_proc.poll() is not None:
-            typer.echo(f"the local agent exited with code {agent_proc.returncode}", err=True)
-            break
-        stop.wait(0.5)
-    typer.echo("stopping…")
-    # Server first: a server outliving its agent would mark every host down.
-    srv.should_exit = True
-    thread.join(15)
-    agent_proc.terminate()
-    try:
-        agent_proc.wait(10)
-    except subprocess.TimeoutExpired:
-        agent_proc.kill()
-
-
-def _accelerator_line(
-    url: str, token_file: Path, agent_proc: subprocess.Popen[bytes], timeout: float = 90
-) -> str:
-    """What the local QEMU host chose (the agent probes KVM at its first start)."""
-    deadline = time.monotonic() + timeout
-    headers = {"Authorization": f"Bearer {token_file.read_text().strip()}"}
-    while time.monotonic() < deadline and agent_proc.poll() is None:
-        try:
-            response = httpx.get(f"{url}/api/v1/hosts/local", headers=headers, timeout=2)
-            if response.status_code == 200:
-                labels = response.json().get("labels", {})
-                return f"Accelerator: {labels.get('accel', '?')} ({labels.get('accel_reason', '')})"
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    return "Accelerator: not known yet (the local agent has not registered)"
+        assert shared is not None
+        lines.append(
+            f"{len(specs)} local agents run real VMs with QEMU, one host each: live-migrate "
+            f"between them. Ctrl-C stops NovaCron (running VMs keep running and are "
+            "re-attached at the next start)."
+        )
+        lines.append(f"Accelerator: {shared.accel} ({shared.reason}), chosen once for all hosts")
+    lines.append("No guest image yet? `novacron image build tiny` makes one in seconds.")
+    return lines
 
 
 def _check_port_free(settings: Settings) -> None:

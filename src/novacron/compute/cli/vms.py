@@ -13,6 +13,7 @@ import typer
 from novacron.compute.cli import console
 from novacron.compute.cli.common import LIMIT, NO_WAIT, OFFSET, _finish, one_of
 from novacron.compute.cli.image_files import fmt_bytes
+from novacron.compute.cli.migration import vm_migrate
 from novacron.compute.cli.snapshots import snapshot_app
 from novacron.compute.cli.vm_spec import (
     RESTART_POLICIES,
@@ -40,6 +41,7 @@ vm_app = typer.Typer(
     help="Virtual machines: create, list, power actions, console, snapshots, resize, delete."
 )
 vm_app.add_typer(snapshot_app, name="snapshot")
+vm_app.command("migrate")(vm_migrate)
 
 VM_STATES = tuple(sorted(ALL_STATES))
 
@@ -340,10 +342,22 @@ def vm_stats(ctx: typer.Context, vm: str = VM_ARG) -> None:
 
 @vm_app.command("set")
 @handle_errors
-def vm_set(ctx: typer.Context, vm: str = VM_ARG, restart: str | None = RESTART_OPTION) -> None:
-    """Change a VM's settings (now: its restart policy); prints the VM."""
-    if restart is None:
-        raise NovaCronError("nothing to change: give --restart POLICY")
+def vm_set(
+    ctx: typer.Context,
+    vm: str = VM_ARG,
+    restart: str | None = RESTART_OPTION,
+    ha: bool | None = typer.Option(
+        None, "--ha/--no-ha", help="Restart it on another host when its host fails"
+    ),
+) -> None:
+    """Change a VM's settings (restart policy, HA); prints the VM."""
+    body: dict[str, Any] = {}
+    if restart is not None:
+        body["restart_policy"] = restart
+    if ha is not None:
+        body["ha"] = ha
+    if not body:
+        raise NovaCronError("nothing to change: give --restart POLICY or --ha/--no-ha")
     cli = get_context(ctx)
     with cli.client() as api:
-        render_vm(cli, api.request("PATCH", f"/vms/{seg(vm)}", json={"restart_policy": restart}))
+        render_vm(cli, api.request("PATCH", f"/vms/{seg(vm)}", json=body))

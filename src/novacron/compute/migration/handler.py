@@ -202,10 +202,26 @@ def _show(s: Any, op: Any, progress: MigrationProgress, shown: int) -> int:
     share = sent / (sent + left) if sent + left else 0.0
     live = progress.as_dict()
     live.pop("decisions", None)
-    op.result = {**(op.result or {}), "migration": live}
+    op.result = {**(op.result or {}), "migration": live, "status_line": status_line(progress)}
     op.progress = max(op.progress, min(90, 20 + int(share * 70)))
     operations.publish_op(s, op)
     return len(progress.decisions)
+
+
+def status_line(p: MigrationProgress) -> str:
+    """One line for a progress bar: where the migration is and how it goes."""
+    if p.status == "storage":
+        return f"disk {p.disk_transferred_bytes / MIB:.0f}/{p.disk_total_bytes / MIB:.0f} MiB"
+    parts = [
+        p.mode if p.status in ("memory", "postcopy") else p.status,
+        f"{p.transferred_bytes / MIB:.0f} MiB sent, {p.remaining_bytes / MIB:.0f} MiB left",
+        f"link {p.bandwidth_bps / MIB:.1f} MiB/s",
+        f"dirty {p.dirty_rate_bps / MIB:.1f} MiB/s",
+        f"round {p.iteration}",
+    ]
+    if p.expected_downtime_ms and p.mode == "precopy":
+        parts.append(f"expected downtime {p.expected_downtime_ms:.0f} ms")
+    return ", ".join(parts)
 
 
 def _finish(ctx: OpContext, sides: Sides, progress: MigrationProgress) -> dict[str, Any]:

@@ -37,7 +37,11 @@ class OperationFailed(NovaCronError):
 
 
 def current_step(operation: dict[str, Any]) -> str:
-    """The name of the step being worked on, else the operation's kind."""
+    """What the operation is doing: its own status line (e.g. a migration's bytes and
+    rates) while it runs, else the step being worked on, else its kind."""
+    line = (operation.get("result") or {}).get("status_line")
+    if line and operation.get("state") == "running":
+        return str(line)
     steps = [s for s in operation.get("steps") or [] if isinstance(s, dict)]
     for step in steps:
         if step.get("state") == "running":
