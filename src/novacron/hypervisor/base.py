@@ -257,6 +257,9 @@ class MigrationProgress:
     expected_downtime_ms: float = 0.0
     downtime_ms: float | None = None
     """Measured, once completed."""
+    switchover_hold_ms: float | None = None
+    """Of the downtime: how long the source held the stopped guest to complete the disk
+    mirror before letting QEMU hand over."""
     mode: str = "precopy"
     """``precopy`` or ``postcopy`` (after the switch)."""
     error: str = ""

@@ -37,11 +37,17 @@ UNLIMITED_BPS = 64 * 1024 * MIB
 MULTIFD_MIN_BPS = 125_000_000
 #: Share of the downtime objective given to QEMU's RAM estimate; the rest covers device
 #: state and the switchover itself, which QEMU's estimate leaves out.
-DOWNTIME_SHARE = 0.6
+DOWNTIME_SHARE = 0.4
 #: Pre-copy is predicted to converge only when the link outruns dirtying by this factor.
 CONVERGENCE_MARGIN = 0.8
 #: Rounds without a shrinking remainder before pre-copy counts as stalled.
 STALL_ROUNDS = 3
+#: Before a post-copy switch the stream is slowed for a moment so that the link's
+#: queues (socket buffers, router queues) empty: the switchover's messages then do not
+#: wait behind seconds of bulk pages, which would all count as downtime.
+DRAIN_BYTES = 2 * MIB
+DRAIN_RATE_BPS = 1 * MIB
+DRAIN_MIN_S, DRAIN_MAX_S = 0.05, 0.5
 
 
 @dataclass(frozen=True)
@@ -189,7 +195,7 @@ def qemu_default_plan() -> Plan:
 def plan_migration(objective: Objective, ram_bytes: int, dirty_rate_bps: float | None) -> Plan:
     """Capabilities and parameters for both sides, decided before the stream opens."""
     decisions: list[Decision] = []
-    caps: dict[str, bool] = {"pause-before-switchover": True}
+    caps: dict[str, bool] = {}
     link = objective.link_bandwidth_bps
     cap = int(link) if link else UNLIMITED_BPS
     limit_ms = max(1, int(objective.downtime_ms * DOWNTIME_SHARE))
@@ -358,9 +364,18 @@ class Controller:
 
     def _postcopy(self, sample: Sample, reason: str) -> Action:
         self.postcopy_started = True
-        decision = Decision(round(sample.elapsed_s, 2), "switch to post-copy", reason)
+        bandwidth = self._bandwidth(sample)
+        drain_s = DRAIN_MAX_S if bandwidth <= 0 else DRAIN_BYTES / bandwidth
+        drain_s = round(min(DRAIN_MAX_S, max(DRAIN_MIN_S, drain_s)), 3)
+        decision = Decision(
+            round(sample.elapsed_s, 2),
+            "switch to post-copy",
+            f"{reason}; the link's queues drain for {drain_s * 1000:.0f} ms first",
+        )
         self.decisions.append(decision)
-        return Action("start-postcopy", {}, decision)
+        return Action(
+            "start-postcopy", {"drain_s": drain_s, "drain_rate_bps": DRAIN_RATE_BPS}, decision
+        )
 
     def _throttle_harder(self, sample: Sample, reason: str) -> list[Action]:
         increment = int(self.plan.parameters.get("cpu-throttle-increment", 10))

@@ -42,25 +42,44 @@ MIRROR_JOB = "mig-mirror0"
 TARGET_NODE = "mig-nbd0"
 POLL_S = 0.1
 #: Statuses QEMU reports while a migration still runs.
+#: Every capability and parameter a plan may touch, at QEMU's defaults: a QEMU keeps
+#: what an earlier migration set (a guest that came in with post-copy armed would
+#: otherwise go out with it), so each migration sets all of them.
+MANAGED_CAPABILITIES = ("postcopy-ram", "multifd", "xbzrle", "auto-converge")
+PARAMETER_DEFAULTS: dict[str, Any] = {
+    "max-bandwidth": 128 * 1024 * 1024,
+    "downtime-limit": 300,
+    "max-postcopy-bandwidth": 0,
+    "multifd-channels": 2,
+    "cpu-throttle-initial": 20,
+    "cpu-throttle-increment": 10,
+    "xbzrle-cache-size": 64 * 1024 * 1024,
+}
 RUNNING_STATUSES = frozenset(
     {"setup", "active", "pre-switchover", "device", "postcopy-active", "wait-unplug"}
 )
 
 
-async def configure(proc: QemuProcess, plan: dict[str, Any], *, source: bool) -> None:
-    """Capabilities and parameters of a plan; both sides need the same capabilities."""
-    caps = dict(plan.get("capabilities") or {})
+async def configure(
+    proc: QemuProcess, plan: dict[str, Any], *, source: bool, with_disk: bool = False
+) -> None:
+    """Capabilities and parameters of a plan; both sides need the same capabilities.
+    A source with a disk mirror always pauses before the switchover (see module doc)."""
+    caps = {name: False for name in MANAGED_CAPABILITIES}
+    caps["pause-before-switchover"] = False
+    caps.update(plan.get("capabilities") or {})
     if not source:  # these act on the source only
         caps.pop("pause-before-switchover", None)
         caps.pop("auto-converge", None)
+    elif with_disk:
+        caps["pause-before-switchover"] = True
     caps["events"] = True
     await proc.execute(
         "migrate-set-capabilities",
         {"capabilities": [{"capability": k, "state": bool(v)} for k, v in caps.items()]},
     )
-    params = dict(plan.get("parameters") or {})
-    if params:
-        await proc.execute("migrate-set-parameters", params)
+    params = {**PARAMETER_DEFAULTS, **(plan.get("parameters") or {})}
+    await proc.execute("migrate-set-parameters", params)
 
 
 async def start_incoming(proc: QemuProcess, listen_host: str, with_disk: bool) -> dict[str, Any]:
@@ -188,9 +207,14 @@ class Outgoing:
         self._wake = asyncio.Event()
         self._cancelled = False
         self._mirror_event = asyncio.Event()
+        self._pre_switchover = asyncio.Event()
+        self._paused_at = 0.0
         self._mirror_completed = False
         """Completed at switchover on purpose (any other end of the mirror is a failure)."""
         self.task: asyncio.Task[None] | None = None
+        self.trace: list[dict[str, Any]] = []
+        """Every ``query-migrate`` reading with its time: the policy's unit tests replay
+        recorded traces (``tests/compute/migration/traces``)."""
 
     # -- driving -----------------------------------------------------------------------
 
@@ -199,6 +223,9 @@ class Outgoing:
 
     def on_event(self, name: str, data: dict[str, Any]) -> None:
         if name == "MIGRATION":
+            if data.get("status") == "pre-switchover":
+                self._paused_at = time.monotonic()
+                self._pre_switchover.set()
             self._wake.set()
         elif name in ("BLOCK_JOB_COMPLETED", "BLOCK_JOB_CANCELLED") and (
             data.get("device") == MIRROR_JOB
@@ -227,7 +254,7 @@ class Outgoing:
     async def _run(self) -> None:
         try:
             self.was_running = await self.proc.run_state() == "running"
-            await configure(self.proc, self.plan, source=True)
+            await configure(self.proc, self.plan, source=True, with_disk=self.with_disk)
             if self.with_disk:
                 await self._mirror()
             self._set(status="memory")
@@ -259,6 +286,9 @@ class Outgoing:
                 "device": DISK_NODE,
                 "target": TARGET_NODE,
                 "sync": "top",
+                # Once in sync, every guest write completes only when the destination
+                # has it too: at the switchover nothing is left to copy (see _switchover).
+                "copy-mode": "write-blocking",
                 "on-source-error": "stop",
                 "on-target-error": "stop",
             },
@@ -279,13 +309,18 @@ class Outgoing:
 
     async def _follow(self) -> None:
         while True:
+            if self._pre_switchover.is_set():  # straight from the event: the vCPUs wait
+                await self._switchover()
             raw = await self.proc.execute("query-migrate")
             status = str(raw.get("status", ""))
             if status == "pre-switchover":
                 await self._switchover()
                 continue
             self._record(raw)
+            self.trace.append({"t": round(time.monotonic() - self._t0, 3), **raw})
             if status == "completed":
+                if self.with_disk and not self._mirror_completed:
+                    await self._complete_mirror()  # in sync all along; the guest left
                 await self._drop_target_node()
                 self._set(status="completed", downtime_ms=float(raw.get("downtime") or 0))
                 return
@@ -301,21 +336,42 @@ class Outgoing:
             await self._sleep()
 
     async def _switchover(self) -> None:
-        """vCPUs are stopped: finish the disk mirror, then let QEMU hand over."""
+        """vCPUs are stopped and guest I/O drained. If the write-blocking mirror is
+        actively synced, the destination already holds every byte the guest wrote: hand
+        over at once (QEMU lets a mirror's NBD target be inactivated for exactly this,
+        and we end the job after the stream). Otherwise complete the mirror first —
+        every millisecond of that is downtime, so wait on events, not polls."""
+        self._pre_switchover.clear()
+        held = self._paused_at or time.monotonic()
         if self.with_disk and not self._mirror_completed:
+            job = await self._mirror_job()
+            if job is None or not (job.get("ready") and job.get("actively-synced")):
+                await self._complete_mirror()
+        await self.proc.execute("migrate-continue", {"state": "pre-switchover"})
+        self._set(switchover_hold_ms=round((time.monotonic() - held) * 1000, 1))
+
+    async def _complete_mirror(self) -> None:
+        """End the mirror in sync: a READY mirror "cancelled" completes (it flushes every
+        pending write to the target first)."""
+        if await self._mirror_job() is not None:
             self._set(status="switchover")
             self._mirror_event.clear()
             await self.proc.execute("block-job-cancel", {"device": MIRROR_JOB})
-            # A READY mirror "cancelled" completes: it flushes every pending write first.
-            while await self._mirror_job() is not None:
+            while True:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._mirror_event.wait(), 0.005)
-            self._mirror_completed = True
-        await self.proc.execute("migrate-continue", {"state": "pre-switchover"})
+                    await asyncio.wait_for(self._mirror_event.wait(), 0.05)
+                if self._mirror_event.is_set() or await self._mirror_job() is None:
+                    break
+        self._mirror_completed = True
 
     async def _apply(self, action: Action) -> None:
         self._decide(action.decision)
         if action.kind == "start-postcopy":
+            drain_s = float(action.arguments.get("drain_s") or 0)
+            if drain_s:
+                rate = int(action.arguments.get("drain_rate_bps") or 1024 * 1024)
+                await self.proc.execute("migrate-set-parameters", {"max-bandwidth": rate})
+                await asyncio.sleep(drain_s)
             await self.proc.execute("migrate-start-postcopy")
             self.postcopy = True
             self._set(mode="postcopy")
