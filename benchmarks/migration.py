@@ -244,7 +244,8 @@ async def run_group(
             r = runs[-1]
             log(
                 f"  {'completed' if r.completed else 'NOT completed'} in {r.total_s} s, "
-                f"downtime {r.downtime_ms} ms (hold {r.switchover_hold_ms}), {r.bytes / MIB:.0f} MiB, {r.mode}, "
+                f"downtime {r.downtime_ms} ms (hold {r.switchover_hold_ms}), "
+                f"{r.bytes / MIB:.0f} MiB, {r.mode}, "
                 f"guest {'ok' if ok else 'BROKEN'} {r.error}"
             )
         if rate is None:  # loopback: the bound is what the link carried at best
