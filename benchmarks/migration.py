@@ -130,11 +130,17 @@ async def migrate_once(
         else plan_migration(objective, facts["ram_bytes"], facts["dirty_rate_bps"])
     ).as_dict()
     target = await b.prepare_incoming(a._get("vm").spec, {**facts, "plan": plan})
-    link = WanLink(rate_bytes_per_s=rate, latency_ms=latency_ms if rate else 0.0).start()
-    try:
+    # The link stays up until both sides finished: the destination may still be reading
+    # what the source has already handed to the link.
+    with WanLink(rate_bytes_per_s=rate, latency_ms=latency_ms if rate else 0.0).start() as link:
         if rate is not None:
             target = through(link, target)
-        options = {"plan": plan, "policy": policy, "objective": objective.__dict__}
+        options = {
+            "plan": plan,
+            "policy": policy,
+            "objective": objective.__dict__,
+            "dirty_rate_bps": facts["dirty_rate_bps"],
+        }
         await a.migrate("vm", target, options)
         peak = 0.0
         started = time.monotonic()
@@ -146,18 +152,16 @@ async def migrate_once(
             if time.monotonic() - started > deadline:
                 await a.cancel_migration("vm")
             await asyncio.sleep(0.1)
-    finally:
-        link.close()
-    outgoing = a._get("vm").outgoing
-    if TRACES is not None and outgoing is not None:
-        TRACES.append({"policy": policy, "rate": rate, "dirty": dirty, "trace": outgoing.trace})
-    if progress.status == "completed":
-        await b.finish_migration("vm", source=False)
-        await a.finish_migration("vm", source=True)
-        pair.here = 1 - pair.here
-    else:
-        await a.rollback_migration("vm", source=True)
-        await b.rollback_migration("vm", source=False)
+        outgoing = a._get("vm").outgoing
+        if TRACES is not None and outgoing is not None:
+            TRACES.append({"policy": policy, "rate": rate, "dirty": dirty, "trace": outgoing.trace})
+        if progress.status == "completed":
+            await b.finish_migration("vm", source=False)
+            await a.finish_migration("vm", source=True)
+            pair.here = 1 - pair.here
+        else:
+            await a.rollback_migration("vm", source=True)
+            await b.rollback_migration("vm", source=False)
     return progress, peak
 
 
@@ -300,7 +304,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         }
         groups = {key: links for key, links in groups.items() if links}
     with tempfile.TemporaryDirectory(prefix="nc-migbench-") as tmp:
-        root = Path(tmp)
+        root = args.workdir or Path(tmp)
         image = build_tiny(root / "tiny", cache_dir=default_cache_dir())
         runs: list[Run] = []
         try:
@@ -326,6 +330,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=10.0, help="WAN one-way latency")
     parser.add_argument("--only", help="run only cases whose name contains this")
     parser.add_argument("--traces", type=Path, help="write every run's progress trace here")
+    parser.add_argument("--workdir", type=Path, help="keep the hosts' files here (debugging)")
     args = parser.parse_args()
     global TRACES
     TRACES = [] if args.traces else None

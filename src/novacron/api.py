@@ -15,6 +15,7 @@ from novacron.compute.api import agent_router, files_router
 from novacron.compute.api import router as compute_router
 from novacron.compute.executor import Executor
 from novacron.compute.features_api import router as vm_features_router
+from novacron.compute.migration.api import router as drain_router
 from novacron.compute.placement import Placement
 from novacron.compute.reconciler import Reconciler
 from novacron.core import problems
@@ -77,6 +78,7 @@ def create_app(settings: Settings, *, workers: bool = True) -> FastAPI:
 
     app.include_router(compute_router)
     app.include_router(vm_features_router)
+    app.include_router(drain_router)
     app.include_router(agent_router)
     app.include_router(files_router)  # image downloads: users and agents alike
     app.include_router(events_router)

@@ -101,7 +101,7 @@ def test_hosts_lists_host_info(sim_agent: SimAgentAPI) -> None:
         "vcpus": 16,
         "memory_mib": 65536,
         "disk_gib": 500,
-        "capabilities": ["sim"],
+        "capabilities": ["sim", "live-migration"],
         "labels": {},
         "cpu_used_pct": 0.0,
         "memory_used_mib": 0,
@@ -121,6 +121,7 @@ def test_create_act_and_destroy(sim_agent: SimAgentAPI) -> None:
         "cpu_time_s": 0.0,
         "uptime_s": 0.0,
         "fault": "",
+        "migrating": "",
     }
     assert sim_agent.fleet["t-002"].list_vms_now()[0].id == "vm-1"
     assert client.create_vm("t-002", spec("vm-1"))["name"] == "web"  # idempotent

@@ -200,7 +200,7 @@ def test_registration_payload(control_plane: tuple[FakeControlPlane, str]) -> No
                 "vcpus": 8,
                 "memory_mib": 16384,
                 "disk_gib": 100,
-                "capabilities": ["sim"],
+                "capabilities": ["sim", "live-migration"],
                 "labels": {},
                 "cpu_used_pct": 0.0,
                 "memory_used_mib": 0,
@@ -243,7 +243,7 @@ def test_periodic_heartbeats_carry_host_info_and_vms(
             assert hosts["a-001"]["info"]["name"] == "a-001"
             assert set(hosts["a-001"]["vms"][0]) == {
                 "id", "name", "power_state", "vcpus", "memory_mib", "disk_gib",
-                "cpu_time_s", "uptime_s", "fault",
+                "cpu_time_s", "uptime_s", "fault", "migrating",
             }  # fmt: skip
 
     asyncio.run(scenario())

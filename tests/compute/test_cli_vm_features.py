@@ -190,7 +190,9 @@ def test_nothing_to_change_fails_before_any_request(offline: CLI) -> None:
     assert offline.error("vm", "resize", "web") == (
         "error: nothing to change: give --vcpus, --memory or --disk"
     )
-    assert offline.error("vm", "set", "web") == "error: nothing to change: give --restart POLICY"
+    assert offline.error("vm", "set", "web") == (
+        "error: nothing to change: give --restart POLICY or --ha/--no-ha"
+    )
 
 
 @dataclass

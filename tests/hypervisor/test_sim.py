@@ -94,6 +94,7 @@ def test_create_returns_the_spec_it_was_given() -> None:
         "cpu_time_s": 0.0,
         "uptime_s": 0.0,
         "fault": "",
+        "migrating": "",
     }
 
 
@@ -138,7 +139,7 @@ def test_host_info_reports_capacity_and_usage() -> None:
             "vcpus": 8,
             "memory_mib": 16384,
             "disk_gib": 500,
-            "capabilities": ["sim"],
+            "capabilities": ["sim", "live-migration"],
             "labels": {"rack": "r1"},
             "cpu_used_pct": 0.0,
             "memory_used_mib": 0,
@@ -160,7 +161,7 @@ def test_host_info_reports_capacity_and_usage() -> None:
 
 
 def test_capabilities_default_and_custom() -> None:
-    assert host().capabilities() == ["sim"]
+    assert host().capabilities() == ["sim", "live-migration"]
     assert host(capabilities=["sim", "kvm"]).capabilities() == ["sim", "kvm"]
 
 

@@ -13,7 +13,13 @@ from novacron.agent.client import AgentClient
 from novacron.compute import states
 from novacron.compute.hosts import agent_client_for, find_host
 from novacron.compute.models import VM, Host, Operation, VMSnapshot
-from novacron.compute.schemas import VMClone, VMMigrate, VMResize, VMUpdate
+from novacron.compute.schemas import (
+    MigrationOptions,
+    VMClone,
+    VMMigrate,
+    VMResize,
+    VMUpdate,
+)
 from novacron.compute.vms import act, find_vm, set_state
 from novacron.core.config import Settings
 from novacron.core.errors import Conflict, Invalid, InvalidState, NotFound
@@ -144,11 +150,9 @@ def update(session: Session, ref: str, req: VMUpdate) -> VM:
     return vm
 
 
-def migrate(session: Session, ref: str, req: VMMigrate, requested_by: str) -> Operation:
-    """Live-migrate a running VM to ``req.to_host`` or a host the scheduler picks."""
-    vm = find_vm(session, ref, for_update=True)
-    _require(session, vm, "live-migration", "live migration")
-    params: dict[str, Any] = {
+def migration_params(req: MigrationOptions) -> dict[str, Any]:
+    """A ``vm.migrate`` operation's parameters from the API's options."""
+    return {
         "downtime_ms": req.downtime_ms,
         "time_bound_s": req.time_bound_s,
         "allow_postcopy": req.allow_postcopy,
@@ -156,6 +160,13 @@ def migrate(session: Session, ref: str, req: VMMigrate, requested_by: str) -> Op
         "policy": req.policy,
         "timeout_s": req.timeout_s,
     }
+
+
+def migrate(session: Session, ref: str, req: VMMigrate, requested_by: str) -> Operation:
+    """Live-migrate a running VM to ``req.to_host`` or a host the scheduler picks."""
+    vm = find_vm(session, ref, for_update=True)
+    _require(session, vm, "live-migration", "live migration")
+    params = migration_params(req)
     if req.to_host:
         try:
             dest = find_host(session, req.to_host)

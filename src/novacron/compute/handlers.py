@@ -22,6 +22,7 @@ from novacron.compute.handler_support import (
     restore_after_failure,
     vm_spec,
 )
+from novacron.compute.migration.drain import host_drain, host_undrain
 from novacron.compute.migration.handler import vm_migrate
 from novacron.compute.models import VM, Host
 from novacron.compute.vms import set_state
@@ -207,6 +208,8 @@ HANDLERS: dict[str, Callable[[OpContext], dict[str, Any]]] = {
     "vm.delete": vm_delete,
     "host.maintenance": host_maintenance,
     "vm.migrate": vm_migrate,
+    "host.drain": host_drain,
+    "host.undrain": host_undrain,
     **{f"vm.{a}": vm_action for a in states.SIMPLE_ACTIONS if a != "delete"},
     **definition_handlers.HANDLERS,
 }

@@ -121,10 +121,7 @@ class VMUpdate(Strict):
     ha: bool | None = Field(None, description="Restart elsewhere when the host fails")
 
 
-class VMMigrate(Strict):
-    to_host: str | None = Field(
-        None, min_length=1, max_length=128, description="Host name or id; default: scheduler"
-    )
+class MigrationOptions(Strict):
     downtime_ms: float = Field(50.0, ge=1, le=10_000, description="Downtime objective")
     time_bound_s: float | None = Field(
         None, gt=0, le=86_400, description="Finish within; default 2x RAM/bandwidth"
@@ -137,6 +134,20 @@ class VMMigrate(Strict):
     )
     policy: Literal["adaptive", "qemu-default"] = "adaptive"
     timeout_s: float = Field(1800, gt=0, le=86_400, description="Roll back after this long")
+
+
+class VMMigrate(MigrationOptions):
+    to_host: str | None = Field(
+        None, min_length=1, max_length=128, description="Host name or id; default: scheduler"
+    )
+
+
+class HostDrain(MigrationOptions):
+    parallel: int = Field(2, ge=1, le=64, description="Migrations at a time")
+
+
+class HostUndrain(Strict):
+    bring_back: bool = Field(False, description="Migrate back the VMs the last drain moved")
 
 
 class SnapshotCreate(Strict):
@@ -192,6 +203,9 @@ class HostOut(Out):
     driver: str
     state: Literal["up", "down", "maintenance"]
     maintenance_reason: str
+    draining: bool = False
+    fenced_at: datetime | None = None
+    fence_reason: str = ""
     vcpus: int
     memory_mib: int
     disk_gib: int

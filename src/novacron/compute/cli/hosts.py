@@ -1,4 +1,4 @@
-"""``novacron host``: list, show, maintenance on/off."""
+"""``novacron host``: list, show, maintenance on/off, drain and undrain."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ from novacron.core.cli_support import (
     fmt_mib,
     get_context,
     handle_errors,
+    message,
     render,
     seg,
 )
 
-host_app = typer.Typer(help="Hypervisor hosts: list, inspect, maintenance.")
+host_app = typer.Typer(help="Hypervisor hosts: list, inspect, maintenance, drain.")
 
 
 def _vcpus(host: dict[str, Any]) -> str:
@@ -91,4 +92,52 @@ def host_maintenance(
     body = {"enabled": mode is OnOff.on, "reason": reason}
     with cli.client() as api:
         operation = api.post(f"/hosts/{seg(host)}/maintenance", json=body)
+        _finish(cli, api, operation, no_wait, f"/hosts/{seg(host)}")
+
+
+@host_app.command("drain")
+@handle_errors
+def host_drain(
+    ctx: typer.Context,
+    host: str = typer.Argument(..., help="Host name or id"),
+    parallel: int = typer.Option(2, "--parallel", min=1, max=64, help="Migrations at a time"),
+    postcopy: bool = typer.Option(
+        True, "--postcopy/--no-postcopy", help="Allow post-copy switchovers"
+    ),
+    bandwidth: float | None = typer.Option(
+        None, "--bandwidth", help="The link's rate in MiB/s when known"
+    ),
+    no_wait: bool = NO_WAIT,
+) -> None:
+    """Live-migrate every running VM off a host and leave it in maintenance."""
+    cli = get_context(ctx)
+    body: dict[str, Any] = {"parallel": parallel, "allow_postcopy": postcopy}
+    if bandwidth is not None:
+        body["bandwidth_mib_s"] = bandwidth
+    with cli.client() as api:
+        operation = api.post(f"/hosts/{seg(host)}/drain", json=body)
+        final = _finish(cli, api, operation, no_wait, None)
+        if final is not None:
+            result = final.get("result") or {}
+            stay = result.get("not_running") or []
+            text = f"drained {host}: {len(result.get('migrated') or [])} VM(s) moved" + (
+                f", {len(stay)} not running stay ({', '.join(stay)})" if stay else ""
+            )
+            message(cli, text, final)
+
+
+@host_app.command("undrain")
+@handle_errors
+def host_undrain(
+    ctx: typer.Context,
+    host: str = typer.Argument(..., help="Host name or id"),
+    bring_back: bool = typer.Option(
+        False, "--bring-back", help="Migrate back the VMs the last drain moved away"
+    ),
+    no_wait: bool = NO_WAIT,
+) -> None:
+    """Take a drained host out of maintenance."""
+    cli = get_context(ctx)
+    with cli.client() as api:
+        operation = api.post(f"/hosts/{seg(host)}/undrain", json={"bring_back": bring_back})
         _finish(cli, api, operation, no_wait, f"/hosts/{seg(host)}")

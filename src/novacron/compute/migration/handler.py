@@ -70,6 +70,7 @@ def vm_migrate(ctx: OpContext) -> dict[str, Any]:
             "plan": plan,
             "policy": ctx.op_params.get("policy", "adaptive"),
             "objective": _objective(ctx, facts).__dict__,
+            "dirty_rate_bps": facts.get("dirty_rate_bps"),
         }
         _call(
             ctx,

@@ -40,6 +40,9 @@ MULTIFD_MIN_BPS = 125_000_000
 DOWNTIME_SHARE = 0.4
 #: Pre-copy is predicted to converge only when the link outruns dirtying by this factor.
 CONVERGENCE_MARGIN = 0.8
+#: A guest dirtying at most this much is "quiet": pre-copy converges on any link we
+#: plan for, so post-copy is not armed (its return path costs switchover round trips).
+QUIET_DIRTY_BPS = 4 * MIB
 #: Rounds without a shrinking remainder before pre-copy counts as stalled.
 STALL_ROUNDS = 3
 #: Before a post-copy switch the stream is slowed for a moment so that the link's
@@ -48,6 +51,12 @@ STALL_ROUNDS = 3
 DRAIN_BYTES = 2 * MIB
 DRAIN_RATE_BPS = 1 * MIB
 DRAIN_MIN_S, DRAIN_MAX_S = 0.05, 0.5
+#: Without a known link rate, the stream is capped a little below the rate measured
+#: once the socket buffers have filled (QEMU's first readings count the buffers): a
+#: stream faster than the link builds a queue that every switchover must wait for.
+PACING_AFTER_S = 0.8
+PACING_SAMPLES = 5
+PACING_SHARE = 0.85
 
 
 @dataclass(frozen=True)
@@ -202,6 +211,7 @@ def plan_migration(objective: Objective, ram_bytes: int, dirty_rate_bps: float |
     params: dict[str, Any] = {
         "max-bandwidth": cap,
         "max-postcopy-bandwidth": cap if link else 0,
+        "avail-switchover-bandwidth": cap if link else 0,
         "downtime-limit": limit_ms,
     }
     decisions.append(
@@ -222,18 +232,30 @@ def plan_migration(objective: Objective, ram_bytes: int, dirty_rate_bps: float |
         )
     )
     fast = link is None or link >= MULTIFD_MIN_BPS
-    if objective.allow_postcopy:
+    quiet = dirty_rate_bps is not None and dirty_rate_bps <= QUIET_DIRTY_BPS
+    postcopy = objective.allow_postcopy and not quiet
+    if postcopy:
         caps["postcopy-ram"] = True
         decisions.append(
             Decision(
                 0.0,
                 "post-copy armed",
-                "switch after the first pass if pre-copy is predicted not to converge "
-                "within the time bound",
+                f"the guest dirties {_rate(dirty_rate_bps)}: switch to post-copy as soon as "
+                "pre-copy is predicted not to converge within the time bound",
             )
         )
-    elif fast and objective.multifd_channels > 1:
-        # QEMU 10 refuses multifd together with post-copy; post-copy is the safety net.
+    elif quiet and objective.allow_postcopy:
+        decisions.append(
+            Decision(
+                0.0,
+                "post-copy not armed",
+                f"a quiet guest ({_rate(dirty_rate_bps)} dirtied): pre-copy converges, and "
+                "an armed post-copy opens a return path that adds round trips to the "
+                "switchover",
+            )
+        )
+    if not postcopy and fast and not quiet and objective.multifd_channels > 1:
+        # QEMU 10 refuses multifd together with post-copy; post-copy is the better net.
         caps["multifd"] = True
         params["multifd-channels"] = objective.multifd_channels
         decisions.append(
@@ -243,30 +265,29 @@ def plan_migration(objective: Objective, ram_bytes: int, dirty_rate_bps: float |
                 "a fast link: one stream is CPU-bound near 1.2 Gbit/s",
             )
         )
-    if not objective.allow_postcopy:
-        if objective.allow_autoconverge:
-            caps["auto-converge"] = True
-            params["cpu-throttle-initial"] = 30
-            params["cpu-throttle-increment"] = 20
-            decisions.append(
-                Decision(
-                    0.0,
-                    "auto-converge",
-                    "post-copy not allowed: throttle the guest's vCPUs if dirtying outruns "
-                    "the link",
-                )
+    if not postcopy and objective.allow_autoconverge:
+        caps["auto-converge"] = True
+        params["cpu-throttle-initial"] = 30
+        params["cpu-throttle-increment"] = 20
+        decisions.append(
+            Decision(
+                0.0,
+                "auto-converge",
+                "the fallback without post-copy: throttle the guest's vCPUs only if "
+                "dirtying outruns the link",
             )
-        if not fast:
-            caps["xbzrle"] = True
-            params["xbzrle-cache-size"] = _pow2_floor(max(64 * MIB, ram_bytes // 4))
-            decisions.append(
-                Decision(
-                    0.0,
-                    "xbzrle",
-                    "slow link without post-copy: resend only the changed bytes of "
-                    "re-dirtied pages (helps when guests rewrite pages partially)",
-                )
+        )
+    if not postcopy and not fast and not quiet:
+        caps["xbzrle"] = True
+        params["xbzrle-cache-size"] = _pow2_floor(max(64 * MIB, ram_bytes // 4))
+        decisions.append(
+            Decision(
+                0.0,
+                "xbzrle",
+                "slow link without post-copy: resend only the changed bytes of re-dirtied "
+                "pages (helps when guests rewrite pages partially)",
             )
+        )
     if link and dirty_rate_bps is not None:
         seen = predict_precopy(ram_bytes, dirty_rate_bps, link, limit_ms / 1000)
         decisions.append(
@@ -286,17 +307,32 @@ def plan_migration(objective: Objective, ram_bytes: int, dirty_rate_bps: float |
 
 @dataclass
 class Controller:
-    """Watches progress samples on the source and says what to change."""
+    """Watches progress samples on the source and says what to change.
+
+    It judges only with a trustworthy link rate: the operator's, or one measured after
+    the socket buffers filled (QEMU's first readings count bytes parked in buffers, not
+    bytes across the link). It judges at each dirty sync, and once when the rate
+    becomes known; until QEMU has measured the dirty rate itself, it uses the one
+    measured before the migration.
+    """
 
     objective: Objective
     plan: Plan
     ram_bytes: int
+    initial_dirty_rate_bps: float = 0.0
     postcopy_started: bool = False
     decisions: list[Decision] = field(default_factory=list)
+    link_rate_bps: float | None = None
+    _rates: list[float] = field(default_factory=list)
     _best_remaining: int | None = None
     _stalled_rounds: int = 0
     _last_sync: int = 0
+    _judged_once: bool = False
     _throttle_step: int = 0
+
+    def __post_init__(self) -> None:
+        if self.objective.link_bandwidth_bps:
+            self.link_rate_bps = self.objective.link_bandwidth_bps
 
     @property
     def postcopy_armed(self) -> bool:
@@ -305,39 +341,49 @@ class Controller:
     def observe(self, sample: Sample) -> list[Action]:
         if sample.status != "active" or self.postcopy_started:
             return []
+        actions = self._measure_link(sample)
         new_round = sample.dirty_sync_count > self._last_sync
         self._last_sync = max(self._last_sync, sample.dirty_sync_count)
-        if sample.dirty_sync_count < 2:
-            return self._during_first_pass(sample)
-        if not new_round:
-            return []
-        self._track_stall(sample)
-        return self._after_round(sample)
+        if self.link_rate_bps is None:
+            return actions
+        if new_round:
+            self._track_stall(sample)
+        elif self._judged_once:
+            return actions
+        self._judged_once = True
+        return actions + self._judge(sample)
 
-    def _during_first_pass(self, sample: Sample) -> list[Action]:
-        """The first pass alone may outlast the bound on a slow link for a big guest."""
-        if not self.postcopy_armed or sample.bandwidth_bps <= 0:
+    def _measure_link(self, sample: Sample) -> list[Action]:
+        """Once, for an unknown link: its rate, and a stream paced a little below it so
+        no queue builds in front of the switchover."""
+        if self.link_rate_bps is not None or sample.bandwidth_bps <= 0:
             return []
-        bound = time_bound_s(self.objective, self.ram_bytes, self._bandwidth(sample))
-        left = sample.remaining / sample.bandwidth_bps
-        if sample.elapsed_s + left <= bound * 0.5:
+        if sample.elapsed_s >= PACING_AFTER_S / 2:
+            self._rates.append(sample.bandwidth_bps)
+        if sample.elapsed_s < PACING_AFTER_S or len(self._rates) < PACING_SAMPLES:
             return []
-        return [
-            self._postcopy(
-                sample,
-                f"the first pass alone needs {sample.elapsed_s + left:.1f} s, over half the "
-                f"{bound:.1f} s bound: move the rest on demand",
-            )
-        ]
+        measured = sorted(self._rates[-PACING_SAMPLES:])[PACING_SAMPLES // 2]
+        cap = int(measured * PACING_SHARE)
+        self.link_rate_bps = float(cap)
+        decision = Decision(
+            round(sample.elapsed_s, 2),
+            f"max-bandwidth {_rate(cap)}",
+            f"the link carries {_rate(measured)}: send {PACING_SHARE:.0%} of it so no queue "
+            "builds up in front of the switchover, and plan the switchover on that rate",
+        )
+        self.decisions.append(decision)
+        params = {"max-bandwidth": cap, "avail-switchover-bandwidth": cap}
+        return [Action("set-parameters", params, decision)]
 
-    def _after_round(self, sample: Sample) -> list[Action]:
-        bandwidth = self._bandwidth(sample)
+    def _judge(self, sample: Sample) -> list[Action]:
+        bandwidth = float(self.link_rate_bps or 0.0)
+        dirty = sample.dirty_rate_bps or self.initial_dirty_rate_bps
         downtime_s = float(self.plan.parameters.get("downtime-limit", 300)) / 1000
         bound = time_bound_s(self.objective, self.ram_bytes, bandwidth)
-        seen = predict_precopy(sample.remaining, sample.dirty_rate_bps, bandwidth, downtime_s)
+        seen = predict_precopy(sample.remaining, dirty, bandwidth, downtime_s)
         figures = (
-            f"round {sample.dirty_sync_count - 1}: dirty {_rate(sample.dirty_rate_bps)}, "
-            f"link {_rate(bandwidth)}, {sample.remaining / MIB:.0f} MiB left"
+            f"after {sample.elapsed_s:.1f} s: dirty {_rate(dirty)}, link {_rate(bandwidth)}, "
+            f"{sample.remaining / MIB:.0f} MiB left"
         )
         in_time = seen.converges and sample.elapsed_s + seen.seconds <= bound
         if in_time and self._stalled_rounds < STALL_ROUNDS:
@@ -356,6 +402,8 @@ class Controller:
         return []
 
     def _track_stall(self, sample: Sample) -> None:
+        if sample.dirty_sync_count < 3:  # the first pass is not a round to compare
+            return
         if self._best_remaining is None or sample.remaining < self._best_remaining * 0.9:
             self._best_remaining = sample.remaining
             self._stalled_rounds = 0
@@ -364,7 +412,7 @@ class Controller:
 
     def _postcopy(self, sample: Sample, reason: str) -> Action:
         self.postcopy_started = True
-        bandwidth = self._bandwidth(sample)
+        bandwidth = float(self.link_rate_bps or 0.0)
         drain_s = DRAIN_MAX_S if bandwidth <= 0 else DRAIN_BYTES / bandwidth
         drain_s = round(min(DRAIN_MAX_S, max(DRAIN_MIN_S, drain_s)), 3)
         decision = Decision(
@@ -378,9 +426,11 @@ class Controller:
         )
 
     def _throttle_harder(self, sample: Sample, reason: str) -> list[Action]:
-        increment = int(self.plan.parameters.get("cpu-throttle-increment", 10))
-        new = min(50, increment + 10 * (self._throttle_step + 1))
-        if new == increment + 10 * self._throttle_step and self._throttle_step:
+        """Auto-converge steps up by itself; a stalled or hopeless pre-copy gets a
+        steeper step (at most one change per round, capped at 50 %)."""
+        base = int(self.plan.parameters.get("cpu-throttle-increment", 10))
+        new = min(50, base + 10 * (self._throttle_step + 1))
+        if new <= base + 10 * self._throttle_step:
             return []
         self._throttle_step += 1
         decision = Decision(
@@ -390,13 +440,6 @@ class Controller:
         )
         self.decisions.append(decision)
         return [Action("set-parameters", {"cpu-throttle-increment": new}, decision)]
-
-    def _bandwidth(self, sample: Sample) -> float:
-        link = self.objective.link_bandwidth_bps
-        measured = sample.bandwidth_bps
-        if measured > 0 and link:
-            return min(measured, link)
-        return measured or (link or 0.0)
 
 
 def _pow2_floor(value: int) -> int:

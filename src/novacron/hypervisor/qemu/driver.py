@@ -653,10 +653,28 @@ class QemuDriver(HypervisorDriver):
             if vm.incoming:
                 await self.destroy(vm_id)
             return
-        if vm.outgoing is not None and not vm.outgoing.progress.done:
-            await vm.outgoing.cancel()
-        if vm.outgoing is not None and vm.outgoing.lost:
+        out = vm.outgoing
+        if out is not None and not out.progress.done:
+            await out.cancel()
+        if out is not None and out.progress.status == "completed" and not out.lost:
+            # The stream completed but the destination did not take over.
+            if out.postcopy:
+                out.lost = True  # the newest memory was there
+            else:
+                await self._resume_after_handover(vm)
+        if out is not None and out.lost:
             await self._lose(vm)
+
+    async def _resume_after_handover(self, vm: _VM) -> None:
+        """Pre-copy completed but the destination failed: this copy is whole; run it."""
+        async with vm.lock:
+            proc = self._live(vm)
+            if proc is not None and await proc.run_state() != "running":
+                await proc.execute("cont")
+                vm.paused = False
+                log.warning(
+                    "VM %s: the destination failed after the handover; resumed here", vm.spec.id
+                )
 
     async def _lose(self, vm: _VM) -> None:
         """Post-copy broke: what runs here is no longer the whole guest. End it."""

@@ -54,6 +54,7 @@ PARAMETER_DEFAULTS: dict[str, Any] = {
     "cpu-throttle-initial": 20,
     "cpu-throttle-increment": 10,
     "xbzrle-cache-size": 64 * 1024 * 1024,
+    "avail-switchover-bandwidth": 0,
 }
 RUNNING_STATUSES = frozenset(
     {"setup", "active", "pre-switchover", "device", "postcopy-active", "wait-unplug"}
@@ -124,9 +125,21 @@ async def finish_incoming(proc: QemuProcess, timeout_s: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise DriverError(f"incoming migration not finished ({status or 'no status'})")
         await asyncio.sleep(POLL_S)
-    with contextlib.suppress(DriverError):
-        await proc.execute("block-export-del", {"id": EXPORT_ID})
-    with contextlib.suppress(DriverError):
+    await drop_export(proc)
+
+
+async def drop_export(proc: QemuProcess, timeout_s: float = 10.0) -> None:
+    """Remove the disk export, cutting any connection left: a writable export that
+    outlives the migration holds write permission on the disk and breaks the next one."""
+    exports = {e.get("id") for e in await proc.execute("query-block-exports")}
+    if EXPORT_ID in exports:
+        await proc.execute("block-export-del", {"id": EXPORT_ID, "mode": "hard"})
+        deadline = time.monotonic() + timeout_s
+        while EXPORT_ID in {e.get("id") for e in await proc.execute("query-block-exports")}:
+            if time.monotonic() > deadline:
+                raise DriverError("the migration's disk export did not go away")
+            await asyncio.sleep(0.02)
+    with contextlib.suppress(DriverError):  # not running: nothing to stop
         await proc.execute("nbd-server-stop")
 
 
@@ -171,7 +184,8 @@ def controller_for(
     if options.get("policy") == "qemu-default":
         return None
     objective = Objective(**(options.get("objective") or {}))
-    return Controller(objective, Plan.from_dict(plan), ram_bytes)
+    dirty = float(options.get("dirty_rate_bps") or 0.0)
+    return Controller(objective, Plan.from_dict(plan), ram_bytes, initial_dirty_rate_bps=dirty)
 
 
 def free_port(host: str) -> int:
@@ -277,6 +291,7 @@ class Outgoing:
                 "node-name": TARGET_NODE,
                 "server": {"type": "inet", "host": nbd["host"], "port": str(nbd["port"])},
                 "export": nbd["export"],
+                "cache": {"no-flush": True},
             },
         )
         await self.proc.execute(
