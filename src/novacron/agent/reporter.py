@@ -31,6 +31,7 @@ import httpx
 
 from novacron import __version__
 from novacron.agent.inventory import host_infos, host_reports
+from novacron.agent.watchdog import SelfFence
 from novacron.core.errors import DriverError
 from novacron.hypervisor.base import HypervisorDriver
 
@@ -97,6 +98,7 @@ class Reporter:
         self._destroying: set[tuple[str, str]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
+        self.fence = SelfFence(drivers)
 
     @property
     def token(self) -> str | None:
@@ -122,6 +124,8 @@ class Reporter:
             headers={"User-Agent": f"novacron-agent/{self.version}"},
         ) as http:
             self._http = http
+            watchdog = asyncio.create_task(self.fence.run())
+            self._tasks.add(watchdog)
             try:
                 while True:
                     try:
@@ -222,15 +226,18 @@ class Reporter:
         if self._token is None:
             raise TokenRejected("not registered")
         hosts = await host_reports(self.drivers)
+        fenced = dict(self.fence.fenced)
         response = await self._post(
             "/api/v1/agents/heartbeat",
-            {"hosts": hosts},
+            {"hosts": hosts, "self_fenced": fenced},
             headers={"Authorization": f"Bearer {self._token}"},
         )
         if response.status_code == 401:
             raise TokenRejected(_detail(response))
         body = _json_body(response)
         self.heartbeats_sent += 1
+        self.fence.answered(body.get("self_fence") or {})
+        self.fence.reported(fenced)
         orphans = _orphans(body.get("orphans"))
         for host, vm_ids in orphans.items():
             for vm_id in vm_ids:

@@ -12,7 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from novacron.compute import catalog, hosts, image_store, operations, vms
 from novacron.compute.image_store import ImageStore, Upload
-from novacron.compute.models import Image, Operation, PlacementGroup
+from novacron.compute.migration import ha
+from novacron.compute.models import Host, Image, Operation, PlacementGroup
 from novacron.compute.schemas import (
     AgentRegister,
     AgentRegistered,
@@ -368,10 +369,17 @@ def register_agent(request: Request, body: AgentRegister) -> AgentRegistered:
 def agent_heartbeat(
     request: Request, body: Heartbeat, principal: Principal = Depends(require_agent)
 ) -> dict[str, Any]:
+    settings = request.app.state.settings
     with db_of(request).session() as s:
         agent = hosts.agent_for_token(s, principal.token_id)
-        orphans = hosts.heartbeat(s, agent, body, request.app.state.settings)
-    return {"orphans": orphans}
+        orphans = hosts.heartbeat(s, agent, body, settings)
+        host_ids = list(s.scalars(select(Host.id).where(Host.agent_id == agent.id)))
+        for name, report in body.self_fenced.items():
+            host = s.scalar(select(Host).where(Host.agent_id == agent.id, Host.name == name))
+            if host is not None:
+                ha.agent_fenced(s, host, int(report.get("stopped", 0)), report.get("after_s", 0))
+        fence = ha.self_fence_instructions(s, host_ids, settings)
+    return {"orphans": orphans, "self_fence": fence}
 
 
 # -- Image files for users and agents ------------------------------------------------------

@@ -6,6 +6,7 @@ reads what it needs, commits, calls the agent, then records the result.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -89,6 +90,9 @@ def _schedule(
             failure = f"VM {ctx.target_id} is no longer being built"
         elif not (vm.claimed and vm.host_id):  # else resumed after a restart: the claim stands
             request = ctx.placement.request_for(s, vm, frozenset(tried))
+            required = ctx.op_params.get("require_labels")
+            if required:  # e.g. an HA restart: a host of the failed host's storage pool
+                request = dataclasses.replace(request, labels={**request.labels, **required})
             try:
                 host = ctx.placement.schedule_and_claim(s, vm, request)
                 operations.record_step(

@@ -225,7 +225,7 @@ def agent_for_token(session: Session, token_id: str) -> Agent:
 
 
 # States a heartbeat may correct; transitional ones belong to a running operation.
-RECONCILABLE = frozenset({"running", "stopped", "paused", "crashed", "unknown", "error"})
+RECONCILABLE = frozenset({"running", "stopped", "paused", "crashed", "unknown", "error", "lost"})
 # A VM's reported state must disagree this many heartbeats in a row before we believe it:
 # the agent may have taken one snapshot just before an operation's change on the host,
 # but the next snapshot is taken after that heartbeat was answered, so it is current.
@@ -256,6 +256,7 @@ def heartbeat(
     for host in hosts.values():
         if host.status == "down":
             host.status = "up"
+            host.fenced_at, host.fence_reason = None, ""
             publish_host(session, host)
     vms = {
         vm.id: vm

@@ -1,4 +1,5 @@
-"""Periodic fleet checks: hosts that stopped reporting go down, their VMs unknown.
+"""Periodic fleet checks: hosts that stopped reporting go down, their VMs unknown; HA
+recovers the HA VMs of fenced hosts (``compute/migration/ha.py``).
 
 One replica at a time does this: on PostgreSQL each sweep takes a transaction
 advisory lock, on SQLite there is only one server.
@@ -13,6 +14,7 @@ import time
 from sqlalchemy import text
 
 from novacron.compute import hosts
+from novacron.compute.migration import ha
 from novacron.core import events
 from novacron.core.config import Settings
 from novacron.core.database import Database
@@ -46,9 +48,12 @@ class Reconciler:
             ):
                 return []
             down = hosts.mark_down_missing(s, self.settings.heartbeat_timeout_s)
+            recovered = ha.sweep(s, self.settings)
             if time.monotonic() - self._pruned_at > PRUNE_EVERY_S:
                 events.prune(s, self.settings.event_retention_hours)
                 self._pruned_at = time.monotonic()
+        for line in recovered:
+            log.warning("HA: %s", line)
         if down:
             shown = ", ".join(down[:10]) + (f" and {len(down) - 10} more" if len(down) > 10 else "")
             log.warning(

@@ -52,6 +52,7 @@ class VMCreate(Strict):
         default_factory=dict, description="Only hosts carrying these labels"
     )
     traits: list[str] = Field(default_factory=list, description="Required host capabilities")
+    ha: bool = Field(False, description="Restart on another host when its host fails")
     restart_policy: RestartPolicy = Field(
         "never", description="Restart after a crash (on-failure), or also after a guest power-off"
     )
@@ -134,6 +135,11 @@ class MigrationOptions(Strict):
     )
     policy: Literal["adaptive", "qemu-default"] = "adaptive"
     timeout_s: float = Field(1800, gt=0, le=86_400, description="Roll back after this long")
+    tls: bool = Field(
+        False,
+        description="Encrypt memory and disk streams with TLS, both ends verified "
+        "(a throwaway CA per migration); for links between sites",
+    )
 
 
 class VMMigrate(MigrationOptions):
@@ -144,6 +150,10 @@ class VMMigrate(MigrationOptions):
 
 class HostDrain(MigrationOptions):
     parallel: int = Field(2, ge=1, le=64, description="Migrations at a time")
+
+
+class HostFence(Strict):
+    reason: str = Field(min_length=1, max_length=200, description="How it was powered off")
 
 
 class HostUndrain(Strict):
@@ -374,7 +384,15 @@ class HeartbeatHost(BaseModel):
 
 class Heartbeat(BaseModel):
     hosts: list[HeartbeatHost]
+    self_fenced: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="Hosts whose HA guests the agent stopped while it could not reach us",
+    )
 
 
 class HeartbeatAck(BaseModel):
     orphans: dict[str, list[str]] = Field(default_factory=dict)
+    self_fence: dict[str, Any] = Field(
+        default_factory=dict,
+        description='{"after_s", "vms": {host: [vm ids]}}: stop these if we go silent',
+    )

@@ -91,6 +91,7 @@ def create(session: Session, req: VMCreate, requested_by: str) -> Operation:
         requested_host=requested_host,
         fault="",
         restart_policy=req.restart_policy,
+        ha=req.ha,
         network=req.network.model_dump(),
         cloud_init=req.cloud_init.model_dump() if req.cloud_init else None,
         kernel_args=req.kernel_args,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import (
@@ -51,6 +51,17 @@ class Settings(BaseSettings):
     agent_request_timeout_s: float = 30.0
     event_retention_hours: float = 72.0
     """Events older than this are pruned (operations keep their own history)."""
+
+    # High availability
+    ha_fencing: Literal["watchdog", "manual"] = "watchdog"
+    """How a down host counts as fenced before its HA VMs restart elsewhere: ``watchdog``
+    — after ``ha_fence_after_s`` of silence, because every agent stops its HA guests
+    once it has not reached the server for ``ha_self_fence_s`` (an agent that comes
+    back says so); ``manual`` — only when an operator confirms (``host fence``)."""
+    ha_fence_after_s: float = 60.0
+    ha_self_fence_s: float = 30.0
+    """Agents stop their HA guests after this long without a heartbeat answer; must be
+    well below ``ha_fence_after_s``."""
 
     # Restart policies
     restart_max: int = 5

@@ -1,4 +1,4 @@
-"""``novacron host``: list, show, maintenance on/off, drain and undrain."""
+"""``novacron host``: list, show, maintenance on/off, drain and undrain, fence."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from novacron.compute.cli.common import LIMIT, NO_WAIT, OFFSET, _finish, one_of
+from novacron.compute.cli.migration import TLS_OPTION
 from novacron.core.cli_support import (
     Column,
     fmt_age,
@@ -107,6 +108,7 @@ def host_drain(
     bandwidth: float | None = typer.Option(
         None, "--bandwidth", help="The link's rate in MiB/s when known"
     ),
+    tls: bool = TLS_OPTION,
     no_wait: bool = NO_WAIT,
 ) -> None:
     """Live-migrate every running VM off a host and leave it in maintenance."""
@@ -114,6 +116,8 @@ def host_drain(
     body: dict[str, Any] = {"parallel": parallel, "allow_postcopy": postcopy}
     if bandwidth is not None:
         body["bandwidth_mib_s"] = bandwidth
+    if tls:
+        body["tls"] = True
     with cli.client() as api:
         operation = api.post(f"/hosts/{seg(host)}/drain", json=body)
         final = _finish(cli, api, operation, no_wait, None)
@@ -141,3 +145,16 @@ def host_undrain(
     with cli.client() as api:
         operation = api.post(f"/hosts/{seg(host)}/undrain", json={"bring_back": bring_back})
         _finish(cli, api, operation, no_wait, f"/hosts/{seg(host)}")
+
+
+@host_app.command("fence")
+@handle_errors
+def host_fence(
+    ctx: typer.Context,
+    host: str = typer.Argument(..., help="Host name or id"),
+    reason: str = typer.Option(..., "--reason", help="How it was powered off, e.g. 'BMC off'"),
+) -> None:
+    """Confirm a down host is powered off: its HA VMs may then restart elsewhere."""
+    cli = get_context(ctx)
+    with cli.client() as api:
+        render(cli, api.post(f"/hosts/{seg(host)}/fence", json={"reason": reason}))

@@ -85,6 +85,9 @@ def vm_create(
         None, "--trait", help="Required host capability (repeat)"
     ),
     restart: str | None = RESTART_OPTION,
+    ha: bool = typer.Option(
+        False, "--ha", help="Restart it on another host if its host fails (shared storage)"
+    ),
     port: list[str] | None = typer.Option(
         None,
         "--port",
@@ -117,6 +120,7 @@ def vm_create(
         "traits": list(trait or []),
     }
     optional = {
+        "ha": ha or None,
         "disk_gib": disk,
         "image": image,
         "host": host,

@@ -1,14 +1,16 @@
-"""Routes for host drain and undrain (a VM's own migration is under ``/vms/{ref}``)."""
+"""Routes for host drain, undrain and fencing (a VM's own migration is under
+``/vms/{ref}``)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from novacron.compute import hosts
 from novacron.compute.api import accepted, db_of, who
 from novacron.compute.features import migration_params
-from novacron.compute.migration import drain
-from novacron.compute.schemas import HostDrain, HostUndrain, OperationOut
+from novacron.compute.migration import drain, ha
+from novacron.compute.schemas import HostDrain, HostFence, HostOut, HostUndrain, OperationOut
 from novacron.security.auth import require_user
 
 router = APIRouter(prefix="/api/v1/hosts", dependencies=[Depends(require_user)], tags=["hosts"])
@@ -32,3 +34,11 @@ def undrain_host(request: Request, ref: str, body: HostUndrain) -> JSONResponse:
     with db_of(request).session() as s:
         op = drain.request_undrain(s, ref, who(request), bring_back=body.bring_back)
     return accepted(request, op)
+
+
+@router.post("/{ref}/fence", response_model=HostOut)
+def fence_host(request: Request, ref: str, body: HostFence) -> HostOut:
+    """An operator confirms a down host is powered off: its HA VMs may restart elsewhere."""
+    with db_of(request).session() as s:
+        host = ha.confirm_fence(s, ref, body.reason)
+        return hosts.to_out(s, [host])[0]
