@@ -3,7 +3,8 @@
 Pages render their first paint from the slice's services. The browser then keeps them
 current: ``live.js`` listens to ``/api/v1/events/stream`` and re-fetches the fragments
 below (``/ui/…``), each the server-rendered HTML of one row or panel, so every piece of
-markup has exactly one template.
+markup has exactly one template. The view models of live migration and host drain (the
+VM page's migration panel, the host page's drain) are in ``web_migration.py``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,13 @@ from sqlalchemy.orm import Session
 from novacron.compute import features, hosts, operations, states, vms
 from novacron.compute.models import VM, Host, Image, Operation, PlacementGroup
 from novacron.compute.schemas import HostOut, OperationOut, SnapshotOut, VMOut
+from novacron.compute.web_migration import (
+    Figure,
+    drain_line,
+    migration_context,
+    op_figures,
+    running_drain,
+)
 from novacron.core import events
 from novacron.core.database import Database
 from novacron.core.errors import NotFound
@@ -94,6 +102,15 @@ class OpView:
     op: OperationOut
     target_name: str
     target_href: str | None
+
+    @property
+    def status_line(self) -> str:
+        """``result.status_line``: a migration's progress, a drain's "2 of 5 VMs handled"."""
+        return str(self.op.result.get("status_line") or "")
+
+    @property
+    def figures(self) -> list[Figure]:
+        return op_figures(self.op)
 
 
 @dataclass(frozen=True)
@@ -285,6 +302,13 @@ def host_context(session: Session, ref: str) -> dict[str, Any]:
     return {"h": HostView(host, host_capacity(host))}
 
 
+def host_summary_context(session: Session, ref: str) -> dict[str, Any]:
+    """The host and, while one runs, its drain operation and where it is."""
+    ctx = host_context(session, ref)
+    drain = running_drain(session, ctx["h"].host.id)
+    return {**ctx, "drain": drain, "drain_line": drain_line(drain) if drain else ""}
+
+
 def _not_found(request: Request, exc: NotFound) -> HTMLResponse:
     return ui.error_page(request, 404, "Not found", exc.detail)
 
@@ -327,6 +351,7 @@ def vm_detail(request: Request, ref: str) -> Response:
             events_after = events.latest_event_id(s)
             ctx = vm_context(s, ref)
             ctx.update(snapshots_context(s, ctx["vm"]))
+            ctx.update(migration_context(s, ctx["vm"]))
             ctx["ops"] = recent_operations(s, target_id=ctx["vm"].id, limit=50)
     except NotFound as exc:
         return _not_found(request, exc)
@@ -341,7 +366,7 @@ def host_detail(
     try:
         with _db(request).read() as s:
             events_after = events.latest_event_id(s)
-            ctx = host_context(s, ref)
+            ctx = host_summary_context(s, ref)
             host = ctx["h"].host
             vm_items, vm_total = vms.list_vms(
                 s, PageParams(limit=PAGE_SIZE, offset=vo), host=host.id
@@ -387,6 +412,14 @@ def vm_snapshots(request: Request, vm_id: str) -> Response:
     return ui.render(request, "compute/_vm_snapshots.html", ctx)
 
 
+@fragments.get("/vms/{vm_id}/migration", response_class=HTMLResponse)
+def vm_migration(request: Request, vm_id: str) -> Response:
+    with _db(request).read() as s:
+        vm = vms.to_out(s, [vms.find_vm(s, vm_id, include_deleted=True)])[0]
+        ctx = migration_context(s, vm)
+    return ui.render(request, "compute/_vm_migration.html", ctx)
+
+
 @fragments.get("/hosts/{host_id}/row", response_class=HTMLResponse)
 def host_row(request: Request, host_id: str) -> Response:
     with _db(request).read() as s:
@@ -397,7 +430,7 @@ def host_row(request: Request, host_id: str) -> Response:
 @fragments.get("/hosts/{host_id}/summary", response_class=HTMLResponse)
 def host_summary(request: Request, host_id: str) -> Response:
     with _db(request).read() as s:
-        ctx = host_context(s, host_id)
+        ctx = host_summary_context(s, host_id)
     return ui.render(request, "compute/_host_summary.html", ctx)
 
 

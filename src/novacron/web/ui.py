@@ -102,6 +102,8 @@ TONES: dict[str, dict[str, str]] = {
         "paused": "info",
         "error": "bad",
         "crashed": "bad",
+        "lost": "bad",
+        "migrating": "busy",
         "unknown": "warn",
         "deleted": "gone",
         "building": "busy",

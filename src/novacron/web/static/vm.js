@@ -1,4 +1,4 @@
-// VM page: the live serial console, and the Take snapshot form.
+// VM page: the live serial console, the Take snapshot form, and the Migrate form.
 //
 // Console: one plain read of the last 64 KiB (which also says, in X-Console-Offset, where
 // the log ends), then a streamed GET with follow=true from exactly there, read from the
@@ -211,8 +211,126 @@
     });
   }
 
+  // -- the Migrate form ---------------------------------------------------------------------
+  //
+  // It lives in the migration panel, which live.js re-renders from the server on every
+  // event about the VM (a running migration reports twice a second). What was typed is
+  // kept in `draft` and put back into each new copy of the form, focus included.
+
+  const MIGRATE_FORM = "form[data-testid=migrate-form]";
+
+  function migrateCard(card) {
+    const { api, refresh, toast } = window.NovaCron;
+    const errorBox = card.querySelector("[data-testid=migrate-error]");
+    const draft = {}; // field name -> value (checkbox: boolean)
+    let focused = null; // name of the field that had focus
+
+    function showError(message, field = null) {
+      errorBox.textContent = message;
+      errorBox.hidden = !message;
+      const form = card.querySelector(MIGRATE_FORM);
+      if (!form) return;
+      for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+      const input = field && form.elements.namedItem(field);
+      if (input && input.setAttribute) input.setAttribute("aria-invalid", "true");
+    }
+
+    function remember(ev) {
+      const el = ev.target;
+      if (!el.name || !el.closest(MIGRATE_FORM)) return;
+      draft[el.name] = el.type === "checkbox" ? el.checked : el.value;
+    }
+
+    function restore(form) {
+      for (const [name, value] of Object.entries(draft)) {
+        const el = form.elements.namedItem(name);
+        if (!el || el.disabled) continue;
+        if (el.type === "checkbox") el.checked = Boolean(value);
+        else if (el.tagName !== "SELECT") el.value = value;
+        else if ([...el.options].some((o) => o.value === value && !o.disabled)) el.value = value;
+      }
+      const el = focused && form.elements.namedItem(focused);
+      if (el && !el.disabled && el.focus) el.focus();
+    }
+
+    card.addEventListener("input", remember);
+    card.addEventListener("change", remember);
+    card.addEventListener("focusin", (ev) => {
+      if (ev.target.name && ev.target.closest(MIGRATE_FORM)) focused = ev.target.name;
+    });
+    card.addEventListener("focusout", (ev) => {
+      // Focus lost to a re-render (the field left the page) is given back by restore().
+      const el = ev.target;
+      setTimeout(() => { if (el.isConnected && focused === el.name) focused = null; }, 0);
+    });
+    new MutationObserver(() => {
+      const form = card.querySelector(MIGRATE_FORM);
+      if (form && !form.dataset.restored) {
+        form.dataset.restored = "1";
+        restore(form);
+      }
+    }).observe(card, { childList: true, subtree: true });
+
+    const labelOf = (form, name) => {
+      const input = form.elements.namedItem(name);
+      const label = input && input.closest("label");
+      const span = label && label.querySelector("span");
+      return span ? span.textContent : name;
+    };
+
+    // problem+json: a field's message with the field's label, else the server's sentence.
+    function explain(form, err) {
+      const fieldErrors = (err.problem && err.problem.errors) || [];
+      for (const fe of fieldErrors) {
+        const field = String((fe.loc || []).filter((p) => p !== "body")[0] ?? "");
+        if (field && form.elements.namedItem(field)) {
+          return [`${labelOf(form, field)}: ${fe.msg || "invalid value"}`, field];
+        }
+      }
+      return [err.message || "The request failed.", null];
+    }
+
+    card.addEventListener("submit", async (ev) => {
+      const form = ev.target.closest(MIGRATE_FORM);
+      if (!form) return;
+      ev.preventDefault();
+      showError("");
+      const fields = form.elements;
+      const body = { allow_postcopy: fields.namedItem("allow_postcopy").checked };
+      const to = fields.namedItem("to_host").value;
+      if (to) body.to_host = to;
+      for (const name of ["downtime_ms", "bandwidth_mib_s"]) {
+        const raw = fields.namedItem(name).value.trim();
+        if (raw === "") continue;
+        const value = Number(raw);
+        if (!Number.isFinite(value) || value <= 0) {
+          showError(`${labelOf(form, name)}: enter a number greater than 0, or leave it blank.`, name);
+          return;
+        }
+        body[name] = value;
+      }
+      const submit = form.querySelector("button[type=submit]");
+      submit.disabled = true;
+      const vmId = form.dataset.vmId;
+      try {
+        await api("POST", form.dataset.apiUrl, body);
+        toast(`Migrate ${form.dataset.vmName}${to ? ` to ${to}` : ""}: requested`, "ok");
+        delete draft.to_host; // the VM is about to leave its host: choose anew next time
+        refresh(`vm:${vmId}`);
+      } catch (err) {
+        showError(...explain(form, err));
+        // 409: the VM changed since the page showed the form (busy, stopped): repaint it.
+        if (err.status === 409 || err.status === 404) refresh(`vm:${vmId}`);
+      } finally {
+        submit.disabled = false;
+      }
+    });
+  }
+
   const pre = document.querySelector("pre[data-console-src]");
   if (pre) consolePanel(pre);
   const form = document.querySelector("form[data-testid=snapshot-form]");
   if (form && window.NovaCron) snapshotForm(form);
+  const migration = document.querySelector("[data-testid=vm-migration-card]");
+  if (migration && window.NovaCron) migrateCard(migration);
 })();
