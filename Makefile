@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: up test lint fmt bench bench-boot clean
+.PHONY: up test lint fmt bench bench-boot bench-migration clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "NovaCron needs Python 3.11 or newer")'
@@ -40,6 +40,9 @@ bench: $(VENV)/.dev-installed
 
 bench-boot: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/boot.py $(ARGS)
+
+bench-migration: $(VENV)/.dev-installed
+	$(BIN)/python benchmarks/migration.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
