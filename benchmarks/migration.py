@@ -53,7 +53,7 @@ from novacron.hypervisor.qemu import kill_guests
 from novacron.hypervisor.qemu.driver import QemuDriver
 from novacron.hypervisor.qemu.tiny import build_tiny, default_cache_dir, guest_cmdline
 from novacron.testing.qemu import heartbeats, tiny_image_ref
-from novacron.testing.wan import WanLink
+from novacron.testing.wan import WanLink, route_migration
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 MIB = 1024 * 1024
@@ -134,7 +134,7 @@ async def migrate_once(
     # what the source has already handed to the link.
     with WanLink(rate_bytes_per_s=rate, latency_ms=latency_ms if rate else 0.0).start() as link:
         if rate is not None:
-            target = through(link, target)
+            target = route_migration(link, target)
         options = {
             "plan": plan,
             "policy": policy,
@@ -163,16 +163,6 @@ async def migrate_once(
             await a.rollback_migration("vm", source=True)
             await b.rollback_migration("vm", source=False)
     return progress, peak
-
-
-def through(link: WanLink, target: dict[str, Any]) -> dict[str, Any]:
-    """The same target, reached through the WAN link."""
-    host, port = target["uri"].removeprefix("tcp:").rsplit(":", 1)
-    out = {**target, "uri": f"tcp:127.0.0.1:{link.forward(host, int(port))}"}
-    if target.get("nbd"):
-        nbd = target["nbd"]
-        out["nbd"] = {**nbd, "port": link.forward(nbd["host"], int(nbd["port"]))}
-    return out
 
 
 async def guest_alive(driver: QemuDriver, timeout_s: float = 20.0) -> bool:

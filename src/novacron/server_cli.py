@@ -99,6 +99,11 @@ def agent(
     ),
     accel: str = typer.Option("auto", "--accel", help="qemu: auto (probe-boot KVM), kvm or tcg"),
     bridge: str = typer.Option(None, "--bridge", help="qemu: host bridge VMs may attach to"),
+    migration_address: str = typer.Option(
+        None,
+        "--migration-address",
+        help="qemu: address incoming live migrations listen on (default: the public URL's host)",
+    ),
     sim_hosts: int = typer.Option(3, "--sim-hosts", min=1, max=100_000),
     sim_vcpus: int = typer.Option(32, "--sim-vcpus", min=1),
     sim_memory_mib: int = typer.Option(131072, "--sim-memory-mib", min=64),
@@ -138,6 +143,7 @@ def agent(
         data_dir=data_dir,
         accel=accel,
         bridge=bridge,
+        migration_address=migration_address,
     )
 
 

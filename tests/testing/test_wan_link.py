@@ -337,6 +337,32 @@ def test_bytes_forwarded_counts_each_direction(
     wait_for(lambda: link.bytes_forwarded == {"up": 100_023, "down": 100_023})
 
 
+def test_tap_sees_every_delivered_byte_per_connection_and_direction(
+    make_link: Callable[..., WanLink], echo: EchoServer
+) -> None:
+    seen: dict[tuple[int, str], bytearray] = {}
+
+    def tap(conn_id: int, direction: str, data: bytes) -> None:
+        seen.setdefault((conn_id, direction), bytearray()).extend(data)
+        if data.startswith(b"boom"):
+            raise RuntimeError("a faulty tap must not break the link")
+
+    link = make_link(tap=tap)
+    port = link.forward("127.0.0.1", echo.port)
+    payloads = [os.urandom(300_000), b"boom, then more"]
+    for payload in payloads:
+        with connect(port) as sock:
+            send_all_then_eof(sock, payload)
+            assert recv_until_eof(sock) == payload
+    wait_for(lambda: sum(len(v) for v in seen.values()) == 2 * sum(map(len, payloads)))
+    assert {key: bytes(v) for key, v in seen.items()} == {
+        (1, "up"): payloads[0],
+        (1, "down"): payloads[0],
+        (2, "up"): payloads[1],
+        (2, "down"): payloads[1],
+    }
+
+
 def test_close_is_idempotent_and_frees_the_port(
     make_link: Callable[..., WanLink], echo: EchoServer
 ) -> None:

@@ -166,9 +166,12 @@ class AgentClient:
 
     # -- live migration (see agent/migration_routes.py) ---------------------------------
 
-    def migration_outgoing(self, host: str, vm_id: str) -> dict[str, Any]:
+    def migration_outgoing(
+        self, host: str, vm_id: str, options: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         path = self._vm_path(host, vm_id, "migration/outgoing")
-        return dict(self._request("POST", path, timeout=self.long_s).json())
+        body = {"options": options or {}}
+        return dict(self._request("POST", path, json=body, timeout=self.long_s).json())
 
     def migration_incoming(
         self, host: str, spec: VMSpec, options: dict[str, Any]

@@ -11,6 +11,7 @@ import signal
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from novacron import __version__
 from novacron.agent.app import create_agent_app
@@ -51,6 +52,7 @@ async def serve_agent(
     data_dir: Path | None = None,
     accel: str = "auto",
     bridge: str | None = None,
+    migration_address: str | None = None,
     ready: Callable[[str], None] | None = None,
 ) -> None:
     """Run an agent until cancelled or sent SIGTERM/SIGINT, then stop cleanly.
@@ -76,6 +78,7 @@ async def serve_agent(
             bridge=bridge,
             server_url=server_url,
             token=lambda: token_of[0].token if token_of else None,
+            migration_address=migration_address or _migration_address(listen_host, public_url),
         )
         fleet = {name: qemu}
     else:
@@ -183,6 +186,16 @@ def default_agent_dir(name: str) -> Path:
     return default_data_dir() / f"agent-{name}"
 
 
+def _migration_address(listen_host: str, public_url: str | None) -> str:
+    """Incoming migrations listen where the server reaches this agent (its public URL's
+    host), else on the agent's listen address (loopback when it listens everywhere)."""
+    if public_url:
+        host = urlsplit(public_url).hostname
+        if host:
+            return host
+    return "127.0.0.1" if listen_host in ("0.0.0.0", "::", "") else listen_host
+
+
 async def open_qemu_driver(
     name: str,
     data_dir: Path,
@@ -191,6 +204,7 @@ async def open_qemu_driver(
     bridge: str | None,
     server_url: str,
     token: Callable[[], str | None],
+    migration_address: str = "127.0.0.1",
 ) -> QemuDriver:
     """The host's QEMU driver: accelerator chosen (by a probe boot), VMs re-attached."""
     missing = missing_qemu()
@@ -213,6 +227,7 @@ async def open_qemu_driver(
         accel=choice.accel,
         images=images.ensure,
         bridge=bridge,
+        migration_address=migration_address,
         labels={"accel_reason": choice.reason[:200]},
     )
     await driver.open()

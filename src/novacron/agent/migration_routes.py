@@ -1,6 +1,6 @@
 """The agent's live-migration routes (both sides of a migration; the server drives).
 
-POST /v1/hosts/{host}/vms/{vm_id}/migration/outgoing   facts of the source VM
+POST /v1/hosts/{host}/vms/{vm_id}/migration/outgoing   {"options"}? → facts of the VM
 POST /v1/hosts/{host}/incoming                         {"spec", "options"} → target
 POST /v1/hosts/{host}/vms/{vm_id}/migration            {"target", "options"} → 202
 GET  /v1/hosts/{host}/vms/{vm_id}/migration            MigrationProgress
@@ -20,6 +20,12 @@ from pydantic import BaseModel, ConfigDict
 
 from novacron.agent.inventory import vm_dict
 from novacron.hypervisor.base import HypervisorDriver
+
+
+class OutgoingBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    options: dict[str, Any] = {}
 
 
 class IncomingBody(BaseModel):
@@ -44,8 +50,9 @@ def add_migration_routes(
     """``spec_of`` validates a VM spec as the create route does."""
 
     @api.post("/hosts/{host}/vms/{vm_id}/migration/outgoing")
-    async def outgoing(host: str, vm_id: str) -> JSONResponse:
-        return JSONResponse(await driver_for(host).prepare_outgoing(vm_id))
+    async def outgoing(host: str, vm_id: str, body: OutgoingBody | None = None) -> JSONResponse:
+        options = body.options if body is not None else {}
+        return JSONResponse(await driver_for(host).prepare_outgoing(vm_id, options))
 
     @api.post("/hosts/{host}/incoming")
     async def incoming(host: str, body: IncomingBody) -> JSONResponse:

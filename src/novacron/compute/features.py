@@ -159,6 +159,7 @@ def migration_params(req: MigrationOptions) -> dict[str, Any]:
         "bandwidth_bps": req.bandwidth_mib_s * 1024 * 1024 if req.bandwidth_mib_s else None,
         "policy": req.policy,
         "timeout_s": req.timeout_s,
+        "tls": req.tls,
     }
 
 
@@ -166,6 +167,8 @@ def migrate(session: Session, ref: str, req: VMMigrate, requested_by: str) -> Op
     """Live-migrate a running VM to ``req.to_host`` or a host the scheduler picks."""
     vm = find_vm(session, ref, for_update=True)
     _require(session, vm, "live-migration", "live migration")
+    if req.tls:
+        _require(session, vm, "migration-tls", "encrypted (TLS) migration")
     params = migration_params(req)
     if req.to_host:
         try:

@@ -115,12 +115,18 @@ class Placement:
         return host
 
     def claim_destination(
-        self, session: Session, vm: VM, source: Host, to_host_id: str | None
+        self,
+        session: Session,
+        vm: VM,
+        source: Host,
+        to_host_id: str | None,
+        *,
+        traits: frozenset[str] = frozenset(),
     ) -> Host:
         """A live migration's destination for ``vm``: any host but its own (or
         ``to_host_id``) that can receive it — same driver and accelerator, live
-        migration supported — with the VM's resources claimed there. ``vm`` keeps its
-        host and claim."""
+        migration supported, the extra capabilities ``traits`` (e.g. ``migration-tls``)
+        — with the VM's resources claimed there. ``vm`` keeps its host and claim."""
         request = self.request_for(session, vm, frozenset({source.id}))
         labels = dict(request.labels)
         if "accel" in (source.labels or {}):
@@ -128,7 +134,7 @@ class Placement:
         request = dataclasses.replace(
             request,
             labels=labels,
-            traits=request.traits | {"live-migration", source.driver},
+            traits=request.traits | {"live-migration", source.driver} | traits,
             force_host=to_host_id,
         )
         return self._rank_and_claim(session, vm, request)

@@ -190,17 +190,25 @@ class HypervisorDriver(abc.ABC):
     # polls), then both sides finish — or both roll back. The server changes the VM's
     # host only after both finished.
 
-    async def prepare_outgoing(self, vm_id: str) -> dict[str, Any]:
+    async def prepare_outgoing(
+        self, vm_id: str, options: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Source: check ``vm_id`` can leave, and say what the destination must match and
         the policy needs: ``{"uuid", "accel", "ram_bytes", "dirty_rate_bps", "disk_bytes",
-        "bridge", …}``. Changes nothing."""
+        "bridge", …}``. Changes nothing — except with ``options={"tls": True}`` (drivers
+        with the ``migration-tls`` capability): a new private key stays with the VM and
+        the facts carry its CSR as ``tls_csr`` (see ``compute/migration/tls.py``); a
+        driver that cannot encrypt raises instead."""
         raise DriverError(f"{self.name} driver does not support live migration")
 
     async def prepare_incoming(self, spec: VMSpec, options: dict[str, Any]) -> dict[str, Any]:
         """Destination: define ``spec`` and wait for its state (QEMU: ``-incoming``).
 
-        ``options``: ``{"disk_bytes", "plan": {capabilities, parameters}, "listen_host"}``.
-        Returns where the source sends to: ``{"uri", "nbd": {"host", "port", "export"}}``.
+        ``options``: ``{"disk_bytes", "plan": {capabilities, parameters}, "listen_host",
+        "tls_csr"}`` (the facts of ``prepare_outgoing`` among them). Returns where the
+        source sends to: ``{"uri", "nbd": {"host", "port", "export"}}``, and with a
+        ``tls_csr`` also ``"tls": {"ca_cert", "client_cert", "hostname"}`` (public
+        data: the destination accepts only TLS from the holder of the CSR's key).
         On failure nothing of the VM is left here.
         """
         raise DriverError(f"{self.name} driver does not support live migration")
@@ -208,7 +216,9 @@ class HypervisorDriver(abc.ABC):
     async def migrate(self, vm_id: str, target: dict[str, Any], options: dict[str, Any]) -> None:
         """Source: start moving ``vm_id`` to ``target`` (what ``prepare_incoming`` returned)
         and return at once; ``migration_status`` reports how it goes. ``options`` carries
-        the policy's objective (``downtime_ms``, ``time_bound_s``, ``allow_postcopy`` …).
+        the policy's objective (``downtime_ms``, ``time_bound_s``, ``allow_postcopy`` …)
+        and ``tls``: when true, a ``target`` without ``tls`` is refused (no silent fall
+        back to plain TCP); a ``target`` with ``tls`` is always encrypted.
         On failure to start the VM keeps running here, untouched."""
         raise DriverError(f"{self.name} driver does not support live migration")
 

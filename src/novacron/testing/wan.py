@@ -39,6 +39,11 @@ its methods block the caller only for the few milliseconds a call into that loop
         port = link.forward("127.0.0.1", migration_port)
         ...  # point the source QEMU at 127.0.0.1:port
         link.cut("blackhole")
+
+``tap=`` sees every chunk the link delivers — ``tap(conn_id, direction, data)``, on the
+link's thread, in order per connection direction (``conn_id`` numbers the accepted
+connections from 1) — e.g. to check that a migration's bytes are encrypted. It must
+be quick: the connection waits for it. An exception in it is logged and ignored.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ import socket
 import struct
 import threading
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
@@ -72,6 +77,7 @@ CALL_TIMEOUT_S = 10.0
 
 CutMode = Literal["reset", "blackhole"]
 Direction = Literal["up", "down"]
+Tap = Callable[[int, Direction, bytes], None]
 _T = TypeVar("_T")
 
 
@@ -185,6 +191,7 @@ class _Connection:
         self.frozen = False
         self.task: asyncio.Task[None] | None = None
         self.peer = client.get_extra_info("peername")
+        self.id = link.next_conn_id()
 
     async def run(self, client_reader: asyncio.StreamReader) -> None:
         host, port = self._target_addr
@@ -254,6 +261,7 @@ class _Connection:
                 if sink.can_write_eof():
                     sink.write_eof()
                 return
+            self._link.observe(self.id, d, data)
             sink.write(data)
             self._link.count(d, len(data))
             await sink.drain()
@@ -283,7 +291,12 @@ class WanLink:
     except the link's own."""
 
     def __init__(
-        self, *, rate_bytes_per_s: float | None = None, latency_ms: float = 0.0, name: str = "wan"
+        self,
+        *,
+        rate_bytes_per_s: float | None = None,
+        latency_ms: float = 0.0,
+        name: str = "wan",
+        tap: Tap | None = None,
     ) -> None:
         _check_rate(rate_bytes_per_s)
         if latency_ms < 0:
@@ -293,6 +306,8 @@ class WanLink:
         self._rate = rate_bytes_per_s
         self._buckets = {d: _TokenBucket(rate_bytes_per_s) for d in ("up", "down")}
         self._counts: dict[str, int] = {"up": 0, "down": 0}
+        self._tap = tap
+        self._conn_ids = 0
         self._mode: Literal["up", "reset", "blackhole"] = "up"
         self._servers: list[asyncio.Server] = []
         self._conns: set[_Connection] = set()
@@ -425,6 +440,19 @@ class WanLink:
     def count(self, direction: Direction, n: int) -> None:
         self._counts[direction] += n
 
+    def next_conn_id(self) -> int:
+        self._conn_ids += 1
+        return self._conn_ids
+
+    def observe(self, conn_id: int, direction: Direction, data: bytes) -> None:
+        """Hand a delivered chunk to the tap, if any."""
+        if self._tap is None:
+            return
+        try:
+            self._tap(conn_id, direction, data)
+        except Exception:
+            log.exception("%s: the tap failed", self.name)
+
     # -- event-loop side -------------------------------------------------------------
 
     def _call(self, coro: Coroutine[Any, Any, _T], *, closing: bool = False) -> _T:
@@ -497,3 +525,14 @@ class WanLink:
 def _check_rate(rate: float | None) -> None:
     if rate is not None and not rate > 0:
         raise ValueError(f"rate_bytes_per_s must be > 0 or None, not {rate}")
+
+
+def route_migration(link: WanLink, target: dict[str, Any]) -> dict[str, Any]:
+    """A live migration's target (what ``prepare_incoming`` returned), reached through
+    ``link``: the memory stream and the disk export both cross it."""
+    host, port = str(target["uri"]).removeprefix("tcp:").rsplit(":", 1)
+    out = {**target, "uri": f"tcp:127.0.0.1:{link.forward(host, int(port))}"}
+    if target.get("nbd"):
+        nbd = target["nbd"]
+        out["nbd"] = {**nbd, "port": link.forward(nbd["host"], int(nbd["port"]))}
+    return out

@@ -25,6 +25,7 @@ from novacron.hypervisor.qemu import kill_guests
 from novacron.hypervisor.qemu.driver import QemuDriver
 from novacron.hypervisor.qemu.tiny import guest_cmdline
 from novacron.testing.qemu import guest_run, heartbeats, tiny_image_ref, wait_for_text
+from novacron.testing.wan import WanLink, route_migration
 
 pytestmark = [pytest.mark.qemu, pytest.mark.slow]
 
@@ -106,6 +107,27 @@ async def wait_done(a: QemuDriver, timeout_s: float = 120.0) -> MigrationProgres
         await asyncio.sleep(0.1)
 
 
+async def rolled_back(a: QemuDriver, b: QemuDriver) -> None:
+    """Roll both sides back; the guest must go on counting on ``a``, nothing on ``b``."""
+    await a.rollback_migration("vm-1", source=True)
+    await b.rollback_migration("vm-1", source=False)
+    assert not (b.vms_dir / "vm-1").exists()
+    assert "vm-1" not in {v.id for v in await b.list_vms()}
+    assert (await a.get_vm("vm-1")).power_state == RUNNING
+    last = max(heartbeats(serial_log(a).read_text(errors="replace")))
+    await asyncio.to_thread(wait_for_text, serial_log(a), f"NOVACRON-HB {last + 2}")
+    await a.destroy("vm-1")
+
+
+async def slow_migration(a: QemuDriver, b: QemuDriver, link: WanLink) -> None:
+    """A busy guest over an 8 MiB/s link without post-copy: it runs until stopped."""
+    await boot(a, b, kernel_args=guest_cmdline(dirty_mbps=50))
+    slow = Objective(allow_postcopy=False)
+    await start_migration(a, b, objective=slow, via=lambda t: route_migration(link, t))
+    await asyncio.sleep(1.5)
+    assert not (await a.migration_status("vm-1")).done
+
+
 def test_migrates_a_running_guest_with_its_disk_writes(make_hosts: Callable[[], Hosts]) -> None:
     a, b = make_hosts()
 
@@ -151,13 +173,7 @@ def test_destination_dying_rolls_back(make_hosts: Callable[[], Hosts]) -> None:
         os.kill(proc.pid, signal.SIGKILL)
         progress = await wait_done(a)
         assert progress.status == "failed" and progress.error
-        await a.rollback_migration("vm-1", source=True)
-        await b.rollback_migration("vm-1", source=False)
-        assert not (b.vms_dir / "vm-1").exists()
-        assert (await a.get_vm("vm-1")).power_state == RUNNING
-        last = max(heartbeats(serial_log(a).read_text(errors="replace")))
-        await asyncio.to_thread(wait_for_text, serial_log(a), f"NOVACRON-HB {last + 2}")
-        await a.destroy("vm-1")
+        await rolled_back(a, b)
 
     asyncio.run(scenario())
 
@@ -173,11 +189,38 @@ def test_cancel_keeps_the_guest_on_the_source(make_hosts: Callable[[], Hosts]) -
         await a.cancel_migration("vm-1")
         progress = await a.migration_status("vm-1")
         assert progress.status == "cancelled"
-        await a.rollback_migration("vm-1", source=True)
-        await b.rollback_migration("vm-1", source=False)
-        assert "vm-1" not in {v.id for v in await b.list_vms()}
-        last = max(heartbeats(serial_log(a).read_text(errors="replace")))
-        await asyncio.to_thread(wait_for_text, serial_log(a), f"NOVACRON-HB {last + 2}")
-        await a.destroy("vm-1")
+        await rolled_back(a, b)
+
+    asyncio.run(scenario())
+
+
+def test_a_cut_link_rolls_back(make_hosts: Callable[[], Hosts]) -> None:
+    """The WAN link between the hosts breaks mid-stream (connections reset)."""
+    a, b = make_hosts()
+
+    async def scenario() -> None:
+        with WanLink(rate_bytes_per_s=8 * 1024 * 1024).start() as link:
+            await slow_migration(a, b, link)
+            link.cut("reset")
+            progress = await wait_done(a, 30)
+        assert progress.status == "failed" and progress.error
+        await rolled_back(a, b)
+
+    asyncio.run(scenario())
+
+
+def test_a_silent_link_is_cancelled_by_the_timeout(make_hosts: Callable[[], Hosts]) -> None:
+    """A dead router: nothing arrives, nothing errors. The caller's timeout cancels."""
+    a, b = make_hosts()
+
+    async def scenario() -> None:
+        with WanLink(rate_bytes_per_s=8 * 1024 * 1024).start() as link:
+            await slow_migration(a, b, link)
+            link.cut("blackhole")
+            await asyncio.sleep(1.0)
+            await a.cancel_migration("vm-1")  # what the server does at its timeout
+            progress = await a.migration_status("vm-1")
+        assert progress.status == "cancelled", progress
+        await rolled_back(a, b)
 
     asyncio.run(scenario())

@@ -11,6 +11,11 @@ from novacron.compute.cli.common import NO_WAIT, _finish
 from novacron.core.cli_support import get_context, handle_errors, message, seg
 
 VM_ARG = typer.Argument(..., help="VM name or id")
+TLS_OPTION = typer.Option(
+    False,
+    "--tls",
+    help="Encrypt memory and disk streams (TLS, both ends verified): for links between sites",
+)
 MIB = 1024 * 1024
 
 
@@ -35,6 +40,7 @@ def vm_migrate(
         "adaptive", "--policy", help="adaptive, or qemu-default (QEMU's own settings)"
     ),
     timeout: float = typer.Option(1800, "--timeout", help="Roll back after this many seconds"),
+    tls: bool = TLS_OPTION,
     no_wait: bool = NO_WAIT,
 ) -> None:
     """Live-migrate a running VM to another host; it keeps running throughout."""
@@ -44,6 +50,8 @@ def vm_migrate(
         "policy": policy,
         "timeout_s": timeout,
     }
+    if tls:
+        body["tls"] = True
     for key, value in (
         ("to_host", to),
         ("time_bound_s", time_bound),

@@ -40,6 +40,10 @@ def request_drain(
     busy = _running_drain(session, host)
     if busy:
         raise InvalidState(f"host {host.name} is already being drained ({busy})")
+    if migrate.get("tls") and "migration-tls" not in (host.capabilities or []):
+        raise InvalidState(
+            f"host {host.name} ({host.driver} driver) does not support encrypted (TLS) migration"
+        )
     host_service.set_maintenance(session, host, True, "draining")
     host.draining = True
     return operations.enqueue(
@@ -243,12 +247,15 @@ def _bring_back(session: Session, ctx: OpContext, host: Host) -> list[str]:
         .limit(1)
     )
     names = list((last.result or {}).get("migrated") or []) if last else []
+    # VMs that left encrypted come back encrypted.
+    tls = bool(((last.params or {}).get("migrate") or {}).get("tls")) if last else False
+    params: dict[str, Any] = {"to_host_id": host.id, **({"tls": True} if tls else {})}
     back = []
     for vm in session.scalars(select(VM).where(VM.name.in_(names), VM.state.in_(LIVE))):
         if vm.host_id == host.id:
             continue
         try:
-            act(session, vm.id, "migrate", f"undrain:{ctx.op_id}", {"to_host_id": host.id})
+            act(session, vm.id, "migrate", f"undrain:{ctx.op_id}", dict(params))
             back.append(vm.name)
         except InvalidState:
             continue

@@ -5,6 +5,11 @@
     (polled: progress and the policy's decisions become steps) → finish destination →
     finish source → the VM's host changes in the database.
 
+With ``tls`` the destination must have the ``migration-tls`` capability; the source
+makes a key and sends its CSR, the destination makes a throwaway CA and signs it, and
+both streams run over mutually verified TLS (``tls.py``: no private key crosses the
+wire). A side that does not set TLS up fails the migration: never a silent fall back.
+
 The VM's host changes only after both sides finished. Any failure — the destination
 dying, the link breaking, a timeout, a cancel — rolls back both sides: the VM keeps
 running on the source, the destination is cleaned up and its claim returned, and the
@@ -58,19 +63,27 @@ def vm_migrate(ctx: OpContext) -> dict[str, Any]:
     if ctx.attempts > 1 and ctx.op_params.get("dest_host_id"):
         return _resume(ctx)
     sides = _claim_destination(ctx)
+    tls = bool(ctx.op_params.get("tls"))
     try:
         facts = _call(
             ctx,
             f"check {sides.source_name}",
-            lambda: sides.source.migration_outgoing(sides.source_name, sides.vm_id),
+            lambda: sides.source.migration_outgoing(
+                sides.source_name, sides.vm_id, {"tls": True} if tls else None
+            ),
         )
+        if tls and not facts.get("tls_csr"):
+            raise Rollback(f"{sides.source_name} did not set up TLS for the migration")
         plan = _plan(ctx, facts)
         target = _prepare_destination(ctx, sides, facts, plan)
+        if tls:
+            _check_tls(ctx, sides, target)
         options = {
             "plan": plan,
             "policy": ctx.op_params.get("policy", "adaptive"),
             "objective": _objective(ctx, facts).__dict__,
             "dirty_rate_bps": facts.get("dirty_rate_bps"),
+            "tls": tls,
         }
         _call(
             ctx,
@@ -97,7 +110,7 @@ def _claim_destination(ctx: OpContext) -> Sides:
             failure = f"VM {vm.name}'s host is not up"
         else:
             try:
-                dest = ctx.placement.claim_destination(s, vm, source, to_host)
+                dest = ctx.placement.claim_destination(s, vm, source, to_host, traits=_traits(ctx))
             except NoCapacity as exc:
                 failure = f"no destination for VM {vm.name}: {exc.detail}"
         if failure:  # nothing started: the VM is as before
@@ -116,6 +129,26 @@ def _claim_destination(ctx: OpContext) -> Sides:
             dest_client, dest_name = client_for(s, ctx, dest.id)
             return Sides(vm.id, source_client, source_name, dest_client, dest_name, dest.id)
     raise OperationFailed(failure)
+
+
+def _traits(ctx: OpContext) -> frozenset[str]:
+    """What a destination needs beyond live migration itself."""
+    return frozenset({"migration-tls"}) if ctx.op_params.get("tls") else frozenset()
+
+
+def _check_tls(ctx: OpContext, sides: Sides, target: dict[str, Any]) -> None:
+    offered = target.get("tls") or {}
+    if not (offered.get("ca_cert") and offered.get("client_cert")):
+        raise Rollback(f"{sides.dest_name} did not set up TLS for the migration")
+    with ctx.owned() as (s, op):
+        operations.record_step(
+            s,
+            op,
+            "encrypt",
+            "succeeded",
+            f"TLS to {offered.get('hostname') or sides.dest_name}, both ends verified by "
+            "a CA made for this migration only",
+        )
 
 
 def _plan(ctx: OpContext, facts: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,8 @@ Files of a VM live in ``<data_dir>/vms/<vm_id>/``::
     serial.log    everything the guest printed on its serial console, ever
     qemu.log      QEMU's stderr (why it failed to start or died)
     qemu.pid      written by QEMU; how a restarted agent finds the process again
+    migration-tls/  a TLS migration's key and certificates, 0600 in a 0700 directory,
+                  only while that migration runs (see ``compute/migration/tls.py``)
 
 The QMP and serial sockets live in a short run dir (UNIX socket paths are limited to
 108 bytes). ``open()`` re-attaches to every QEMU still running and marks the VMs whose
@@ -39,6 +41,7 @@ from typing import Any
 
 import psutil
 
+from novacron.compute.migration import tls as tls_certs
 from novacron.core.errors import Conflict, DriverError, Invalid, InvalidState, NotFound
 from novacron.hypervisor.base import (
     CRASHED,
@@ -131,8 +134,11 @@ class QemuDriver(HypervisorDriver):
         labels: dict[str, str] | None = None,
         qemu_binary: str = QEMU_SYSTEM,
         on_change: Callable[[], None] | None = None,
+        migration_address: str = "127.0.0.1",
     ) -> None:
         self.host_name = host_name
+        self.migration_address = migration_address
+        """Where this host listens for incoming migrations (memory stream, disk export)."""
         self.data_dir = data_dir
         self.accel = accel
         self.bridge = bridge
@@ -240,6 +246,7 @@ class QemuDriver(HypervisorDriver):
             "clone",
             "cloud-init",
             "live-migration",
+            "migration-tls",
         ]
         if self.bridge:
             caps.append(f"bridge:{self.bridge}")
@@ -536,7 +543,9 @@ class QemuDriver(HypervisorDriver):
 
     # -- the contract: live migration -------------------------------------------------
 
-    async def prepare_outgoing(self, vm_id: str) -> dict[str, Any]:
+    async def prepare_outgoing(
+        self, vm_id: str, options: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         vm = self._get(vm_id)
         proc = self._running(vm, "migrate")
         if vm.incoming or (vm.outgoing is not None and not vm.outgoing.progress.done):
@@ -548,7 +557,7 @@ class QemuDriver(HypervisorDriver):
                 "move with a live migration: delete them first"
             )
         version = (await proc.execute("query-version"))["qemu"]
-        return {
+        facts = {
             "uuid": vm.uuid,
             "accel": self.accel,
             "qemu_version": [version["major"], version["minor"]],
@@ -557,6 +566,14 @@ class QemuDriver(HypervisorDriver):
             "disk_bytes": await migration.disk_size(proc),
             "bridge": (vm.spec.network or {}).get("bridge"),
         }
+        tls_dir = self._tls_dir(vm)
+        tls_certs.remove(tls_dir)  # an earlier attempt's key
+        if (options or {}).get("tls"):
+            # The key stays here; only its CSR goes to the destination (via the server).
+            request = tls_certs.client_request(vm.spec.id)
+            tls_certs.write_private(tls_dir, {tls_certs.CLIENT_KEY: request.key_pem})
+            facts["tls_csr"] = request.csr_pem
+        return facts
 
     async def prepare_incoming(self, spec: VMSpec, options: dict[str, Any]) -> dict[str, Any]:
         self._check_incoming(spec, options)
@@ -571,11 +588,26 @@ class QemuDriver(HypervisorDriver):
             await self._define(vm, disk_bytes=int(options.get("disk_bytes") or 0))
             self._vms[spec.id] = vm
             async with vm.lock:
+                host = str(options.get("listen_host") or self.migration_address)
+                issued = None
+                if options.get("tls_csr"):  # the source asked for TLS
+                    issued = tls_certs.issue(str(options["tls_csr"]), host)
+                    tls_certs.write_private(self._tls_dir(vm), issued.server_files())
                 await self._boot(vm, incoming="defer")
                 proc = self._running(vm, "receive")
+                if issued is not None:
+                    await migration.add_tls_creds(proc, self._tls_dir(vm), endpoint="server")
                 await migration.configure(proc, options.get("plan") or {}, source=False)
-                host = str(options.get("listen_host") or "127.0.0.1")
-                return await migration.start_incoming(proc, host, self._disk(vm).exists())
+                target = await migration.start_incoming(
+                    proc, host, self._disk(vm).exists(), tls=issued is not None
+                )
+                if issued is not None:
+                    target["tls"] = {
+                        "ca_cert": issued.ca_cert_pem,
+                        "client_cert": issued.client_cert_pem,
+                        "hostname": host,
+                    }
+                return target
         except BaseException:
             self._vms.pop(spec.id, None)
             await self._remove(vm)
@@ -604,14 +636,45 @@ class QemuDriver(HypervisorDriver):
             if vm.outgoing is not None and not vm.outgoing.progress.done:
                 raise InvalidState(f"VM {vm.spec.name} is already migrating")
             plan = dict(options.get("plan") or {})
+            tls_dir = self._source_tls(vm, target, options)
             vm.outgoing = migration.Outgoing(
                 proc,
                 target,
                 plan,
                 migration.controller_for(options, plan, vm.spec.memory_mib * 1024 * 1024),
                 with_disk=self._disk(vm).exists(),
+                tls_dir=tls_dir,
             )
             vm.outgoing.start()
+
+    def _source_tls(self, vm: _VM, target: dict[str, Any], options: dict[str, Any]) -> Path | None:
+        """The source's credential directory for a TLS target (its key from
+        ``prepare_outgoing`` plus the CA and client certificates the destination
+        issued), or None for plain TCP. Never falls back to plain TCP when TLS was
+        asked for."""
+        tls_dir = self._tls_dir(vm)
+        offered = target.get("tls")
+        if not offered:
+            tls_certs.remove(tls_dir)
+            if options.get("tls"):
+                raise DriverError(
+                    f"VM {vm.spec.name}: TLS was asked for but the destination offers none; "
+                    "refusing to migrate in the clear"
+                )
+            return None
+        if not (tls_dir / tls_certs.CLIENT_KEY).exists():
+            raise DriverError(
+                f"VM {vm.spec.name}: no TLS key for this migration (prepare_outgoing was "
+                "not asked for TLS, or the agent lost it): prepare the migration again"
+            )
+        tls_certs.write_private(
+            tls_dir,
+            {
+                tls_certs.CA_CERT: str(offered["ca_cert"]),
+                tls_certs.CLIENT_CERT: str(offered["client_cert"]),
+            },
+        )
+        return tls_dir
 
     async def migration_status(self, vm_id: str) -> MigrationProgress:
         vm = self._get(vm_id)
@@ -639,6 +702,7 @@ class QemuDriver(HypervisorDriver):
             if vm.incoming:
                 proc = self._running(vm, "finish receiving")
                 await migration.finish_incoming(proc)
+                await migration.end_tls(proc, self._tls_dir(vm))
                 await migration.add_forwards(proc, self._nic(vm, None).forwards)
                 vm.incoming, vm.paused = False, False
                 self._save(vm)
@@ -653,16 +717,26 @@ class QemuDriver(HypervisorDriver):
             if vm.incoming:
                 await self.destroy(vm_id)
             return
+        # Outgoing cleans up its own credentials; these are those of a migration that
+        # was prepared but never started.
+        tls_certs.remove(self._tls_dir(vm))
         out = vm.outgoing
-        if out is not None and not out.progress.done:
+        if out is None:  # never started, or this agent restarted since it began
+            proc = self._live(vm)
+            if proc is not None:
+                await migration.drop_tls_creds(proc)  # a TLS attempt's, had it started
+                if await migration.recover_source(proc):
+                    await self._lose(vm)
+            return
+        if not out.progress.done:
             await out.cancel()
-        if out is not None and out.progress.status == "completed" and not out.lost:
+        if out.progress.status == "completed" and not out.lost:
             # The stream completed but the destination did not take over.
             if out.postcopy:
                 out.lost = True  # the newest memory was there
             else:
                 await self._resume_after_handover(vm)
-        if out is not None and out.lost:
+        if out.lost:
             await self._lose(vm)
 
     async def _resume_after_handover(self, vm: _VM) -> None:
@@ -960,6 +1034,9 @@ class QemuDriver(HypervisorDriver):
 
     def _disk(self, vm: _VM) -> Path:
         return vm.dir / "disk.qcow2"
+
+    def _tls_dir(self, vm: _VM) -> Path:
+        return vm.dir / migration.TLS_DIR
 
     def _image_disk(self, vm: _VM) -> Path | None:
         if vm.image_dir is None:

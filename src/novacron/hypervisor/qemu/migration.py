@@ -10,6 +10,17 @@ there (the disk is final) before QEMU hands the guest over, so no write is lost.
 
 ``Outgoing`` runs the source side as a task and applies the adaptive policy's
 actions as QEMU reports progress; the driver exposes its ``progress``.
+
+With TLS (``compute/migration/tls.py`` says who makes which key) both streams are
+encrypted and both ends verify each other's certificate: each QEMU gets a
+``tls-creds-x509`` object (``TLS_CREDS``) over the VM's credential directory — endpoint
+``server`` with ``verify-peer`` on the destination, ``client`` on the source — named in
+the ``tls-creds`` migration parameter (and ``tls-hostname``, the name in the
+destination's certificate, on the source), in ``nbd-server-start`` and in the source's
+NBD client node. NBD negotiates TLS with ``NBD_OPT_STARTTLS`` after its plaintext
+greeting; the migration stream is TLS from its first byte. Without TLS ``tls-creds`` is
+set to "" (a QEMU keeps parameters across migrations). The object is deleted and the
+directory removed when the migration ends either way.
 """
 
 from __future__ import annotations
@@ -19,8 +30,10 @@ import contextlib
 import logging
 import socket
 import time
+from pathlib import Path
 from typing import Any
 
+from novacron.compute.migration import tls as tls_certs
 from novacron.compute.migration.policy import (
     Action,
     Controller,
@@ -40,8 +53,12 @@ DISK_NODE = "disk0"
 EXPORT_ID = "mig-export0"
 MIRROR_JOB = "mig-mirror0"
 TARGET_NODE = "mig-nbd0"
+TLS_CREDS = "mig-tls0"
+#: The VM's credential directory for a TLS migration (under the VM's directory).
+TLS_DIR = "migration-tls"
 POLL_S = 0.1
-#: Statuses QEMU reports while a migration still runs.
+#: A pre-copy stream that moves no byte for this long has lost its link.
+STALL_S = 15.0
 #: Every capability and parameter a plan may touch, at QEMU's defaults: a QEMU keeps
 #: what an earlier migration set (a guest that came in with post-copy armed would
 #: otherwise go out with it), so each migration sets all of them.
@@ -55,17 +72,27 @@ PARAMETER_DEFAULTS: dict[str, Any] = {
     "cpu-throttle-increment": 10,
     "xbzrle-cache-size": 64 * 1024 * 1024,
     "avail-switchover-bandwidth": 0,
+    "tls-creds": "",
+    "tls-hostname": "",
 }
+#: Statuses QEMU reports while a migration still runs.
 RUNNING_STATUSES = frozenset(
     {"setup", "active", "pre-switchover", "device", "postcopy-active", "wait-unplug"}
 )
 
 
 async def configure(
-    proc: QemuProcess, plan: dict[str, Any], *, source: bool, with_disk: bool = False
+    proc: QemuProcess,
+    plan: dict[str, Any],
+    *,
+    source: bool,
+    with_disk: bool = False,
+    tls_hostname: str | None = None,
 ) -> None:
     """Capabilities and parameters of a plan; both sides need the same capabilities.
-    A source with a disk mirror always pauses before the switchover (see module doc)."""
+    A source with a disk mirror always pauses before the switchover (see module doc).
+    ``tls_hostname`` (the source's) or ``source=False`` with creds added: see
+    ``tls_parameters``."""
     caps = {name: False for name in MANAGED_CAPABILITIES}
     caps["pause-before-switchover"] = False
     caps.update(plan.get("capabilities") or {})
@@ -80,18 +107,72 @@ async def configure(
         {"capabilities": [{"capability": k, "state": bool(v)} for k, v in caps.items()]},
     )
     params = {**PARAMETER_DEFAULTS, **(plan.get("parameters") or {})}
+    params.update(await tls_parameters(proc, tls_hostname))
     await proc.execute("migrate-set-parameters", params)
 
 
-async def start_incoming(proc: QemuProcess, listen_host: str, with_disk: bool) -> dict[str, Any]:
-    """Destination: export the disk for the mirror, listen for the memory stream."""
+async def tls_parameters(proc: QemuProcess, hostname: str | None) -> dict[str, str]:
+    """``tls-creds`` naming our credentials when this QEMU has them (added for this
+    migration by ``add_tls_creds``), else "" — plain TCP. The source also names the
+    host its peer's certificate must be for."""
+    if not await has_tls_creds(proc):
+        return {"tls-creds": "", "tls-hostname": ""}
+    return {"tls-creds": TLS_CREDS, "tls-hostname": hostname or ""}
+
+
+async def has_tls_creds(proc: QemuProcess) -> bool:
+    objects = await proc.execute("qom-list", {"path": "/objects"})
+    return any(o.get("name") == TLS_CREDS for o in objects)
+
+
+async def add_tls_creds(proc: QemuProcess, directory: Path, *, endpoint: str) -> None:
+    """Load the credentials in ``directory`` into QEMU (it reads and checks the files
+    now). Both ends verify their peer: the destination (``server``) demands a client
+    certificate of the migration's CA; the source (``client``) checks the server's
+    certificate and its name."""
+    await drop_tls_creds(proc)  # a leftover of an earlier migration that failed to clean up
+    await proc.execute(
+        "object-add",
+        {
+            "qom-type": "tls-creds-x509",
+            "id": TLS_CREDS,
+            "dir": str(directory),
+            "endpoint": endpoint,
+            "verify-peer": True,
+        },
+    )
+
+
+async def drop_tls_creds(proc: QemuProcess) -> None:
+    """Forget the migration's credentials: parameters back to plain, object deleted."""
+    with contextlib.suppress(DriverError):
+        if await has_tls_creds(proc):
+            await proc.execute("migrate-set-parameters", {"tls-creds": "", "tls-hostname": ""})
+            await proc.execute("object-del", {"id": TLS_CREDS})
+
+
+async def end_tls(proc: QemuProcess | None, directory: Path) -> None:
+    """After a migration, either way: no credentials left in QEMU or on disk."""
+    if proc is not None and proc.alive:
+        await drop_tls_creds(proc)
+    tls_certs.remove(directory)
+
+
+async def start_incoming(
+    proc: QemuProcess, listen_host: str, with_disk: bool, *, tls: bool = False
+) -> dict[str, Any]:
+    """Destination: export the disk for the mirror, listen for the memory stream. With
+    ``tls`` (credentials added, ``tls-creds`` set by ``configure``) the NBD server
+    accepts only TLS clients with a certificate of the migration's CA."""
     nbd: dict[str, Any] | None = None
     if with_disk:
         port = free_port(listen_host)
-        await proc.execute(
-            "nbd-server-start",
-            {"addr": {"type": "inet", "data": {"host": listen_host, "port": str(port)}}},
-        )
+        server: dict[str, Any] = {
+            "addr": {"type": "inet", "data": {"host": listen_host, "port": str(port)}}
+        }
+        if tls:
+            server["tls-creds"] = TLS_CREDS
+        await proc.execute("nbd-server-start", server)
         await proc.execute(
             "block-export-add",
             {
@@ -188,6 +269,45 @@ def controller_for(
     return Controller(objective, Plan.from_dict(plan), ram_bytes, initial_dirty_rate_bps=dirty)
 
 
+async def recover_source(proc: QemuProcess) -> bool:
+    """Roll back a migration this agent no longer tracks (it restarted meanwhile):
+    cancel what QEMU still runs, drop the mirror, resume the guest. Returns True when
+    that is impossible: post-copy ran, so the newest memory left this host."""
+    raw = await proc.execute("query-migrate")
+    status = str(raw.get("status", ""))
+    postcopy = (
+        status.startswith("postcopy") or int((raw.get("ram") or {}).get("postcopy-bytes") or 0) > 0
+    )
+    if postcopy:
+        return True
+    if status in RUNNING_STATUSES:
+        with contextlib.suppress(DriverError):
+            await proc.execute("migrate_cancel")
+    await yank(proc)
+    for job in await proc.execute("query-block-jobs"):
+        if job.get("device") == MIRROR_JOB:
+            with contextlib.suppress(DriverError):
+                await proc.execute("block-job-cancel", {"device": MIRROR_JOB, "force": True})
+    for _ in range(100):
+        if str((await proc.execute("query-migrate")).get("status", "")) not in RUNNING_STATUSES:
+            break
+        await asyncio.sleep(0.05)
+    with contextlib.suppress(DriverError):
+        await proc.execute("blockdev-del", {"node-name": TARGET_NODE})
+    if await proc.run_state() in ("postmigrate", "finish-migrate"):  # not a user's pause
+        await proc.execute("cont")
+    return False
+
+
+async def yank(proc: QemuProcess) -> None:
+    """Cut the migration's connections at once (QMP ``yank``): on a link that went
+    silent, cancelling would otherwise wait forever on requests in flight — and hold
+    QEMU's main loop, QMP included, while it waits."""
+    for instance in ({"type": "migration"}, {"type": "block-node", "node-name": TARGET_NODE}):
+        with contextlib.suppress(DriverError):  # not there: nothing to cut
+            await proc.execute("yank", {"instances": [instance]})
+
+
 def free_port(host: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
@@ -205,9 +325,13 @@ class Outgoing:
         controller: Controller | None,
         *,
         with_disk: bool,
+        tls_dir: Path | None = None,
     ) -> None:
         self.proc = proc
         self.target = target
+        self.tls_dir = tls_dir
+        """The source's credentials (key, client cert, CA cert): TLS when set."""
+        self.tls_hostname = str((target.get("tls") or {}).get("hostname") or "") or None
         self.plan = plan
         self.controller = controller
         self.with_disk = with_disk and bool(target.get("nbd"))
@@ -268,7 +392,17 @@ class Outgoing:
     async def _run(self) -> None:
         try:
             self.was_running = await self.proc.run_state() == "running"
-            await configure(self.proc, self.plan, source=True, with_disk=self.with_disk)
+            if self.tls_dir is not None:
+                await add_tls_creds(self.proc, self.tls_dir, endpoint="client")
+            else:
+                await drop_tls_creds(self.proc)
+            await configure(
+                self.proc,
+                self.plan,
+                source=True,
+                with_disk=self.with_disk,
+                tls_hostname=self.tls_hostname,
+            )
             if self.with_disk:
                 await self._mirror()
             self._set(status="memory")
@@ -280,20 +414,26 @@ class Outgoing:
         except Exception as exc:  # any failure: the guest must keep running here
             detail = exc.args[0] if isinstance(exc, DriverError) and exc.args else str(exc)
             await self._abort("cancelled by request" if self._cancelled else str(detail))
+        finally:
+            if self.tls_dir is not None:
+                with contextlib.suppress(Exception):
+                    await end_tls(self.proc, self.tls_dir)
 
     async def _mirror(self) -> None:
         nbd = self.target["nbd"]
         self._set(status="storage")
-        await self.proc.execute(
-            "blockdev-add",
-            {
-                "driver": "nbd",
-                "node-name": TARGET_NODE,
-                "server": {"type": "inet", "host": nbd["host"], "port": str(nbd["port"])},
-                "export": nbd["export"],
-                "cache": {"no-flush": True},
-            },
-        )
+        node: dict[str, Any] = {
+            "driver": "nbd",
+            "node-name": TARGET_NODE,
+            "server": {"type": "inet", "host": nbd["host"], "port": str(nbd["port"])},
+            "export": nbd["export"],
+            "cache": {"no-flush": True},
+        }
+        if self.tls_dir is not None:
+            node["tls-creds"] = TLS_CREDS
+            if self.tls_hostname:
+                node["tls-hostname"] = self.tls_hostname
+        await self.proc.execute("blockdev-add", node)
         await self.proc.execute(
             "blockdev-mirror",
             {
@@ -323,6 +463,7 @@ class Outgoing:
             await self._sleep()
 
     async def _follow(self) -> None:
+        moved, moved_at = -1, time.monotonic()
         while True:
             if self._pre_switchover.is_set():  # straight from the event: the vCPUs wait
                 await self._switchover()
@@ -344,6 +485,11 @@ class Outgoing:
             if status not in RUNNING_STATUSES:
                 raise DriverError(f"unexpected migration status {status!r}")
             await self._mirror_healthy()
+            sent = int((raw.get("ram") or {}).get("transferred") or 0)
+            if sent != moved or status != "active":
+                moved, moved_at = sent, time.monotonic()
+            elif time.monotonic() - moved_at > STALL_S:
+                raise DriverError(f"no bytes moved for {STALL_S:.0f} s: the link looks dead")
             if self.controller is not None:
                 sample = Sample.from_query_migrate(time.monotonic() - self._t0, raw)
                 for action in self.controller.observe(sample):
@@ -402,7 +548,10 @@ class Outgoing:
             raw = await self.proc.execute("query-migrate")
             if str(raw.get("status", "")) in RUNNING_STATUSES:
                 await self.proc.execute("migrate_cancel")
-                await self._wait_migration_end()
+        if not self.lost:
+            await yank(self.proc)
+        with contextlib.suppress(Exception):
+            await self._wait_migration_end()
         with contextlib.suppress(Exception):
             if await self._mirror_job() is not None:
                 await self.proc.execute("block-job-cancel", {"device": MIRROR_JOB, "force": True})
@@ -459,6 +608,8 @@ class Outgoing:
         ram = raw.get("ram") or {}
         page = int(ram.get("page-size") or 4096)
         status = str(raw.get("status", ""))
+        if status in ("cancelling", "cancelled", "failed"):
+            return  # QEMU zeroes its counters: keep the last real ones
         self._set(
             status="postcopy" if status == "postcopy-active" else self.progress.status,
             transferred_bytes=int(ram.get("transferred") or 0),

@@ -244,11 +244,16 @@ class SimMigrationMixin:
 
     # -- live migration: source ---------------------------------------------------------
 
-    async def prepare_outgoing(self, vm_id: str) -> dict[str, Any]:
+    async def prepare_outgoing(
+        self, vm_id: str, options: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """The facts of a running VM that may leave (its workload's dirty rate as if
         measured). The sim treats storage as shared: ``disk_bytes`` is the disk's size,
-        not something ``migrate`` copies (its ``disk_bytes`` option makes it copy)."""
+        not something ``migrate`` copies (its ``disk_bytes`` option makes it copy). It
+        has no TLS (no ``migration-tls`` capability) and refuses to pretend otherwise."""
         self._check_up()
+        if (options or {}).get("tls"):
+            raise DriverError(f"sim: host {self.host_name} cannot encrypt migrations (TLS)")
         vm = self._get(vm_id)
         if vm.power_state != RUNNING:
             raise InvalidState(f"sim: cannot migrate VM {vm_id}: it is {vm.power_state}")
