@@ -22,7 +22,7 @@ import ssl
 import stat
 import struct
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,9 +36,9 @@ from novacron.compute.migration import tls
 from novacron.compute.migration.policy import Objective, plan_migration
 from novacron.core.errors import DriverError
 from novacron.hypervisor.base import RUNNING, MigrationProgress, VMSpec
-from novacron.hypervisor.qemu import kill_guests, migration
+from novacron.hypervisor.qemu import migration
 from novacron.hypervisor.qemu.driver import QemuDriver
-from novacron.testing.qemu import guest_run, heartbeats, tiny_image_ref, wait_for_text
+from novacron.testing.qemu import guest_run, heartbeats, wait_for_text
 from novacron.testing.wan import WanLink
 
 pytestmark = [pytest.mark.qemu, pytest.mark.slow]
@@ -46,25 +46,6 @@ pytestmark = [pytest.mark.qemu, pytest.mark.slow]
 Hosts = tuple[QemuDriver, QemuDriver]
 TLS_RECORD = b"\x16\x03"  # a TLS handshake record, any TLS 1.x version
 NBD_OPT_STARTTLS = 5
-
-
-@pytest.fixture
-def make_hosts(tiny_image: Any, tmp_path: Path) -> Iterator[Callable[[], Hosts]]:
-    ref, image_dir = tiny_image_ref(tiny_image, tmp_path / "images")
-
-    async def images(_ref: dict[str, Any]) -> Path:
-        return image_dir
-
-    def make() -> Hosts:
-        pair = tuple(
-            QemuDriver(name, tmp_path / name, accel="tcg", images=images) for name in ("a", "b")
-        )
-        for driver in pair:
-            driver.test_ref = ref  # type: ignore[attr-defined]
-        return pair  # type: ignore[return-value]
-
-    yield make
-    kill_guests(tmp_path)
 
 
 def vm_spec(driver: QemuDriver) -> VMSpec:
