@@ -12,17 +12,18 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from novacron.compute.migration.policy import Objective, plan_migration, qemu_default_plan
+from novacron.compute.migration.policy import Objective
 from novacron.hypervisor.base import RUNNING, MigrationProgress, VMSpec
 from novacron.hypervisor.qemu.driver import QemuDriver
 from novacron.hypervisor.qemu.tiny import guest_cmdline
+from novacron.testing import migration as migrating
+from novacron.testing.migration import Route
 from novacron.testing.qemu import guest_run, heartbeats, wait_for_text
 from novacron.testing.wan import WanLink, route_migration
 
@@ -60,31 +61,14 @@ async def start_migration(
     *,
     objective: Objective | None = None,
     policy: str = "adaptive",
-    via: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    via: Route | None = None,
 ) -> dict[str, Any]:
-    facts = await a.prepare_outgoing("vm-1")
-    goal = objective or Objective()
-    plan = (
-        qemu_default_plan()
-        if policy == "qemu-default"
-        else plan_migration(goal, facts["ram_bytes"], facts["dirty_rate_bps"])
-    ).as_dict()
     spec = a._get("vm-1").spec
-    target = await b.prepare_incoming(spec, {**facts, "plan": plan})
-    if via is not None:
-        target = via(target)
-    await a.migrate("vm-1", target, {"plan": plan, "policy": policy, "objective": goal.__dict__})
-    return target
+    return await migrating.start_migration(a, b, spec, objective=objective, policy=policy, via=via)
 
 
 async def wait_done(a: QemuDriver, timeout_s: float = 120.0) -> MigrationProgress:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        progress = await a.migration_status("vm-1")
-        if progress.done:
-            return progress
-        assert time.monotonic() < deadline, f"migration still {progress.status}"
-        await asyncio.sleep(0.1)
+    return await migrating.wait_done(a, "vm-1", timeout_s)
 
 
 async def rolled_back(a: QemuDriver, b: QemuDriver) -> None:

@@ -21,7 +21,6 @@ import socket
 import ssl
 import stat
 import struct
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +37,8 @@ from novacron.core.errors import DriverError
 from novacron.hypervisor.base import RUNNING, MigrationProgress, VMSpec
 from novacron.hypervisor.qemu import migration
 from novacron.hypervisor.qemu.driver import QemuDriver
+from novacron.testing.migration import Route, start_migration
+from novacron.testing.migration import wait_done as migrating_wait
 from novacron.testing.qemu import guest_run, heartbeats, wait_for_text
 from novacron.testing.wan import WanLink
 
@@ -131,32 +132,15 @@ async def put_marker(driver: QemuDriver, marker: str) -> None:
 
 
 async def migrate(
-    src: QemuDriver,
-    dst: QemuDriver,
-    *,
-    use_tls: bool,
-    via: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    src: QemuDriver, dst: QemuDriver, *, use_tls: bool, via: Route | None = None
 ) -> dict[str, Any]:
-    facts = await src.prepare_outgoing("vm-1", {"tls": use_tls})
-    goal = Objective(allow_postcopy=False)
-    plan = plan_migration(goal, facts["ram_bytes"], facts["dirty_rate_bps"]).as_dict()
     spec = src._get("vm-1").spec
-    target = await dst.prepare_incoming(spec, {**facts, "plan": plan})
-    if via is not None:
-        target = via(target)
-    options = {"plan": plan, "policy": "adaptive", "objective": goal.__dict__, "tls": use_tls}
-    await src.migrate("vm-1", target, options)
-    return target
+    quiet = Objective(allow_postcopy=False)
+    return await start_migration(src, dst, spec, objective=quiet, via=via, tls=use_tls)
 
 
 async def wait_done(src: QemuDriver, timeout_s: float = 120.0) -> MigrationProgress:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        progress = await src.migration_status("vm-1")
-        if progress.done:
-            return progress
-        assert time.monotonic() < deadline, f"migration still {progress.status}"
-        await asyncio.sleep(0.1)
+    return await migrating_wait(src, "vm-1", timeout_s)
 
 
 async def hand_over(src: QemuDriver, dst: QemuDriver) -> None:

@@ -44,6 +44,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from novacron.compute.migration.policy import Decision
+
 MiB = 1 << 20
 GiB = 1 << 30
 
@@ -169,15 +171,6 @@ class Round:
     dirty_rate_bps: float = 0.0
     """The guest's effective (throttled) dirty rate during this entry."""
     throttle: float = 0.0
-
-
-@dataclass(frozen=True)
-class Decision:
-    """A choice the model made, and why."""
-
-    at_s: float
-    choice: str
-    reason: str
 
 
 @dataclass(frozen=True)
