@@ -126,14 +126,18 @@ def test_a_known_wan_link_caps_both_phases_and_forecasts() -> None:
     assert "will not converge" in forecast.reason
 
 
-def test_without_post_copy_fast_links_get_multifd_and_slow_ones_xbzrle() -> None:
+def test_without_post_copy_links_get_multifd_compressed_when_slow_or_xbzrle() -> None:
     fast = plan_migration(Objective(allow_postcopy=False), RAM_256, 50 * MIB)
     assert fast.capabilities == {"multifd": True, "auto-converge": True}
-    slow = plan_migration(
-        Objective(allow_postcopy=False, link_bandwidth_bps=16 * MIB), RAM_256, 50 * MIB
-    )
-    assert slow.capabilities == {"auto-converge": True, "xbzrle": True}
-    assert slow.parameters["xbzrle-cache-size"] == 64 * MIB  # a power of two, ≥ RAM/4
+    assert "multifd-compression" not in fast.parameters
+    wan = Objective(allow_postcopy=False, link_bandwidth_bps=16 * MIB)
+    slow = plan_migration(wan, RAM_256, 50 * MIB)
+    assert slow.capabilities == {"multifd": True, "auto-converge": True}
+    assert slow.parameters["multifd-compression"] == "zstd"
+    one = Objective(allow_postcopy=False, link_bandwidth_bps=16 * MIB, multifd_channels=1)
+    single = plan_migration(one, RAM_256, 50 * MIB)
+    assert single.capabilities == {"auto-converge": True, "xbzrle": True}
+    assert single.parameters["xbzrle-cache-size"] == 64 * MIB  # a power of two, ≥ RAM/4
 
 
 def test_the_qemu_default_plan_is_qemus_defaults() -> None:

@@ -254,17 +254,30 @@ def plan_migration(objective: Objective, ram_bytes: int, dirty_rate_bps: float |
                 "switchover",
             )
         )
-    if not postcopy and fast and not quiet and objective.multifd_channels > 1:
-        # QEMU 10 refuses multifd together with post-copy; post-copy is the better net.
+    if not postcopy and not quiet and objective.multifd_channels > 1:
+        # QEMU 10 refuses multifd with post-copy (the better net) and with xbzrle.
         caps["multifd"] = True
         params["multifd-channels"] = objective.multifd_channels
-        decisions.append(
-            Decision(
-                0.0,
-                f"multifd, {objective.multifd_channels} channels",
-                "a fast link: one stream is CPU-bound near 1.2 Gbit/s",
+        if fast:
+            decisions.append(
+                Decision(
+                    0.0,
+                    f"multifd, {objective.multifd_channels} channels",
+                    "a fast link: one stream is CPU-bound near 1.2 Gbit/s",
+                )
             )
-        )
+        else:
+            params["multifd-compression"] = "zstd"
+            params["multifd-zstd-level"] = 1
+            decisions.append(
+                Decision(
+                    0.0,
+                    f"multifd with zstd, {objective.multifd_channels} channels",
+                    "a slow link without post-copy: compressing pages costs CPU the link "
+                    "would otherwise waste (most guest memory compresses; random data "
+                    "does not, and then only the CPU is lost)",
+                )
+            )
     if not postcopy and objective.allow_autoconverge:
         caps["auto-converge"] = True
         params["cpu-throttle-initial"] = 30
@@ -277,14 +290,14 @@ def plan_migration(objective: Objective, ram_bytes: int, dirty_rate_bps: float |
                 "dirtying outruns the link",
             )
         )
-    if not postcopy and not fast and not quiet:
+    if not postcopy and not fast and not quiet and "multifd" not in caps:
         caps["xbzrle"] = True
         params["xbzrle-cache-size"] = _pow2_floor(max(64 * MIB, ram_bytes // 4))
         decisions.append(
             Decision(
                 0.0,
                 "xbzrle",
-                "slow link without post-copy: resend only the changed bytes of re-dirtied "
+                "slow link, one channel: resend only the changed bytes of re-dirtied "
                 "pages (helps when guests rewrite pages partially)",
             )
         )

@@ -68,6 +68,8 @@ PARAMETER_DEFAULTS: dict[str, Any] = {
     "downtime-limit": 300,
     "max-postcopy-bandwidth": 0,
     "multifd-channels": 2,
+    "multifd-compression": "none",
+    "multifd-zstd-level": 1,
     "cpu-throttle-initial": 20,
     "cpu-throttle-increment": 10,
     "xbzrle-cache-size": 64 * 1024 * 1024,
