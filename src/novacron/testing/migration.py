@@ -6,10 +6,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from novacron.compute.migration.policy import Objective, plan_migration, qemu_default_plan
-from novacron.hypervisor.base import HypervisorDriver, MigrationProgress
+from novacron.hypervisor.base import HypervisorDriver, MigrationProgress, VMSpec
+from novacron.hypervisor.qemu.driver import QemuDriver
+from novacron.testing.qemu import wait_for_text
 
 Route = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -59,3 +62,22 @@ async def wait_done(
         if time.monotonic() > deadline:
             raise AssertionError(f"migration of {vm_id} still {progress.status}")
         await asyncio.sleep(0.1)
+
+
+def mover_spec(driver: QemuDriver, **kw: Any) -> VMSpec:
+    """The 256 MiB tiny guest ``vm-1`` the migration tests move (``driver.test_ref`` is
+    the tiny image's ref, set by the ``make_hosts`` fixture)."""
+    ref = driver.test_ref  # type: ignore[attr-defined]
+    return VMSpec(id="vm-1", name="mover", vcpus=1, memory_mib=256, disk_gib=1, image_ref=ref, **kw)
+
+
+def serial_log(driver: QemuDriver) -> Path:
+    return driver.vms_dir / "vm-1" / "serial.log"
+
+
+async def boot(a: QemuDriver, b: QemuDriver, **kw: Any) -> None:
+    """Open both hosts; boot ``vm-1`` on ``a`` and wait for its first heartbeat."""
+    for driver in (a, b):
+        await driver.open()
+    await a.create(mover_spec(a, **kw))
+    await asyncio.to_thread(wait_for_text, serial_log(a), "NOVACRON-HB 1")

@@ -13,46 +13,22 @@ import asyncio
 import os
 import signal
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from novacron.compute.migration.policy import Objective
-from novacron.hypervisor.base import RUNNING, MigrationProgress, VMSpec
+from novacron.hypervisor.base import RUNNING, MigrationProgress
 from novacron.hypervisor.qemu.driver import QemuDriver
 from novacron.hypervisor.qemu.tiny import guest_cmdline
 from novacron.testing import migration as migrating
-from novacron.testing.migration import Route
+from novacron.testing.migration import Route, boot, serial_log
 from novacron.testing.qemu import guest_run, heartbeats, wait_for_text
 from novacron.testing.wan import WanLink, route_migration
 
 pytestmark = [pytest.mark.qemu, pytest.mark.slow]
 
 Hosts = tuple[QemuDriver, QemuDriver]
-
-
-def vm_spec(driver: QemuDriver, **kw: Any) -> VMSpec:
-    return VMSpec(
-        id="vm-1",
-        name="mover",
-        vcpus=1,
-        memory_mib=256,
-        disk_gib=1,
-        image_ref=driver.test_ref,  # type: ignore[attr-defined]
-        **kw,
-    )
-
-
-def serial_log(driver: QemuDriver) -> Path:
-    return driver.vms_dir / "vm-1" / "serial.log"
-
-
-async def boot(a: QemuDriver, b: QemuDriver, **kw: Any) -> None:
-    for driver in (a, b):
-        await driver.open()
-    await a.create(vm_spec(a, **kw))
-    await asyncio.to_thread(wait_for_text, serial_log(a), "NOVACRON-HB 1")
 
 
 async def start_migration(

@@ -34,10 +34,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from novacron.compute.migration import tls
 from novacron.compute.migration.policy import Objective, plan_migration
 from novacron.core.errors import DriverError
-from novacron.hypervisor.base import RUNNING, MigrationProgress, VMSpec
+from novacron.hypervisor.base import RUNNING, MigrationProgress
 from novacron.hypervisor.qemu import migration
 from novacron.hypervisor.qemu.driver import QemuDriver
-from novacron.testing.migration import Route, start_migration
+from novacron.testing.migration import Route, boot, mover_spec, serial_log, start_migration
 from novacron.testing.migration import wait_done as migrating_wait
 from novacron.testing.qemu import guest_run, heartbeats, wait_for_text
 from novacron.testing.wan import WanLink
@@ -49,30 +49,8 @@ TLS_RECORD = b"\x16\x03"  # a TLS handshake record, any TLS 1.x version
 NBD_OPT_STARTTLS = 5
 
 
-def vm_spec(driver: QemuDriver) -> VMSpec:
-    return VMSpec(
-        id="vm-1",
-        name="mover",
-        vcpus=1,
-        memory_mib=256,
-        disk_gib=1,
-        image_ref=driver.test_ref,  # type: ignore[attr-defined]
-    )
-
-
-def serial_log(driver: QemuDriver) -> Path:
-    return driver.vms_dir / "vm-1" / "serial.log"
-
-
 def tls_dir(driver: QemuDriver) -> Path:
     return driver.vms_dir / "vm-1" / migration.TLS_DIR
-
-
-async def boot(a: QemuDriver, b: QemuDriver) -> None:
-    for driver in (a, b):
-        await driver.open()
-    await a.create(vm_spec(a))
-    await asyncio.to_thread(wait_for_text, serial_log(a), "NOVACRON-HB 1")
 
 
 @dataclass
@@ -376,7 +354,7 @@ def test_the_destination_export_accepts_only_its_own_client_certificate(
     async def scenario() -> None:
         await b.open()
         options = {"uuid": "11111111-2222-3333-4444-555555555555", "tls_csr": source.csr_pem}
-        target = await b.prepare_incoming(vm_spec(a), {**options, "plan": {}})
+        target = await b.prepare_incoming(mover_spec(a), {**options, "plan": {}})
         offered, port = target["tls"], int(target["nbd"]["port"])
         try:
             forged = forged_client_cert(offered["ca_cert"], key.public_key())

@@ -97,8 +97,8 @@ def host_drain(ctx: OpContext) -> dict[str, Any]:
     poll = POLL_MIN_S
     cancelled = False
     while queue or running:
-        cancelled = cancelled or _cancel_requested(ctx)
-        if cancelled:
+        if not cancelled and _cancel_requested(ctx):
+            cancelled = True  # start no more; those in flight roll back
             queue.clear()
             _cancel_children(ctx, running)
         while queue and len(running) < parallel:

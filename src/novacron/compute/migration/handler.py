@@ -81,7 +81,7 @@ def vm_migrate(ctx: OpContext) -> dict[str, Any]:
         options = {
             "plan": plan,
             "policy": ctx.op_params.get("policy", "adaptive"),
-            "objective": _objective(ctx, facts).__dict__,
+            "objective": _objective(ctx).__dict__,
             "dirty_rate_bps": facts.get("dirty_rate_bps"),
             "tls": tls,
         }
@@ -157,7 +157,7 @@ def _plan(ctx: OpContext, facts: dict[str, Any]) -> dict[str, Any]:
     if ctx.op_params.get("policy") == "qemu-default":
         plan = qemu_default_plan()
     else:
-        plan = plan_migration(_objective(ctx, facts), ram, dirty)
+        plan = plan_migration(_objective(ctx), ram, dirty)
     with ctx.owned() as (s, op):
         measured = f"{float(dirty) / MIB:.1f} MiB/s" if dirty is not None else "not measured"
         operations.record_step(
@@ -170,7 +170,7 @@ def _plan(ctx: OpContext, facts: dict[str, Any]) -> dict[str, Any]:
     return plan.as_dict()
 
 
-def _objective(ctx: OpContext, facts: dict[str, Any]) -> Objective:
+def _objective(ctx: OpContext) -> Objective:
     p = ctx.op_params
     return Objective(
         downtime_ms=float(p.get("downtime_ms") or 50.0),
