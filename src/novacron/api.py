@@ -22,6 +22,7 @@ from novacron.core import problems
 from novacron.core.config import Settings
 from novacron.core.database import Database
 from novacron.core.events_api import router as events_router
+from novacron.corporate.api import mount as mount_corporate
 from novacron.security.auth import require_user
 from novacron.security.tokens import ensure_bootstrap_secrets
 
@@ -82,6 +83,7 @@ def create_app(settings: Settings, *, workers: bool = True) -> FastAPI:
     app.include_router(agent_router)
     app.include_router(files_router)  # image downloads: users and agents alike
     app.include_router(events_router)
+    mount_corporate(app)
     _mount_web(app)
     return app
 

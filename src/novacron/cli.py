@@ -53,10 +53,12 @@ def root(
 
 def _mount() -> None:
     from novacron.compute.cli import register as register_compute
+    from novacron.corporate.cli import register as register_corporate
     from novacron.server_cli import register as register_server
 
     register_server(app)
     register_compute(app)
+    register_corporate(app)
 
 
 _mount()

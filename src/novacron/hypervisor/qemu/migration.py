@@ -349,6 +349,10 @@ class Outgoing:
         self._mirror_event = asyncio.Event()
         self._pre_switchover = asyncio.Event()
         self._paused_at = 0.0
+        self._continued = False
+        """``migrate-continue`` sent. QEMU leaves ``pre-switchover`` on its migration
+        thread, so a reading or a queued event may still show it afterwards; a second
+        continue would fail the migration ("not in expected state: device")."""
         self._mirror_completed = False
         """Completed at switchover on purpose (any other end of the mirror is a failure)."""
         self.task: asyncio.Task[None] | None = None
@@ -472,7 +476,10 @@ class Outgoing:
             raw = await self.proc.execute("query-migrate")
             status = str(raw.get("status", ""))
             if status == "pre-switchover":
-                await self._switchover()
+                if self._continued:
+                    await asyncio.sleep(0.005)
+                else:
+                    await self._switchover()
                 continue
             self._record(raw)
             self.trace.append({"t": round(time.monotonic() - self._t0, 3), **raw})
@@ -505,11 +512,14 @@ class Outgoing:
         and we end the job after the stream). Otherwise complete the mirror first —
         every millisecond of that is downtime, so wait on events, not polls."""
         self._pre_switchover.clear()
+        if self._continued:
+            return
         held = self._paused_at or time.monotonic()
         if self.with_disk and not self._mirror_completed:
             job = await self._mirror_job()
             if job is None or not (job.get("ready") and job.get("actively-synced")):
                 await self._complete_mirror()
+        self._continued = True
         await self.proc.execute("migrate-continue", {"state": "pre-switchover"})
         self._set(switchover_hold_ms=round((time.monotonic() - held) * 1000, 1))
 

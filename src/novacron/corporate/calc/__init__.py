@@ -1,0 +1,1 @@
+"""Stateless calculations of the finance engine over HTTP and the CLI."""

@@ -1,0 +1,1 @@
+"""Joint ventures, licensing, co-innovation labs, academic and government partnerships."""

@@ -1,0 +1,3 @@
+"""ORM models: the ecosystem (JVs, licensing, labs, academic, government)."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Integration programmes generated when a deal closes."""

@@ -1,0 +1,9 @@
+"""CLI: Integration programmes generated when a deal closes."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(corporate: typer.Typer) -> None:
+    """Add this sub-slice's command groups to ``novacron corporate``."""

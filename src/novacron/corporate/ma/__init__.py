@@ -1,0 +1,1 @@
+"""M&A pipeline: targets, stage gates, scorecards, diligence, valuations, synergy plans."""

@@ -1,0 +1,3 @@
+"""ORM models: the M&A pipeline."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Partners, tiers, programmes, deal registration, MDF and rebates."""

@@ -1,0 +1,1 @@
+"""The executive dashboard: pipelines, value creation, KPIs and recommendations."""
