@@ -8,6 +8,7 @@ from typing import Any
 from typer.testing import CliRunner, Result
 
 from novacron.cli import app
+from novacron.core.cli_support.entry import hoist_output_option
 
 
 def lines_of(stderr: str) -> list[str]:
@@ -21,7 +22,8 @@ class CLI:
         self.argv = ["--url", url, "--token", token]
 
     def __call__(self, *args: str, ok: bool = True) -> Result:
-        result = CliRunner().invoke(app, [*self.argv, *args])
+        # As the console script does (run_app): a trailing --output moves to the root.
+        result = CliRunner().invoke(app, hoist_output_option([*self.argv, *args]))
         if ok:
             assert result.exit_code == 0, (args, result.stdout, result.stderr, result.exception)
         return result

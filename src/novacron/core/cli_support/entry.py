@@ -68,11 +68,39 @@ def format_usage_error(exc: typer.TyperException) -> str:
     return text or type(exc).__name__
 
 
+OUTPUT_FORMATS = ("table", "json")
+
+
+def hoist_output_option(argv: Sequence[str]) -> list[str]:
+    """Move ``--output FORMAT`` / ``-o FORMAT`` / ``--output=FORMAT`` given after the
+    sub-command to the front, where the root command reads it: users type
+    ``novacron corporate targets list --output json`` as often as ``novacron -o json …``.
+    Only a known format moves, and nothing after ``--`` (positional arguments)."""
+    args, hoisted, rest = list(argv), [], []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        value = arg.partition("=")[2] if arg.startswith("--output=") else None
+        if value in OUTPUT_FORMATS:
+            hoisted += ["--output", value]
+        elif arg in ("--output", "-o") and i + 1 < len(args) and args[i + 1] in OUTPUT_FORMATS:
+            hoisted += ["--output", args[i + 1]]
+            i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return hoisted[-2:] + rest
+
+
 def run_app(app: typer.Typer, argv: Sequence[str] | None = None) -> None:
     """Run ``app`` on ``argv`` (default: ``sys.argv[1:]``); exits non-zero on failure."""
     command = typer.main.get_command(app)
+    args = hoist_output_option(sys.argv[1:] if argv is None else argv)
     try:
-        result = command.main(args=argv, standalone_mode=False)
+        result = command.main(args=args, standalone_mode=False)
     except typer.Abort:
         fail("aborted", 130)
     except typer.TyperException as exc:
