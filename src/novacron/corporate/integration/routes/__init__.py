@@ -1,0 +1,1 @@
+"""REST routes of integration programmes, one module per area, all mounted by ``api.py``."""

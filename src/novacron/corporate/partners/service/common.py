@@ -1,0 +1,111 @@
+"""Look-ups and booking helpers shared by the partnership services."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TypeVar
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from novacron.core.errors import Invalid, NotFound
+from novacron.core.ids import new_id
+from novacron.corporate.finance.money import Money
+from novacron.corporate.partners.models import (
+    DealRegistration,
+    MDFRequest,
+    Partner,
+    PartnerLedgerEntry,
+    PartnerProgramme,
+)
+
+T = TypeVar("T", Partner, PartnerProgramme)
+
+
+def _by_ref(session: Session, model: type[T], ref: str, what: str, field: str | None) -> T:
+    row = session.scalar(select(model).where(or_(model.id == ref, model.name == ref)))
+    if row is None:
+        if field is not None:
+            raise Invalid(
+                f"{field}: no {what} {ref!r}", errors=[{"loc": [field], "msg": f"no such {what}"}]
+            )
+        raise NotFound(f"no {what} {ref!r}")
+    return row
+
+
+def find_partner(session: Session, ref: str, field: str | None = None) -> Partner:
+    """By id or name; ``NotFound``, or ``Invalid`` naming ``field`` when it came in a body."""
+    return _by_ref(session, Partner, ref, "partner", field)
+
+
+def find_programme(session: Session, ref: str, field: str | None = None) -> PartnerProgramme:
+    return _by_ref(session, PartnerProgramme, ref, "programme", field)
+
+
+def find_registration(session: Session, reg_id: str) -> DealRegistration:
+    reg = session.get(DealRegistration, reg_id)
+    if reg is None:
+        raise NotFound(f"no deal registration {reg_id!r}")
+    return reg
+
+
+def find_mdf(session: Session, request_id: str) -> MDFRequest:
+    req = session.get(MDFRequest, request_id)
+    if req is None:
+        raise NotFound(f"no MDF request {request_id!r}")
+    return req
+
+
+def booked(amount: Decimal, currency: str) -> Decimal:
+    """Rounded half-even to the currency's minor unit (what a ledger stores)."""
+    return Money(amount, currency).booked().amount
+
+
+def not_before(first: date, then: date, field: str, other: str) -> None:
+    """``Invalid`` naming ``field`` when ``then`` comes before ``first``."""
+    if then < first:
+        raise Invalid(
+            f"{field} ({then.isoformat()}) is before {other} ({first.isoformat()})",
+            errors=[{"loc": [field], "msg": f"must not be before {other}"}],
+        )
+
+
+def book(
+    session: Session,
+    *,
+    partner_id: str,
+    kind: str,
+    money: Money,
+    by: str,
+    at: datetime,
+    programme_id: str | None = None,
+    mdf_request_id: str | None = None,
+    period: tuple[date, date] | None = None,
+    memo: str = "",
+) -> PartnerLedgerEntry:
+    """Add one ledger entry, booked half-even to the currency's minor unit."""
+    last = session.scalar(select(func.max(PartnerLedgerEntry.seq)))
+    entry = PartnerLedgerEntry(
+        id=new_id("pled"),
+        seq=(last or 0) + 1,
+        partner_id=partner_id,
+        programme_id=programme_id,
+        mdf_request_id=mdf_request_id,
+        kind=kind,
+        amount=money.booked().amount,
+        currency=money.currency,
+        booked_at=at,
+        period_start=period[0] if period else None,
+        period_end=period[1] if period else None,
+        memo=memo,
+        booked_by=by,
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def ledger_money(entries: Iterable[PartnerLedgerEntry]) -> list[tuple[str, Money]]:
+    return [(e.kind, Money(Decimal(e.amount), e.currency)) for e in entries]
