@@ -21,16 +21,15 @@ from novacron.core.errors import Invalid
 from novacron.corporate.finance.comps import (
     NM,
     QUARTILE_METHOD,
-    Bar,
     Deal,
     Peer,
     Target,
     comps,
-    football_field,
     percentile,
     precedents,
     summarize,
 )
+from novacron.corporate.finance.football import Bar, football_field
 from novacron.corporate.finance.money import CurrencyMismatch
 
 PEERS = [
@@ -202,13 +201,13 @@ def test_football_field_sorted_with_lines() -> None:
 def test_football_field_refuses_bad_bars() -> None:
     with pytest.raises(Invalid) as err:
         football_field([Bar("ok", 1, 2), Bar("bad", 5, 4)], currency="USD")
-    assert err.value.errors[0]["loc"] == ["bars", "1", "low"]
+    assert err.value.errors[0]["loc"] == ["bars", 1, "low"]
     with pytest.raises(CurrencyMismatch) as err:
         football_field([Bar("eur", 1, 2, currency="EUR")], currency="USD")
     assert err.value.errors[0]["loc"] == ["bars", "0", "currency"]
     with pytest.raises(Invalid) as err:
         football_field([Bar("mid", 1, 2, midpoint=3)], currency="USD")
-    assert err.value.errors[0]["loc"] == ["bars", "0", "midpoint"]
+    assert err.value.errors[0]["loc"] == ["bars", 0, "midpoint"]
 
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)

@@ -36,15 +36,15 @@ def test_partner_programme_and_deal_commands(corp: CorporateServer) -> None:
     assert err.startswith("error: invalid request") and "type:" in err
     assert cli.error("corporate", "partners", "show", "nobody") == "error: no partner 'nobody'"
     # Programmes.
-    cli("corporate", "programs", "create", "Co-sell EMEA", "--kind", "co_sell", "--start",
+    cli("corporate", "partner-programmes", "create", "Co-sell EMEA", "--kind", "co_sell", "--start",
         "2026-01-01", "--partner-type", "cloud", "--benefit", "lead sharing")  # fmt: skip
-    refused = cli.error("corporate", "programs", "enrol", "Co-sell EMEA", "Relay Telco")
+    refused = cli.error("corporate", "partner-programmes", "enrol", "Co-sell EMEA", "Relay Telco")
     assert "partner is prospect; only active partners can enrol" in refused
     assert (
         "enrolled Orbit Cloud in Co-sell EMEA"
-        in cli("corporate", "programs", "enrol", "Co-sell EMEA", "Orbit Cloud").stdout
+        in cli("corporate", "partner-programmes", "enrol", "Co-sell EMEA", "Orbit Cloud").stdout
     )
-    assert len(cli.json("corporate", "programs", "enrolments", "Co-sell EMEA")) == 1
+    assert len(cli.json("corporate", "partner-programmes", "enrolments", "Co-sell EMEA")) == 1
     # Deals: register, duplicate refused, approve, close won, performance.
     reg = cli.json("corporate", "deals", "register", "Orbit Cloud", "Wayne Enterprises Inc.",
                    "NovaCron", "--amount", "1234.565", "--currency", "USD")  # fmt: skip
@@ -73,9 +73,9 @@ def test_mdf_and_rebate_commands(corp: CorporateServer) -> None:
     cli = corp.cli
     cli("corporate", "partners", "create", "Vertex HW", "--type", "hardware", "--currency", "EUR",
         "--status", "active")  # fmt: skip
-    cli("corporate", "programs", "create", "Launch Fund", "--kind", "marketing",
+    cli("corporate", "partner-programmes", "create", "Launch Fund", "--kind", "marketing",
         "--start", "2026-01-01", "--mdf-budget", "5000", "--budget-currency", "EUR")  # fmt: skip
-    cli("corporate", "programs", "enrol", "Launch Fund", "Vertex HW")
+    cli("corporate", "partner-programmes", "enrol", "Launch Fund", "Vertex HW")
     req = cli.json("corporate", "mdf", "request", "Vertex HW", "Launch Fund", "Trade show",
                    "--amount", "1000", "--currency", "EUR", "--start", "2026-05-01",
                    "--end", "2026-05-03")  # fmt: skip

@@ -12,6 +12,7 @@ from typing import Any
 
 from novacron.corporate.calc import schemas as s
 from novacron.corporate.finance import comps as comps_mod
+from novacron.corporate.finance import football
 from novacron.corporate.finance.accretion import (
     AccretionInputs,
     AccretionResult,
@@ -80,9 +81,9 @@ def run_precedents(m: s.PrecedentsIn) -> comps_mod.PrecedentsResult:
     )
 
 
-def run_football_field(m: s.FootballFieldIn) -> comps_mod.FootballField:
-    bars = [comps_mod.Bar(**b.model_dump()) for b in m.bars]
-    return comps_mod.football_field(
+def run_football_field(m: s.FootballFieldIn) -> football.FootballField:
+    bars = [football.Bar(**b.model_dump()) for b in m.bars]
+    return football.football_field(
         bars,
         currency=m.currency,
         unit=m.unit,

@@ -1,4 +1,5 @@
-"""Relative valuation: trading comps, precedent transactions and the football field.
+"""Relative valuation: trading comps and precedent transactions (the football field that
+puts them side by side is ``football.py``).
 
 Pure float math on plain dataclasses; every input carries its currency and a peer, deal
 or bar in another currency raises ``CurrencyMismatch`` naming the field (e.g.
@@ -399,63 +400,3 @@ def _premium_summary(deals: Sequence[Deal]) -> Summary:
         base.p75,
         base.max,
     )
-
-
-# -- football field -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Bar:
-    """One method's value range; ``currency`` (optional) must match the field's."""
-
-    label: str
-    low: float
-    high: float
-    midpoint: float | None = None
-    currency: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FootballField:
-    currency: str
-    unit: str
-    bars: tuple[Bar, ...]
-    min: float
-    max: float
-    current_price: float | None
-    offer_price: float | None
-
-
-def football_field(
-    bars: Sequence[Bar],
-    *,
-    currency: str,
-    unit: str = "per share",
-    current_price: float | None = None,
-    offer_price: float | None = None,
-) -> FootballField:
-    """Bars sorted by low then high, each with a midpoint (given, or halfway), the overall
-    min/max of the bars and the optional current-price and offer lines, all in one
-    currency and unit."""
-    if not bars:
-        raise _invalid("bars", "at least one range is needed")
-    tagged = [("currency", currency)]
-    tagged += [(f"bars.{i}.currency", b.currency) for i, b in enumerate(bars) if b.currency]
-    same_currency(tagged)
-    out: list[Bar] = []
-    for i, bar in enumerate(bars):
-        low, high = _finite(bar.low, f"bars.{i}.low"), _finite(bar.high, f"bars.{i}.high")
-        if low > high:
-            raise _invalid(f"bars.{i}.low", f"low {low:g} is above high {high:g}")
-        mid = (low + high) / 2 if bar.midpoint is None else bar.midpoint
-        if not low <= _finite(mid, f"bars.{i}.midpoint") <= high:
-            raise _invalid(f"bars.{i}.midpoint", "must lie between low and high")
-        out.append(Bar(bar.label, low, high, mid, currency))
-    lines = {"current_price": current_price, "offer_price": offer_price}
-    for name, value in lines.items():
-        if value is not None:
-            _finite(value, name)
-    out.sort(key=lambda b: (b.low, b.high))
-    low = min(b.low for b in out)
-    high = max(b.high for b in out)
-    return FootballField(currency, unit, tuple(out), low, high, current_price, offer_price)

@@ -1,7 +1,7 @@
 """CLI: Partners, tiers, programmes, deal registration, MDF and rebates.
 
 novacron corporate partners list|show|create|update|tier|performance|health
-novacron corporate programs list|show|create|enrol|enrolments
+novacron corporate partner-programmes list|show|create|enrol|enrolments
 novacron corporate deals register|list|show|approve|reject|extend|close|expire
 novacron corporate mdf request|list|show|approve|reject|claim|pay|ledger
 novacron corporate rebates schedules|compute
@@ -57,7 +57,7 @@ PROGRAMME_COLUMNS: list[Column] = [
 def register(corporate: typer.Typer) -> None:
     """Add this sub-slice's command groups to ``novacron corporate``."""
     corporate.add_typer(partners_app, name="partners")
-    corporate.add_typer(programs_app, name="programs")
+    corporate.add_typer(programs_app, name="partner-programmes")
     corporate.add_typer(cli_deals.deals_app, name="deals")
     corporate.add_typer(cli_money.mdf_app, name="mdf")
     corporate.add_typer(cli_money.rebates_app, name="rebates")
