@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: up test lint fmt bench bench-boot bench-migration clean
+.PHONY: up test lint fmt bench bench-boot bench-migration bench-corporate clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "NovaCron needs Python 3.11 or newer")'
@@ -43,6 +43,9 @@ bench-boot: $(VENV)/.dev-installed
 
 bench-migration: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/migration.py $(ARGS)
+
+bench-corporate: $(VENV)/.dev-installed
+	$(BIN)/python benchmarks/corporate_montecarlo.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
