@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from novacron.corporate.calc import schemas as s
-from novacron.corporate.finance import comps as comps_mod
 from novacron.corporate.finance import football
 from novacron.corporate.finance.accretion import (
     AccretionInputs,
@@ -20,6 +19,15 @@ from novacron.corporate.finance.accretion import (
     Acquirer,
     Consideration,
     accretion_dilution,
+)
+from novacron.corporate.finance.comps import (
+    CompsResult,
+    Deal,
+    Peer,
+    PrecedentsResult,
+    Target,
+    comps,
+    precedents,
 )
 from novacron.corporate.finance.roots import irr, xirr
 from novacron.corporate.finance.synergy import SynergyInputs, SynergyResult, synergies
@@ -62,18 +70,18 @@ def run_payback(m: s.PaybackIn) -> dict[str, Any]:
     return out
 
 
-def _target(m: s.TargetIn | None) -> comps_mod.Target | None:
-    return None if m is None else comps_mod.Target(**m.model_dump())
+def _target(m: s.TargetIn | None) -> Target | None:
+    return None if m is None else Target(**m.model_dump())
 
 
-def run_comps(m: s.CompsIn) -> comps_mod.CompsResult:
-    peers = [comps_mod.Peer(**p.model_dump()) for p in m.peers]
-    return comps_mod.comps(peers, _target(m.target))
+def run_comps(m: s.CompsIn) -> CompsResult:
+    peers = [Peer(**p.model_dump()) for p in m.peers]
+    return comps(peers, _target(m.target))
 
 
-def run_precedents(m: s.PrecedentsIn) -> comps_mod.PrecedentsResult:
-    deals = [comps_mod.Deal(**d.model_dump()) for d in m.deals]
-    return comps_mod.precedents(
+def run_precedents(m: s.PrecedentsIn) -> PrecedentsResult:
+    deals = [Deal(**d.model_dump()) for d in m.deals]
+    return precedents(
         deals,
         _target(m.target),
         unaffected_price=m.unaffected_price,
