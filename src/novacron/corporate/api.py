@@ -6,6 +6,8 @@ from fastapi import FastAPI
 
 from novacron.corporate.calc.api import router as calc_router
 from novacron.corporate.ecosystem.api import router as ecosystem_router
+from novacron.corporate.export.api import router as export_router
+from novacron.corporate.imports.api import router as imports_router
 from novacron.corporate.integration.api import router as integration_router
 from novacron.corporate.ma.api import router as ma_router
 from novacron.corporate.partners.api import router as partners_router
@@ -20,5 +22,7 @@ def mount(app: FastAPI) -> None:
         ecosystem_router,
         strategy_router,
         calc_router,
+        export_router,
+        imports_router,
     ):
         app.include_router(router)

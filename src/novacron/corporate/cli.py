@@ -11,6 +11,8 @@ import typer
 
 from novacron.corporate.calc import cli as calc_cli
 from novacron.corporate.ecosystem import cli as ecosystem_cli
+from novacron.corporate.export import cli as export_cli
+from novacron.corporate.imports import cli as imports_cli
 from novacron.corporate.integration import cli as integration_cli
 from novacron.corporate.ma import cli as ma_cli
 from novacron.corporate.partners import cli as partners_cli
@@ -21,7 +23,16 @@ corporate_app = typer.Typer(
     no_args_is_help=True,
 )
 
-for _sub in (ma_cli, integration_cli, partners_cli, ecosystem_cli, strategy_cli, calc_cli):
+for _sub in (
+    ma_cli,
+    integration_cli,
+    partners_cli,
+    ecosystem_cli,
+    strategy_cli,
+    calc_cli,
+    export_cli,
+    imports_cli,
+):
     _sub.register(corporate_app)
 
 

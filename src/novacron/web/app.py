@@ -18,7 +18,7 @@ from novacron.core.errors import Unauthorized
 from novacron.security.auth import COOKIE, principal_for
 from novacron.web import ui
 
-PAGE_SLICES = ("novacron.compute.web",)
+PAGE_SLICES = ("novacron.compute.web", "novacron.corporate.web")
 COOKIE_MAX_AGE_S = 7 * 24 * 3600
 
 router = APIRouter(include_in_schema=False)
