@@ -330,6 +330,7 @@ def test_funnel_figure_keeps_stages_in_order_and_currencies_apart() -> None:
     assert dashboard.kpi_value({"value": 4200000, "unit": "USD"}) == "USD 4.2M"
     assert dashboard.kpi_value({"value": 120.0, "unit": "days"}) == "120 days"
     assert dashboard.kpi_value({"value": None, "unit": "%"}) == "—"
+    assert dashboard.kpi_value({"value": 1, "unit": "deals"}) == "1 deal"
 
 
 def test_football_field_from_dcf_and_comps_and_what_is_left_out() -> None:

@@ -58,6 +58,8 @@ def kpi_value(kpi: dict[str, Any], key: str = "value") -> str:
         return pct(value, 0)
     if len(unit) == 3 and unit.isupper():
         return money(value, unit, short=True)
+    if value == 1 and unit.endswith("s"):  # "1 deal", not "1 deals"
+        unit = unit[:-1]
     return f"{num(value, 1)} {unit}".strip()
 
 
