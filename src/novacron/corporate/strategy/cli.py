@@ -27,7 +27,7 @@ def money(amounts: dict[str, str] | None) -> str:
 def _num(value: Any, unit: str = "") -> str:
     if value is None:
         return "-"
-    text = f"{value:,.1f}".removesuffix(".0") if isinstance(value, float) else str(value)
+    text = f"{value:,.1f}".removesuffix(".0") if isinstance(value, float) else f"{value:,}"
     return f"{text}%" if unit == "%" else text
 
 
@@ -99,7 +99,7 @@ def _kpis(console: Console, data: dict[str, Any]) -> None:
         unit = k["unit"]
         shown = _num(k["value"], unit)
         if k["value"] is not None and unit not in ("%",):
-            shown = f"{shown} {unit}"
+            shown = f"{shown} {unit[:-1] if k['value'] == 1 and unit.endswith('s') else unit}"
         style = STATUS_STYLE.get(k["status"], "")
         table.add_row(k["name"], shown, _num(k["target"], unit), f"[{style}]{k['status']}[/]")
     console.print(table)

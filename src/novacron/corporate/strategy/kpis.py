@@ -418,5 +418,13 @@ def evaluate_all(
 
 
 def fired_alerts(kpis: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Every rule that fired, with its KPI id: what the dashboard's alert strip shows."""
-    return [{"kpi": k["id"], **rule} for k in kpis for rule in k["rules"] if rule["fired"]]
+    """The most severe rule that fired per KPI, with its KPI id: what the dashboard's alert
+    strip shows (an alert implies its warning; listing both is noise)."""
+    rank = {"alert": 0, "warning": 1}
+    out: list[dict[str, Any]] = []
+    for k in kpis:
+        fired = [rule for rule in k["rules"] if rule["fired"]]
+        if fired:
+            worst = min(fired, key=lambda rule: rank.get(str(rule["severity"]), 2))
+            out.append({"kpi": k["id"], **worst})
+    return out
