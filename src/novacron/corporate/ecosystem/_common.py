@@ -5,29 +5,34 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from novacron.core.errors import Conflict, NotFound
-from novacron.corporate.finance.money import Money
+from novacron.core.errors import Conflict
+from novacron.corporate.common import find_by_ref
+from novacron.corporate.finance.money import booked
 
 M = TypeVar("M")
 
 
 def book(amount: Decimal | None, currency: str) -> Decimal:
     """``amount`` rounded half-even to the currency's minor unit (0 for None)."""
-    return Money(amount if amount is not None else Decimal(0), currency).booked().amount
+    return booked(amount, currency)
 
 
-def find(session: Session, model: type[M], ref: str, what: str, *, by_name: bool = True) -> M:
-    """The row whose id (or unique name) is ``ref``; ``NotFound`` saying what was sought."""
-    cls: Any = model
-    cond = or_(cls.id == ref, cls.name == ref) if by_name else cls.id == ref
-    row = session.scalars(select(cls).where(cond)).first()
-    if row is None:
-        raise NotFound(f"no {what} {ref!r}")
-    found: M = row
-    return found
+def find(
+    session: Session,
+    model: type[M],
+    ref: str,
+    what: str,
+    *,
+    by_name: bool = True,
+    lock: bool = False,
+) -> M:
+    """The row whose id (or unique name) is ``ref``; ``NotFound`` saying what was sought.
+    ``lock`` takes the row's lock (PostgreSQL) so that writes checking its children
+    (overlapping sales periods, a party leaving the cap table) serialize."""
+    return find_by_ref(session, model, ref, what, by_name=by_name, lock=lock)
 
 
 def unique_name(session: Session, model: type[Any], name: str, what: str) -> None:

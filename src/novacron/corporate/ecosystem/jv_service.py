@@ -152,8 +152,8 @@ def to_detail(jv: JointVenture) -> JVDetail:
 # -- use cases --------------------------------------------------------------------------------
 
 
-def find_jv(session: Session, ref: str) -> JointVenture:
-    return find(session, JointVenture, ref, "joint venture")
+def find_jv(session: Session, ref: str, *, lock: bool = False) -> JointVenture:
+    return find(session, JointVenture, ref, "joint venture", lock=lock)
 
 
 def list_jvs(
@@ -208,7 +208,7 @@ def delete_jv(session: Session, ref: str) -> None:
 def set_parties(session: Session, ref: str, body: PartiesPut) -> JVDetail:
     """Replace the cap table; parties keep their id (and investments) by name, and a
     party that has invested cannot be dropped."""
-    jv = find_jv(session, ref)
+    jv = find_jv(session, ref, lock=True)
     table = _cap_table(body.parties)
     existing = {p.name: p for p in jv.parties}
     keep = {name for name, _ in table}
@@ -242,7 +242,7 @@ def _party(jv: JointVenture, ref: str) -> JVParty:
 
 
 def add_investment(session: Session, ref: str, body: InvestmentIn) -> InvestmentOut:
-    jv = find_jv(session, ref)
+    jv = find_jv(session, ref, lock=True)
     _currency_of(jv, body.currency)
     party = _party(jv, body.party)
     inv = JVInvestment(
@@ -264,7 +264,7 @@ def list_investments(session: Session, ref: str) -> list[InvestmentOut]:
 
 
 def add_period(session: Session, ref: str, body: PeriodIn) -> PeriodOut:
-    jv = find_jv(session, ref)
+    jv = find_jv(session, ref, lock=True)
     _currency_of(jv, body.currency)
     if any(p.period == body.period for p in jv.periods):
         raise Conflict(

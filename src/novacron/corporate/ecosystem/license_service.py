@@ -118,8 +118,8 @@ def _report_out(r: SalesReport) -> SalesReportOut:
 # -- use cases --------------------------------------------------------------------------------
 
 
-def find_license(session: Session, ref: str) -> License:
-    return find(session, License, ref, "licence")
+def find_license(session: Session, ref: str, *, lock: bool = False) -> License:
+    return find(session, License, ref, "licence", lock=lock)
 
 
 def list_licenses(
@@ -195,7 +195,7 @@ def delete_license(session: Session, ref: str) -> None:
 
 
 def add_milestone(session: Session, ref: str, body: MilestoneIn) -> MilestoneOut:
-    lic = find_license(session, ref)
+    lic = find_license(session, ref, lock=True)
     if any(m.name == body.name for m in lic.milestones):
         raise Conflict(
             f"{lic.name} already has a milestone {body.name!r}",
@@ -215,7 +215,7 @@ def update_milestone(
 ) -> MilestoneOut:
     """Mark a milestone achieved (or not yet): it is recognised in the period containing
     the date."""
-    lic = find_license(session, ref)
+    lic = find_license(session, ref, lock=True)
     for milestone in lic.milestones:
         if milestone_ref in (milestone.id, milestone.name):
             _check_achieved(lic.term_start, body.achieved_on, ["achieved_on"])
@@ -256,7 +256,7 @@ def _report_total(lic: License, body: SalesReportIn) -> tuple[Decimal, list[dict
 
 
 def add_sales_report(session: Session, ref: str, body: SalesReportIn, who: str) -> SalesReportOut:
-    lic = find_license(session, ref)
+    lic = find_license(session, ref, lock=True)
     net_sales, lines = _report_total(lic, body)
     period = royalties.SalesPeriod(body.period_start, body.period_end, net_sales)
     royalties.validate_period(terms_of(lic), period, periods_of(lic))

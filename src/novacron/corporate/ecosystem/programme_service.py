@@ -75,8 +75,8 @@ def lab_out(lab: Lab) -> LabOut:
     )
 
 
-def find_lab(session: Session, ref: str) -> Lab:
-    return find(session, Lab, ref, "lab")
+def find_lab(session: Session, ref: str, *, lock: bool = False) -> Lab:
+    return find(session, Lab, ref, "lab", lock=lock)
 
 
 def list_labs(
@@ -126,7 +126,7 @@ def delete_lab(session: Session, ref: str) -> None:
 
 
 def add_project(session: Session, ref: str, body: ProjectIn) -> ProjectOut:
-    lab = find_lab(session, ref)
+    lab = find_lab(session, ref, lock=True)
     if any(p.title == body.title for p in lab.projects):
         raise Conflict(
             f"{lab.name} already has a project {body.title!r}",
@@ -154,7 +154,7 @@ def update_project(session: Session, ref: str, project_ref: str, body: ProjectUp
 
 
 def add_spend(session: Session, ref: str, body: SpendIn) -> SpendOut:
-    lab = find_lab(session, ref)
+    lab = find_lab(session, ref, lock=True)
     same_currency([("lab.currency", lab.currency), ("currency", body.currency)])
     if lab.status == "concluded":
         raise InvalidState(f"{lab.name} is concluded: it takes no more spend")
@@ -276,8 +276,9 @@ def gov_out(gp: GovernmentPartnership, today: date) -> GovOut:
     )
 
 
-def find_government(session: Session, ref: str) -> GovernmentPartnership:
-    return find(session, GovernmentPartnership, ref, "government partnership", by_name=False)
+def find_government(session: Session, ref: str, *, lock: bool = False) -> GovernmentPartnership:
+    what = "government partnership"
+    return find(session, GovernmentPartnership, ref, what, by_name=False, lock=lock)
 
 
 def list_government(
@@ -332,7 +333,7 @@ def delete_government(session: Session, ref: str) -> None:
 
 def certify(session: Session, ref: str, name: str, body: CertIn, today: date) -> CertOut:
     """Record a certification's status and dates (created, or replaced by name)."""
-    gp = find_government(session, ref)
+    gp = find_government(session, ref, lock=True)
     _check_cert(body)
     cert = next((c for c in gp.certifications if c.name == name), None)
     if cert is None:

@@ -11,13 +11,16 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from novacron.core.clock import isoformat
+from novacron.corporate.common import MAX_AMOUNT, URL_NAME
 
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD")]
 Name = Annotated[str, Field(min_length=1, max_length=128)]
+RefName = Annotated[str, Field(min_length=1, max_length=128, pattern=URL_NAME)]
+"""A name that addresses its row in URL paths (no slash)."""
 Text = Annotated[str, Field(max_length=4000)]
-Amount = Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=4)]
-Positive = Annotated[Decimal, Field(gt=0, max_digits=20, decimal_places=4)]
-Signed = Annotated[Decimal, Field(max_digits=20, decimal_places=4)]
+Amount = Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, max_digits=20, decimal_places=4)]
+Positive = Annotated[Decimal, Field(gt=0, le=MAX_AMOUNT, max_digits=20, decimal_places=4)]
+Signed = Annotated[Decimal, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, max_digits=20, decimal_places=4)]
 Pct = Annotated[Decimal, Field(ge=0, le=100, max_digits=8, decimal_places=4)]
 
 JVStatus = Literal["forming", "active", "dissolved"]
@@ -54,7 +57,7 @@ class PartyIn(Strict):
 
 
 class JVCreate(Strict):
-    name: Name
+    name: RefName
     purpose: Text = ""
     status: JVStatus = "forming"
     formation_date: date | None = None
@@ -166,13 +169,13 @@ class TierIn(Strict):
 
 
 class MilestoneIn(Strict):
-    name: Name
+    name: RefName
     amount: Amount
     achieved_on: date | None = None
 
 
 class LicenseCreate(Strict):
-    name: Name
+    name: RefName
     direction: Direction = Field(description="out: we license our IP out; in: we license in")
     licensor: Name
     licensee: Name

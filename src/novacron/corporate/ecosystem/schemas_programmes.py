@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from pydantic import Field
 
+from novacron.corporate.common import URL_NAME
 from novacron.corporate.ecosystem.schemas import (
     Amount,
     CertStatus,
@@ -19,6 +20,7 @@ from novacron.corporate.ecosystem.schemas import (
     Positive,
     ProgrammeType,
     ProjectStatus,
+    RefName,
     Strict,
 )
 
@@ -26,7 +28,7 @@ from novacron.corporate.ecosystem.schemas import (
 
 
 class LabCreate(Strict):
-    name: Name
+    name: RefName
     partners: list[Name] = Field(min_length=1, max_length=50)
     focus_area: str = Field("", max_length=256)
     budget: Amount
@@ -42,7 +44,7 @@ class LabUpdate(Strict):
 
 
 class ProjectIn(Strict):
-    title: str = Field(min_length=1, max_length=256)
+    title: str = Field(min_length=1, max_length=256, pattern=URL_NAME)
     status: ProjectStatus = "planned"
     outcome: Outcome = "none"
 

@@ -133,6 +133,12 @@ class Money:
         return f"{self.booked().amount:,} {self.currency}"
 
 
+def booked(amount: Decimal | None, currency: str) -> Decimal:
+    """``amount`` rounded half-even to the currency's minor unit, as a ledger stores and
+    shows it (0 for None)."""
+    return Money(amount if amount is not None else Decimal(0), currency).booked().amount
+
+
 def total(items: Iterable[Money], currency: str) -> Money:
     """The sum of ``items`` (all in ``currency``; ``CurrencyMismatch`` otherwise)."""
     result = Money.zero(currency)

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
 
 from novacron.core.clock import isoformat
+from novacron.corporate.common import MAX_AMOUNT
 
 WorkstreamKey = Literal[
     "technology",
@@ -30,8 +31,8 @@ CURRENCY = r"^[A-Z]{3}$"
 
 
 def money(**kwargs: Any) -> Any:
-    """A ledger amount: Decimal that fits ``Numeric(20, 4)``, never negative."""
-    return Field(ge=0, max_digits=20, decimal_places=4, **kwargs)
+    """A ledger amount: Decimal that both databases store exactly, never negative."""
+    return Field(ge=0, le=MAX_AMOUNT, max_digits=20, decimal_places=4, **kwargs)
 
 
 class Strict(BaseModel):
@@ -72,6 +73,9 @@ class ProgrammeCreate(Strict):
     target_name: str = Field(min_length=1, max_length=200)
     close_date: date
     synergy_plan: list[SynergyLineIn] = Field(default_factory=list, max_length=200)
+    currency: str | None = Field(
+        None, pattern=CURRENCY, description="The deal's currency (default: the plan's, or USD)"
+    )
 
 
 class ProgrammeOut(Out):
@@ -312,7 +316,7 @@ class RiskOut(Out):
 class ActualIn(Strict):
     line_id: str = Field(min_length=1, max_length=64)
     period: int = Field(ge=1, le=200, description="Quarter after close, from 1")
-    amount: Decimal = Field(max_digits=20, decimal_places=4)
+    amount: Decimal = Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, max_digits=20, decimal_places=4)
     currency: str = Field(pattern=CURRENCY)
     note: str = Field("", max_length=2000)
 

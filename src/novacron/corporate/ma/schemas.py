@@ -15,13 +15,15 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_serializer
 
 from novacron.core.clock import isoformat
+from novacron.corporate.common import MAX_AMOUNT, URL_NAME
 
 Category = Literal["storage", "networking", "security", "ai_ml", "quantum", "custom"]
 SynergyCategory = Literal["revenue", "cost"]
 
 CURRENCY = r"^[A-Z]{3}$"
-MAX_MONEY = Decimal("1e15")
-"""Numeric(20, 4) holds 16 integer digits; a quadrillion is beyond any deal."""
+MAX_MONEY = MAX_AMOUNT
+"""The corporate bound on money (see ``novacron.corporate.common.MAX_AMOUNT``): what
+both databases store exactly to the fourth decimal."""
 
 
 def plain_decimal(value: Decimal) -> str:
@@ -89,7 +91,7 @@ class TargetFields(Strict):
     nda_owner: Person | None = None
 
 
-NAME = r"^[^/]+$"
+NAME = URL_NAME
 """Target names appear in URL paths (``/targets/{name}``): anything but a slash."""
 
 

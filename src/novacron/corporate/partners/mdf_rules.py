@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from novacron.core.errors import Invalid, InvalidState
-from novacron.corporate.finance.money import Money, same_currency
+from novacron.corporate.finance.money import Money, booked, same_currency
 
 STATES: tuple[str, ...] = ("requested", "approved", "rejected", "claimed", "paid")
 TRANSITIONS: dict[str, dict[str, str]] = {
@@ -97,10 +97,6 @@ class Balance:
     rebates_accrued: Decimal
 
 
-def _booked(amount: Decimal, currency: str) -> Decimal:
-    return Money(amount, currency).booked().amount
-
-
 def balances(entries: Iterable[tuple[str, Money]]) -> list[Balance]:
     """Balances per currency from ``(kind, amount)`` ledger entries (never summed across
     currencies)."""
@@ -114,11 +110,11 @@ def balances(entries: Iterable[tuple[str, Money]]) -> list[Balance]:
         out.append(
             Balance(
                 currency,
-                _booked(approved, currency),
-                _booked(per["mdf_claimed"], currency),
-                _booked(per["mdf_paid"], currency),
-                _booked(approved - per["mdf_paid"], currency),
-                _booked(per["rebate_accrued"], currency),
+                booked(approved, currency),
+                booked(per["mdf_claimed"], currency),
+                booked(per["mdf_paid"], currency),
+                booked(approved - per["mdf_paid"], currency),
+                booked(per["rebate_accrued"], currency),
             )
         )
     return out

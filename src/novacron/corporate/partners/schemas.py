@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from novacron.core.clock import isoformat
+from novacron.corporate.common import MAX_AMOUNT, URL_NAME
 from novacron.corporate.finance.money import MINOR_UNITS
 
 PartnerType = Literal["cloud", "hardware", "telco", "system_integrator", "reseller", "technology"]
@@ -20,7 +21,7 @@ ProgrammeKind = Literal["co_sell", "marketing", "incentive"]
 Motion = Literal["sourced", "influenced"]
 Currency = str
 CURRENCY = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD")
-AMOUNT = Field(gt=0, max_digits=18, decimal_places=4)
+AMOUNT = Field(gt=0, le=MAX_AMOUNT, max_digits=18, decimal_places=4)
 
 
 class Strict(BaseModel):
@@ -54,7 +55,7 @@ class Contact(Strict):
 
 
 class PartnerCreate(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=URL_NAME)
     type: PartnerType
     region: str = Field("", max_length=64)
     currency: Currency = CURRENCY
@@ -70,7 +71,7 @@ class PartnerCreate(Strict):
 class PartnerUpdate(Strict):
     """Only the fields given change; ``tier`` is never set by hand (it is evaluated)."""
 
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: str | None = Field(None, min_length=1, max_length=200, pattern=URL_NAME)
     type: PartnerType | None = None
     region: str | None = Field(None, max_length=64)
     contacts: list[Contact] | None = Field(None, max_length=50)
@@ -179,7 +180,7 @@ class HealthOut(BaseModel):
 
 
 class ProgrammeCreate(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=URL_NAME)
     kind: ProgrammeKind
     description: str = Field("", max_length=10_000)
     min_tier: Tier = "bronze"
@@ -187,7 +188,7 @@ class ProgrammeCreate(Strict):
     benefits: list[str] = Field(default_factory=list, max_length=50)
     start_on: date
     end_on: date | None = None
-    mdf_budget: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=4)
+    mdf_budget: Decimal | None = Field(None, ge=0, le=MAX_AMOUNT, max_digits=18, decimal_places=4)
     budget_currency: Currency | None = Field(None, pattern=r"^[A-Z]{3}$")
 
 

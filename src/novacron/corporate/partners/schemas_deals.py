@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
+from novacron.corporate.common import MAX_AMOUNT
 from novacron.corporate.partners.schemas import AMOUNT, CURRENCY, Currency, Motion, Out, Strict
 
 # -- deal registrations --------------------------------------------------------------------
+
+
+def _naive_utc(value: datetime | None) -> datetime | None:
+    """A time with an offset converted to UTC, then stored naive like every other time
+    (dropping the offset unconverted would shift it by the offset); naive is UTC."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+UtcDateTime = Annotated[datetime | None, AfterValidator(_naive_utc)]
 
 
 class RegistrationCreate(Strict):
@@ -21,7 +33,7 @@ class RegistrationCreate(Strict):
     amount: Decimal = AMOUNT
     currency: Currency = CURRENCY
     expected_close: date | None = None
-    registered_at: datetime | None = Field(
+    registered_at: UtcDateTime = Field(
         None, description="When registered (default: now); back-dated imports set it"
     )
     valid_days: int = Field(90, ge=1, le=730, description="Days until it expires")
@@ -59,12 +71,12 @@ class ExtendIn(Strict):
 class CloseIn(Strict):
     outcome: Literal["won", "lost"]
     closed_on: date | None = None
-    amount: Decimal | None = Field(None, gt=0, max_digits=18, decimal_places=4)
+    amount: Decimal | None = Field(None, gt=0, le=MAX_AMOUNT, max_digits=18, decimal_places=4)
     """The final amount when it differs from the registered one."""
 
 
 class ExpireIn(Strict):
-    now: datetime | None = None
+    now: UtcDateTime = None
 
 
 class ExpiredOut(BaseModel):
@@ -87,13 +99,18 @@ class MDFRequestCreate(Strict):
 
 class MDFApprove(Strict):
     approved_amount: Decimal | None = Field(
-        None, max_digits=18, decimal_places=4, description="Default: the requested amount"
+        None,
+        ge=-MAX_AMOUNT,
+        le=MAX_AMOUNT,
+        max_digits=18,
+        decimal_places=4,
+        description="Default: the requested amount",
     )
     currency: Currency | None = Field(None, pattern=r"^[A-Z]{3}$")
 
 
 class MDFClaim(Strict):
-    claimed_amount: Decimal = Field(max_digits=18, decimal_places=4)
+    claimed_amount: Decimal = Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, max_digits=18, decimal_places=4)
     currency: Currency = CURRENCY
     proof: str = Field(min_length=1, max_length=500, description="URL or document name")
     invoice_date: date
@@ -158,7 +175,9 @@ class LedgerOut(BaseModel):
 
 
 class BandIn(Strict):
-    up_to: Decimal | None = Field(None, gt=0, description="Inclusive limit; null on the last")
+    up_to: Decimal | None = Field(
+        None, gt=0, le=MAX_AMOUNT, description="Inclusive limit; null on the last"
+    )
     rate: Decimal = Field(ge=0, le=1, description="A fraction: 0.02 is 2%")
 
 

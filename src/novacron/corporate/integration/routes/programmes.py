@@ -45,6 +45,7 @@ def create_programme(request: Request, body: ProgrammeCreate) -> ProgrammeDetail
             close_date=body.close_date,
             synergy_plan=[line.model_dump() for line in body.synergy_plan],
             created_by=who(request),
+            currency=body.currency,
         )
         return svc.detail(s, programme.id)
 

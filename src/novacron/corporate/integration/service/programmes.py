@@ -38,9 +38,11 @@ DEFAULT_CURRENCY = "USD"
 _PLAN = TypeAdapter(list[SynergyLineIn])
 
 
-def _synergy_lines(synergy_plan: list[dict[str, Any]]) -> list[SynergyLineIn]:
+def _synergy_lines(
+    synergy_plan: list[dict[str, Any]], currency: str | None = None
+) -> list[SynergyLineIn]:
     """The plan validated, with field paths like ``synergy_plan.1.run_rate``; its lines
-    must share one currency (the programme's)."""
+    must share one currency (the programme's: ``currency`` when given)."""
     try:
         lines = _PLAN.validate_python(synergy_plan)
     except ValidationError as exc:
@@ -49,8 +51,11 @@ def _synergy_lines(synergy_plan: list[dict[str, Any]]) -> list[SynergyLineIn]:
             for err in exc.errors(include_url=False)
         ]
         raise Invalid("invalid synergy_plan", errors=errors) from None
-    if lines:
-        same_currency((f"synergy_plan.{i}.currency", ln.currency) for i, ln in enumerate(lines))
+    tagged = [(f"synergy_plan.{i}.currency", ln.currency) for i, ln in enumerate(lines)]
+    if currency is not None:
+        tagged.insert(0, ("currency", currency))
+    if tagged:
+        same_currency(tagged)
     return lines
 
 
@@ -62,18 +67,20 @@ def generate_programme(
     close_date: date,
     synergy_plan: list[dict[str, Any]],
     created_by: str,
+    currency: str | None = None,
 ) -> Programme:
     """The default integration programme for a target that has just closed: nine
     workstreams, four phases dated from ``close_date``, milestones, tasks with their
     dependencies, and the synergy plan copied for realisation tracking. One programme per
-    target: a second call raises ``Conflict``."""
+    target: a second call raises ``Conflict``. The programme's currency is ``currency``
+    (the deal's) when given, else its synergy lines', else USD."""
     if not target_id or len(target_id) > 64:
         raise Invalid("target_id is required", errors=[{"loc": ["target_id"], "msg": "1-64 chars"}])
     if not target_name or len(target_name) > 200:
         raise Invalid(
             "target_name is required", errors=[{"loc": ["target_name"], "msg": "1-200 chars"}]
         )
-    lines = _synergy_lines(synergy_plan)
+    lines = _synergy_lines(synergy_plan, currency)
     existing = session.scalar(select(Programme.id).where(Programme.target_id == target_id))
     if existing:
         raise Conflict(f"target {target_id} already has integration programme {existing}")
@@ -83,7 +90,7 @@ def generate_programme(
         target_name=target_name,
         name=f"{target_name} integration"[:200],
         close_date=close_date,
-        currency=lines[0].currency if lines else DEFAULT_CURRENCY,
+        currency=currency or (lines[0].currency if lines else DEFAULT_CURRENCY),
         created_by=created_by,
     )
     session.add(programme)

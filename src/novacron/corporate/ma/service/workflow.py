@@ -112,7 +112,8 @@ def advance(
 
 
 def _generate_programme(session: Session, target: Target, by: str) -> None:
-    """The integration slice builds the programme from the close date and synergy plan."""
+    """The integration slice builds the programme from the close date and synergy plan,
+    in the deal's currency (also when the plan is empty)."""
     from novacron.corporate.integration.service import generate_programme
 
     if target.closed_on is None:  # the gate checked it; keep mypy and a reader sure
@@ -141,6 +142,7 @@ def _generate_programme(session: Session, target: Target, by: str) -> None:
         close_date=target.closed_on,
         synergy_plan=plan,
         created_by=by,
+        currency=target.currency,
     )
     target.integration_programme_id = str(programme.id)
 

@@ -7,11 +7,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TypeVar
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from novacron.core.errors import Invalid, NotFound
 from novacron.core.ids import new_id
+from novacron.corporate.common import find_by_ref, serialize
 from novacron.corporate.finance.money import Money
 from novacron.corporate.partners.models import (
     DealRegistration,
@@ -25,14 +26,7 @@ T = TypeVar("T", Partner, PartnerProgramme)
 
 
 def _by_ref(session: Session, model: type[T], ref: str, what: str, field: str | None) -> T:
-    row = session.scalar(select(model).where(or_(model.id == ref, model.name == ref)))
-    if row is None:
-        if field is not None:
-            raise Invalid(
-                f"{field}: no {what} {ref!r}", errors=[{"loc": [field], "msg": f"no such {what}"}]
-            )
-        raise NotFound(f"no {what} {ref!r}")
-    return row
+    return find_by_ref(session, model, ref, what, field=field)
 
 
 def find_partner(session: Session, ref: str, field: str | None = None) -> Partner:
@@ -51,16 +45,21 @@ def find_registration(session: Session, reg_id: str) -> DealRegistration:
     return reg
 
 
-def find_mdf(session: Session, request_id: str) -> MDFRequest:
-    req = session.get(MDFRequest, request_id)
+LEDGER_LOCK = "corporate.partners.ledger"
+"""Serializes bookings, and the checks before them (budget left, period not yet booked)."""
+
+
+def find_mdf(session: Session, request_id: str, *, lock: bool = False) -> MDFRequest:
+    """The request; ``lock`` takes its row lock so that concurrent moves of one request
+    serialize (the second sees the first's state and is refused)."""
+    if lock:
+        stmt = select(MDFRequest).where(MDFRequest.id == request_id).with_for_update()
+        req = session.scalars(stmt.execution_options(populate_existing=True)).first()
+    else:
+        req = session.get(MDFRequest, request_id)
     if req is None:
         raise NotFound(f"no MDF request {request_id!r}")
     return req
-
-
-def booked(amount: Decimal, currency: str) -> Decimal:
-    """Rounded half-even to the currency's minor unit (what a ledger stores)."""
-    return Money(amount, currency).booked().amount
 
 
 def not_before(first: date, then: date, field: str, other: str) -> None:
@@ -85,7 +84,9 @@ def book(
     period: tuple[date, date] | None = None,
     memo: str = "",
 ) -> PartnerLedgerEntry:
-    """Add one ledger entry, booked half-even to the currency's minor unit."""
+    """Add one ledger entry, booked half-even to the currency's minor unit (under the
+    ledger lock: concurrent bookings get distinct, ordered ``seq`` numbers)."""
+    serialize(session, LEDGER_LOCK)
     last = session.scalar(select(func.max(PartnerLedgerEntry.seq)))
     entry = PartnerLedgerEntry(
         id=new_id("pled"),

@@ -13,12 +13,12 @@ from novacron.core.clock import utcnow
 from novacron.core.errors import Conflict, Invalid
 from novacron.core.ids import new_id
 from novacron.core.pagination import PageParams, paginate
-from novacron.corporate.finance.money import same_currency
+from novacron.corporate.common import serialize
+from novacron.corporate.finance.money import booked, same_currency
 from novacron.corporate.partners import registration as rules
 from novacron.corporate.partners.models import DealRegistration
 from novacron.corporate.partners.schemas_deals import CloseIn, RegistrationCreate
 from novacron.corporate.partners.service.common import (
-    booked,
     find_partner,
     find_registration,
     not_before,
@@ -51,6 +51,12 @@ def expire_registrations(session: Session, now: datetime) -> list[str]:
     return expired
 
 
+def _lock_deal(session: Session, customer_key: str, product_key: str) -> None:
+    """Serialize registrations and approvals of one customer and product: the duplicate
+    screening and "first approved wins" must see every rival committed before them."""
+    serialize(session, f"corporate.partners.deal:{customer_key}\x1f{product_key}")
+
+
 def _open_same(session: Session, customer_key: str, product_key: str) -> list[DealRegistration]:
     stmt = select(DealRegistration).where(
         DealRegistration.customer_key == customer_key,
@@ -81,6 +87,7 @@ def register(
             errors=[{"loc": ["customer_name"], "msg": "nothing left after normalisation"}],
         )
     product_key = rules.normalise_product(data.product)
+    _lock_deal(session, customer_key, product_key)
     expire_registrations(session, now)
     others = _open_same(session, customer_key, product_key)
     screening = rules.screen(partner.id, customer_key, product_key, map(_view, others))
@@ -146,12 +153,22 @@ def get_registration(
     return find_registration(session, reg_id)
 
 
+def _locked(session: Session, reg_id: str, now: datetime | None) -> DealRegistration:
+    """The registration, read again under its deal's lock (every status move takes it,
+    so two moves of one registration, or of rivals, never interleave)."""
+    reg = find_registration(session, reg_id)
+    _lock_deal(session, reg.customer_key, reg.product_key)
+    session.expire_all()
+    return get_registration(session, reg_id, now)
+
+
 def approve(
     session: Session, reg_id: str, by: str, now: datetime | None = None
 ) -> DealRegistration:
     """First approved wins: other partners' pending rivals are rejected; approving while
-    a rival is already approved is refused (409)."""
-    reg = get_registration(session, reg_id, now)
+    a rival is already approved is refused (409). Concurrent approvals of rivals
+    serialize on the deal's lock: the second sees the first and is refused."""
+    reg = _locked(session, reg_id, now)
     new_status = rules.next_status(reg.status, "approve", reg.id)
     rivals = _open_same(session, reg.customer_key, reg.product_key)
     outcome = rules.approval(_view(reg), map(_view, rivals))
@@ -173,7 +190,7 @@ def approve(
 def reject(
     session: Session, reg_id: str, reason: str, by: str, now: datetime | None = None
 ) -> DealRegistration:
-    reg = get_registration(session, reg_id, now)
+    reg = _locked(session, reg_id, now)
     reg.status = rules.next_status(reg.status, "reject", reg.id)
     reg.decided_by = by
     reg.decision_reason = reason or "rejected"
@@ -185,7 +202,7 @@ def extend(
     session: Session, reg_id: str, days: int, now: datetime | None = None
 ) -> DealRegistration:
     """Push ``expires_at`` out by ``days`` (open registrations only)."""
-    reg = get_registration(session, reg_id, now)
+    reg = _locked(session, reg_id, now)
     rules.next_status(reg.status, "extend", reg.id)
     reg.expires_at = reg.expires_at + timedelta(days=days)
     session.flush()
@@ -197,7 +214,7 @@ def close(
 ) -> DealRegistration:
     """Won (approved registrations only) or lost; the partner's tier is re-evaluated."""
     now = now or utcnow()
-    reg = get_registration(session, reg_id, now)
+    reg = _locked(session, reg_id, now)
     reg.status = rules.next_status(reg.status, data.outcome, reg.id)
     closed_on: date = data.closed_on or now.date()
     not_before(reg.registered_at.date(), closed_on, "closed_on", "the registration date")

@@ -14,13 +14,14 @@ from novacron.core.clock import utcnow
 from novacron.core.errors import Invalid
 from novacron.core.ids import new_id
 from novacron.core.pagination import PageParams, paginate
-from novacron.corporate.finance.money import Money, same_currency
+from novacron.corporate.common import serialize
+from novacron.corporate.finance.money import Money, booked, same_currency
 from novacron.corporate.partners import mdf_rules
 from novacron.corporate.partners.models import MDFRequest, PartnerLedgerEntry
 from novacron.corporate.partners.schemas_deals import MDFApprove, MDFClaim, MDFRequestCreate
 from novacron.corporate.partners.service.common import (
+    LEDGER_LOCK,
     book,
-    booked,
     find_mdf,
     find_partner,
     find_programme,
@@ -93,7 +94,10 @@ def _committed(session: Session, programme_id: str, currency: str) -> Money:
 
 
 def approve(session: Session, request_id: str, data: MDFApprove, by: str) -> MDFRequest:
-    req = find_mdf(session, request_id)
+    """Approve (at most the requested amount) within the programme's MDF budget. The
+    request's row lock and the ledger lock make concurrent approvals serialize: a request
+    is approved once, and the budget check sees every commitment booked before it."""
+    req = find_mdf(session, request_id, lock=True)
     state = mdf_rules.next_state(req.state, "approve", req.id)
     requested = Money(Decimal(req.requested_amount), req.currency)
     amount = requested.amount if data.approved_amount is None else data.approved_amount
@@ -104,6 +108,7 @@ def approve(session: Session, request_id: str, data: MDFApprove, by: str) -> MDF
     programme = find_programme(session, req.programme_id)
     if programme.mdf_budget is not None and programme.budget_currency:
         budget = Money(Decimal(programme.mdf_budget), programme.budget_currency)
+        serialize(session, LEDGER_LOCK)
         mdf_rules.check_budget(budget, _committed(session, programme.id, budget.currency), approved)
     req.state = state
     req.approved_amount = approved.amount
@@ -116,7 +121,7 @@ def approve(session: Session, request_id: str, data: MDFApprove, by: str) -> MDF
 
 
 def reject(session: Session, request_id: str, reason: str) -> MDFRequest:
-    req = find_mdf(session, request_id)
+    req = find_mdf(session, request_id, lock=True)
     req.state = mdf_rules.next_state(req.state, "reject", req.id)
     req.decision_reason = reason or "rejected"
     session.flush()
@@ -126,7 +131,7 @@ def reject(session: Session, request_id: str, reason: str) -> MDFRequest:
 def claim(session: Session, request_id: str, data: MDFClaim, by: str) -> MDFRequest:
     """Claim with proof: at most the approved amount, in its currency; the unclaimed
     rest of the approval is released."""
-    req = find_mdf(session, request_id)
+    req = find_mdf(session, request_id, lock=True)
     state = mdf_rules.next_state(req.state, "claim", req.id)
     assert req.approved_amount is not None
     approved = Money(Decimal(req.approved_amount), req.currency)
@@ -154,7 +159,7 @@ def claim(session: Session, request_id: str, data: MDFClaim, by: str) -> MDFRequ
 
 
 def pay(session: Session, request_id: str, paid_on: date | None, by: str) -> MDFRequest:
-    req = find_mdf(session, request_id)
+    req = find_mdf(session, request_id, lock=True)
     req.state = mdf_rules.next_state(req.state, "pay", req.id)
     assert req.claimed_amount is not None
     paid = Money(Decimal(req.claimed_amount), req.currency)

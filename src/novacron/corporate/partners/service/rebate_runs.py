@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from novacron.core.clock import utcnow
 from novacron.core.errors import Conflict, Invalid
 from novacron.core.ids import new_id
+from novacron.corporate.common import serialize
 from novacron.corporate.finance.money import Money
 from novacron.corporate.partners import rebates, tiers
 from novacron.corporate.partners.models import (
@@ -22,7 +23,12 @@ from novacron.corporate.partners.models import (
     RebateSchedule,
 )
 from novacron.corporate.partners.schemas_deals import ScheduleIn
-from novacron.corporate.partners.service.common import book, find_partner, not_before
+from novacron.corporate.partners.service.common import (
+    LEDGER_LOCK,
+    book,
+    find_partner,
+    not_before,
+)
 
 
 def _from_row(row: RebateSchedule) -> rebates.Schedule:
@@ -105,8 +111,11 @@ def compute(
 ) -> dict[str, Any]:
     """Each partner's rebate on its won revenue in [start, end] under its tier's schedule;
     with ``book_it``, each non-zero rebate becomes a ``rebate_accrued`` ledger entry
-    (a period is booked once per partner: overlapping runs are refused)."""
+    (a period is booked once per partner: overlapping runs are refused, concurrent ones
+    too, as the check and the booking hold the ledger lock)."""
     not_before(start, end, "period_end", "period_start")
+    if book_it:
+        serialize(session, LEDGER_LOCK)
     if partner_ref:
         partners = [find_partner(session, partner_ref, field="partner")]
     else:
