@@ -8,15 +8,13 @@ user's own records are never touched or deleted. Everything is loaded in the cal
 transaction: a failure leaves nothing half-loaded.
 
 Dates are offsets from ``today``. Stage history is back-dated so the pipeline looks
-lived-in (days in stage, days to close): the M&A service stamps stage changes with its
-module clock and takes no ``at``, so while the demo loads, that clock answers the
-demo's moment **for this thread only** (a context variable; every other request sees
-the real time).
+lived-in (days in stage, days to close): the M&A service's ``create_target``,
+``advance`` and ``drop`` take the moment to record (``at=``).
 
 Where things live:
 
     data.py       the portfolio as plain data (day offsets, names, amounts)
-    common.py     the loader state, the back-dating clock, the by-name check
+    common.py     the loader state (today, moments, counts), the by-name check
     targets.py    targets through the pipeline; closed deals' integration programmes
     partners.py   partners, registrations, programmes, MDF, rebates
     ecosystem.py  joint venture, licences, lab, academic and government partnerships
@@ -29,7 +27,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from novacron.corporate.demo import data
-from novacron.corporate.demo.common import Loader, backdating, exists
+from novacron.corporate.demo.common import Loader, exists
 from novacron.corporate.demo.ecosystem import load_ecosystem
 from novacron.corporate.demo.partners import load_partners
 from novacron.corporate.demo.targets import load_target
@@ -42,12 +40,11 @@ __all__ = ["load"]
 def load(session: Session, by: str, today: date) -> DemoOut:
     """Load whatever part of the demo portfolio is missing (see the module docstring)."""
     loader = Loader(session, by, today)
-    with backdating():
-        for spec in data.TARGETS:
-            if exists(ma_targets.find_target, session, spec.name):
-                loader.skip("targets")
-            else:
-                load_target(loader, spec)
+    for spec in data.TARGETS:
+        if exists(ma_targets.find_target, session, spec.name):
+            loader.skip("targets")
+        else:
+            load_target(loader, spec)
     load_partners(loader)
     load_ecosystem(loader)
     made = sum(loader.created.values())

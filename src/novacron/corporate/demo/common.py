@@ -1,12 +1,9 @@
-"""What the demo loaders share: the loader state (today, counts), the back-dating clock,
-and the by-name existence check that makes the demo idempotent."""
+"""What the demo loaders share: the loader state (today, moments, counts) and the by-name
+existence check that makes the demo idempotent."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -14,10 +11,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from novacron.core.clock import utcnow
 from novacron.core.errors import NotFound
 from novacron.corporate.demo import data
-from novacron.corporate.ma.service import targets as ma_targets
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -25,38 +20,6 @@ M = TypeVar("M", bound=BaseModel)
 def build(model: type[M], **fields: Any) -> M:
     """A service's request model from keyword fields, validated as the API would."""
     return model.model_validate(fields)
-
-
-# -- the back-dating clock ------------------------------------------------------------------
-
-_MOMENT: ContextVar[datetime | None] = ContextVar("novacron_demo_moment", default=None)
-_CLOCK_LOCK = threading.Lock()
-
-
-def _demo_clock() -> datetime:
-    moment = _MOMENT.get()
-    return moment if moment is not None else utcnow()
-
-
-@contextmanager
-def backdating() -> Iterator[None]:
-    """Route the M&A service's clock through ``_MOMENT`` while the demo loads."""
-    with _CLOCK_LOCK:
-        original = ma_targets.utcnow
-        ma_targets.utcnow = _demo_clock
-        try:
-            yield
-        finally:
-            ma_targets.utcnow = original
-
-
-@contextmanager
-def at(moment: datetime) -> Iterator[None]:
-    token = _MOMENT.set(moment)
-    try:
-        yield
-    finally:
-        _MOMENT.reset(token)
 
 
 # -- the loader -----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 from novacron.core.errors import InvalidState
 from novacron.core.pagination import MAX_LIMIT, PageParams
 from novacron.corporate.demo import data
-from novacron.corporate.demo.common import Loader, at, build
+from novacron.corporate.demo.common import Loader, build
 from novacron.corporate.integration import schemas as int_schemas
 from novacron.corporate.integration.service import governance as int_governance
 from novacron.corporate.integration.service import tasks as int_tasks
@@ -30,36 +30,33 @@ from novacron.corporate.ma.service import workflow as ma_workflow
 
 def load_target(ld: Loader, spec: data.TargetSpec) -> None:
     s, by = ld.s, ld.by
-    with at(ld.moment(spec.created)):
-        target = ma_targets.create_target(
-            s,
-            build(
-                ma.TargetCreate,
-                name=spec.name,
-                category=spec.category,
-                custom_category=spec.custom_category,
-                description=spec.description,
-                headquarters=spec.headquarters,
-                country=spec.country,
-                currency=spec.currency,
-                revenue=Decimal(spec.revenue),
-                ebitda=Decimal(spec.ebitda),
-                employees=spec.employees,
-                financials_year=ld.day(-365).year,
-                asking_value=Decimal(spec.asking_value),
-                owner=spec.owner,
-                expected_close_on=None
-                if spec.expected_close is None
-                else ld.day(spec.expected_close),
-            ),
-            by,
-        )
+    target = ma_targets.create_target(
+        s,
+        build(
+            ma.TargetCreate,
+            name=spec.name,
+            category=spec.category,
+            custom_category=spec.custom_category,
+            description=spec.description,
+            headquarters=spec.headquarters,
+            country=spec.country,
+            currency=spec.currency,
+            revenue=Decimal(spec.revenue),
+            ebitda=Decimal(spec.ebitda),
+            employees=spec.employees,
+            financials_year=ld.day(-365).year,
+            asking_value=Decimal(spec.asking_value),
+            owner=spec.owner,
+            expected_close_on=None if spec.expected_close is None else ld.day(spec.expected_close),
+        ),
+        by,
+        at=ld.moment(spec.created),
+    )
     ld.count("targets")
     _scorecard(ld, spec)
     for stage, offset in spec.moves:
         _prepare_gate(ld, spec, target.stage)
-        with at(ld.moment(offset)):
-            ma_workflow.advance(s, target.id, by, reason=f"demo: entered {stage}")
+        ma_workflow.advance(s, target.id, by, reason=f"demo: entered {stage}", at=ld.moment(offset))
         ld.count("stage_moves")
     if spec.stuck_diligence:
         _diligence(ld, spec, done=False)
@@ -82,8 +79,7 @@ def load_target(ld: Loader, spec: data.TargetSpec) -> None:
         ld.count("findings")
     if spec.drop:
         offset, reason = spec.drop
-        with at(ld.moment(offset)):
-            ma_workflow.drop(s, target.id, by, reason)
+        ma_workflow.drop(s, target.id, by, reason, at=ld.moment(offset))
     if target.integration_programme_id:
         _integration(ld, spec, target.integration_programme_id)
 

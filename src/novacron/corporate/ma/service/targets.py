@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -57,10 +58,16 @@ def _check_name_free(session: Session, name: str, own_id: str | None = None) -> 
 
 
 def record_change(
-    session: Session, target: Target, to_stage: Stage, by: str, reason: str | None
+    session: Session,
+    target: Target,
+    to_stage: Stage,
+    by: str,
+    reason: str | None,
+    at: datetime | None = None,
 ) -> StageChange:
-    """Move ``target`` to ``to_stage`` and write the history row."""
-    now = utcnow()
+    """Move ``target`` to ``to_stage`` and write the history row, dated ``at`` (default
+    now; the demo loader back-dates a portfolio's history with it)."""
+    now = at or utcnow()
     change = StageChange(
         id=new_id("stg"),
         target_id=target.id,
@@ -77,8 +84,10 @@ def record_change(
     return change
 
 
-def create_target(session: Session, data: TargetCreate, created_by: str) -> Target:
-    """A new target in screening (reused by the CSV import)."""
+def create_target(
+    session: Session, data: TargetCreate, created_by: str, *, at: datetime | None = None
+) -> Target:
+    """A new target in screening (reused by the CSV import), created ``at`` (default now)."""
     _check_category(data.category, data.custom_category)
     _check_name_free(session, data.name)
     target = Target(
@@ -100,7 +109,7 @@ def create_target(session: Session, data: TargetCreate, created_by: str) -> Targ
         probability=data.probability,
         expected_close_on=data.expected_close_on,
         stage=Stage.screening.value,
-        stage_changed_at=utcnow(),
+        stage_changed_at=at or utcnow(),
         nda_signed=bool(data.nda_signed),
         nda_owner=data.nda_owner,
         created_by=created_by,

@@ -7,6 +7,7 @@ integration slice's service: the deal can't be recorded as closed without its pr
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -96,15 +97,16 @@ def advance(
     *,
     reason: str | None = None,
     min_score: float | None = None,
+    at: datetime | None = None,
 ) -> Target:
     """Move the target to its next stage if the gate passes; ``InvalidState`` listing the
-    unmet criteria otherwise."""
+    unmet criteria otherwise. ``at`` dates the move (default now)."""
     target = find_target(session, ref, lock=True)
     result: Gate = evaluate_gate(Stage(target.stage), gate_facts(session, target, min_score))
     to_stage = require_advance(target.name, result)
     if to_stage is Stage.closed:
         _generate_programme(session, target, by)
-    record_change(session, target, to_stage, by, reason)
+    record_change(session, target, to_stage, by, reason, at)
     if to_stage is Stage.due_diligence:
         ensure_workstreams(session, target.id)
     session.flush()
@@ -147,14 +149,14 @@ def _generate_programme(session: Session, target: Target, by: str) -> None:
     target.integration_programme_id = str(programme.id)
 
 
-def drop(session: Session, ref: str, by: str, reason: str) -> Target:
+def drop(session: Session, ref: str, by: str, reason: str, *, at: datetime | None = None) -> Target:
     """Abandon an open deal, remembering where it was so it can be reopened there."""
     target = find_target(session, ref, lock=True)
     stage = Stage(target.stage)
     require_droppable(target.name, stage)
     target.dropped_from = stage.value
     target.drop_reason = reason
-    record_change(session, target, Stage.dropped, by, reason)
+    record_change(session, target, Stage.dropped, by, reason, at)
     session.flush()
     return target
 
