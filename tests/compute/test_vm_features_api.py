@@ -64,7 +64,7 @@ def test_network_options_are_validated_with_field_paths(cluster: Cluster) -> Non
     assert body["errors"][0]["loc"] == ["body", "network", "forwards"]
     bad_port = {"forwards": [{"host_port": 70000, "guest_port": 22}]}
     body = problem(cluster.api.post("/vms", json={**base, "network": bad_port}), 422)
-    assert body["errors"][0]["loc"] == ["body", "network", "forwards", "0", "host_port"]
+    assert body["errors"][0]["loc"] == ["body", "network", "forwards", 0, "host_port"]
     body = problem(cluster.api.post("/vms", json={**base, "network": {"mode": "bridge"}}), 422)
     assert body["errors"][0]["loc"] == ["body", "network", "bridge"]
     body = problem(

@@ -33,11 +33,13 @@ def problem_response(exc: NovaCronError, request: Request) -> JSONResponse:
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
-        loc = [str(p) for p in err.get("loc", ())]
+        # List indices stay ints, as pydantic gives them and as services' errors carry them.
+        loc = [p if isinstance(p, int) else str(p) for p in err.get("loc", ())]
+        path = [str(p) for p in loc]
         out.append(
             {
                 "loc": loc,
-                "field": ".".join(loc[1:]) or loc[0] if loc else "",
+                "field": ".".join(path[1:]) or path[0] if path else "",
                 "msg": err.get("msg", ""),
                 "type": err.get("type", ""),
             }

@@ -80,3 +80,24 @@ def test_calc_routes(corp: CorporateServer) -> None:
 
     # the body must be a JSON object
     assert corp.api.post("/corporate/calc/npv", json=[1, 2]).status_code == 422
+
+    # regressions: these answered 500 (ZeroDivisionError, OverflowError, numpy ValueError)
+    body = problem(corp, "pmt", {"rate": 0.01, "nper": 5e-324, "pv": 1000})
+    assert body["errors"][0]["loc"] == ["inputs", "nper"]
+    absurd = corp.api.post(
+        "/corporate/calc/synergies",
+        json={**SYNERGIES, "discount_rate": 1e308, "terminal_growth": None},
+    )
+    assert absurd.status_code == 200 and absurd.json()["npv"] == pytest.approx(0, abs=1e-300)
+    body = problem(
+        corp,
+        "accretion_dilution",
+        {"acquirer": {"currency": "USD", "net_income": 10, "diluted_shares": 10,
+                      "share_price": 5e-324, "tax_rate": 0.2},
+         "target": {"currency": "USD", "net_income": 1, "purchase_price": 20},
+         "consideration": {"stock": 1}},
+    )  # fmt: skip
+    assert body["errors"][0]["loc"] == ["inputs", "acquirer", "share_price"]
+    assert corp.api.post("/corporate/calc/irr", json={"cashflows": [1e308, -1e308]}).json()[
+        "roots"
+    ] == [0.0]

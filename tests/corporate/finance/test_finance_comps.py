@@ -113,7 +113,7 @@ def test_mixed_currencies_name_the_peer() -> None:
     peers = [*PEERS[:2], Peer("X", "EUR", 500, ebitda=50)]
     with pytest.raises(CurrencyMismatch) as err:
         comps(peers)
-    assert err.value.errors[0]["loc"] == ["peers", "2", "currency"]
+    assert err.value.errors[0]["loc"] == ["peers", 2, "currency"]
     with pytest.raises(CurrencyMismatch) as err:
         comps(PEERS, Target("GBP", ebitda=10))
     assert err.value.errors[0]["loc"] == ["target", "currency"]
@@ -128,7 +128,7 @@ def test_bad_inputs_name_the_field() -> None:
     assert err.value.errors[0]["loc"] == ["target", "diluted_shares"]
     with pytest.raises(Invalid) as err:
         comps([Peer("A", "USD", float("nan"), ebitda=1)])
-    assert err.value.errors[0]["loc"] == ["peers", "0", "enterprise_value"]
+    assert err.value.errors[0]["loc"] == ["peers", 0, "enterprise_value"]
 
 
 DEALS = [
@@ -204,7 +204,7 @@ def test_football_field_refuses_bad_bars() -> None:
     assert err.value.errors[0]["loc"] == ["bars", 1, "low"]
     with pytest.raises(CurrencyMismatch) as err:
         football_field([Bar("eur", 1, 2, currency="EUR")], currency="USD")
-    assert err.value.errors[0]["loc"] == ["bars", "0", "currency"]
+    assert err.value.errors[0]["loc"] == ["bars", 0, "currency"]
     with pytest.raises(Invalid) as err:
         football_field([Bar("mid", 1, 2, midpoint=3)], currency="USD")
     assert err.value.errors[0]["loc"] == ["bars", 0, "midpoint"]

@@ -61,9 +61,11 @@ def locs(exc: pytest.ExceptionInfo[Invalid]) -> list[list[str | int]]:
 
 
 def test_berk_demarzo_con_ed_constant_growth() -> None:
-    # Berk & DeMarzo, Corporate Finance, Example 7.2 "Valuing a firm with constant dividend
-    # growth": Con Ed pays $2.30 next year, equity cost of capital 7 %, growth 2 % →
-    # P0 = 2.30 / (0.07 − 0.02) = $46.00. A steady-state DCF must give the same value.
+    # Berk, DeMarzo & Harford, *Fundamentals of Corporate Finance*, Example 7.2 "Valuing a
+    # firm with constant dividend growth" (Eq. 7.6; the same example is in chapter 9 of
+    # Berk & DeMarzo's *Corporate Finance*, where it is not numbered 7.2): Con Ed pays $2.30
+    # next year, equity cost of capital 7 %, growth 2 % → P0 = 2.30 / (0.07 − 0.02) = $46.00.
+    # A steady-state DCF must give the same value.
     result = dcf(steady(2.30, 0.07, 0.02))
     assert result.enterprise_value == pytest.approx(46.00, rel=1e-12)
     assert result.rows[0].fcff == pytest.approx(2.30, rel=1e-12)

@@ -128,12 +128,14 @@ def test_exit_multiple_grid_by_enterprise_value() -> None:
     assert b - a == pytest.approx(c - b)  # type: ignore[operator]
 
 
+# Regression: a bad driver name is refused at the field that holds it, row.driver /
+# col.driver (it was ["row", "speed"], a path that exists in no input).
 @pytest.mark.parametrize(
     ("row", "col", "metric", "loc"),
     [
-        (("speed", [1.0]), ("wacc", [0.1]), "value_per_share", ["row", "speed"]),
-        (("wacc", [0.1]), ("exit_multiple", [8.0]), "value_per_share", ["col", "exit_multiple"]),
-        (("wacc", [0.1]), ("wacc", [0.1]), "value_per_share", ["col"]),
+        (("speed", [1.0]), ("wacc", [0.1]), "value_per_share", ["row", "driver"]),
+        (("wacc", [0.1]), ("exit_multiple", [8.0]), "value_per_share", ["col", "driver"]),
+        (("wacc", [0.1]), ("wacc", [0.1]), "value_per_share", ["col", "driver"]),
         (("wacc", []), ("tax_rate", [0.1]), "value_per_share", ["row", "values"]),
         (("wacc", [0.1, float("inf")]), ("tax_rate", [0.1]), "value_per_share",
          ["row", "values", 1]),
@@ -199,7 +201,9 @@ def test_scenario_refusals() -> None:
     assert "WACC must exceed" in exc.value.detail
     with pytest.raises(Invalid) as exc:
         scenarios(model(), {"base": {}, "bear": {"beta": 1.0}})
-    assert exc.value.errors[0]["loc"] == ["scenarios", "bear", "drivers", "beta"]
+    # regression: the loc is the override's own path (was scenarios.bear.drivers.beta,
+    # a field that does not exist in the inputs)
+    assert exc.value.errors[0]["loc"] == ["scenarios", "bear", "beta"]
     with pytest.raises(Invalid) as exc:
         scenarios(model(), {"base": {}, "bear": {}}, probabilities={"base": 0.5, "bear": 0.4})
     assert exc.value.errors[0]["loc"] == ["probabilities"]

@@ -63,13 +63,15 @@ def test_wacc_not_above_growth_is_refused() -> None:
     ("changes", "loc"),
     [
         ({"tax_rate": 1.2}, ["tax_rate"]),
-        ({"revenue_phase_in": (0.5, 1.5)}, ["revenue_phase_in", "1"]),
-        ({"integration_costs": (-5,)}, ["integration_costs", "0"]),
+        ({"revenue_phase_in": (0.5, 1.5)}, ["revenue_phase_in", 1]),
+        ({"integration_costs": (-5,)}, ["integration_costs", 0]),
         ({"cost_phase_in": ()}, ["cost_phase_in"]),
         ({"currency": "usd"}, ["currency"]),
     ],
 )
-def test_bad_inputs_name_the_field(changes: dict[str, object], loc: list[str]) -> None:
+def test_bad_inputs_name_the_field(changes: dict[str, object], loc: list[object]) -> None:
+    """List indices in a loc are ints, as in pydantic's paths and the rest of the engine
+    (they were the strings "1", "0")."""
     from dataclasses import replace
 
     with pytest.raises(Invalid) as err:

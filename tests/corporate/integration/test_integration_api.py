@@ -342,11 +342,11 @@ def test_bad_input_names_the_field(corp: CorporateServer) -> None:
     mixed = [SYNERGY_PLAN[0], {**SYNERGY_PLAN[1], "currency": "EUR"}]
     body = {"target_id": "t1", "target_name": "T", "close_date": CLOSE, "synergy_plan": mixed}
     problem = _problem(corp.api.post("/corporate/programmes", json=body), 422)
-    assert problem["errors"][0]["loc"] == ["synergy_plan", "1", "currency"]
+    assert problem["errors"][0]["loc"] == ["synergy_plan", 1, "currency"]
     bad_share = [{**SYNERGY_PLAN[0], "phase_in": [0.5, 1.5]}]
     body = {"target_id": "t1", "target_name": "T", "close_date": CLOSE, "synergy_plan": bad_share}
     problem = _problem(corp.api.post("/corporate/programmes", json=body), 422)
-    assert problem["errors"][0]["loc"][:3] == ["body", "synergy_plan", "0"]
+    assert problem["errors"][0]["loc"][:3] == ["body", "synergy_plan", 0]
     assert corp.api.get("/corporate/programmes").json()["total"] == 0
 
     pid = _generate(corp, "t2")["id"]

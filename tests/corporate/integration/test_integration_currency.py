@@ -40,7 +40,7 @@ def test_plan_lines_in_another_currency_are_refused(db: Database) -> None:
             s, target_id="tgt-3", target_name="Gamma", close_date=date(2026, 6, 30),
             synergy_plan=[LINE], created_by="alice", currency="GBP",
         )  # fmt: skip
-    assert exc.value.errors[0]["loc"] == ["synergy_plan", "0", "currency"]
+    assert exc.value.errors[0]["loc"] == ["synergy_plan", 0, "currency"]
 
 
 def test_closing_a_deal_without_synergies_keeps_its_currency(db: Database) -> None:

@@ -159,7 +159,7 @@ def test_mixed_currencies_are_refused_naming_the_line() -> None:
     lines = [*_lines(), synergy.LineFacts("cost", "EUR", [Decimal(1)] * 4)]
     with pytest.raises(CurrencyMismatch) as err:
         synergy.report(lines, 1)
-    assert err.value.errors[0]["loc"] == ["synergy_plan", "2", "currency"]
+    assert err.value.errors[0]["loc"] == ["synergy_plan", 2, "currency"]
 
 
 def test_cumulative_series_for_the_chart() -> None:

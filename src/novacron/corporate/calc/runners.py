@@ -35,7 +35,8 @@ from novacron.corporate.finance.tvm import discounted_payback, mirr, npv, paybac
 
 
 def _tagged(model: Any, **values: Any) -> dict[str, Any]:
-    """``values`` plus the optional currency tag of the input."""
+    """``values`` plus the optional currency tag of the input: every kind that accepts a
+    tag gives it back, so a client can carry it with the answer."""
     currency = getattr(model, "currency", None)
     return {**values, **({"currency": currency} if currency else {})}
 
@@ -47,15 +48,15 @@ def run_npv(m: s.NPVIn) -> dict[str, Any]:
 
 def run_irr(m: s.IRRIn) -> dict[str, Any]:
     result = irr(m.cashflows)
-    return {"irr": result.rate, "roots": list(result.roots), "ambiguous": result.ambiguous}
+    return _tagged(m, irr=result.rate, roots=list(result.roots), ambiguous=result.ambiguous)
 
 
 def run_xirr(m: s.XIRRIn) -> dict[str, Any]:
-    return {"xirr": xirr(m.cashflows, m.dates, m.guess)}
+    return _tagged(m, xirr=xirr(m.cashflows, m.dates, m.guess))
 
 
 def run_mirr(m: s.MIRRIn) -> dict[str, Any]:
-    return {"mirr": mirr(m.cashflows, m.finance_rate, m.reinvest_rate)}
+    return _tagged(m, mirr=mirr(m.cashflows, m.finance_rate, m.reinvest_rate))
 
 
 def run_pmt(m: s.PMTIn) -> dict[str, Any]:
@@ -67,7 +68,7 @@ def run_payback(m: s.PaybackIn) -> dict[str, Any]:
     if m.rate is not None:
         out["discounted_payback"] = discounted_payback(m.rate, m.cashflows)
         out["rate"] = m.rate
-    return out
+    return _tagged(m, **out)
 
 
 def _target(m: s.TargetIn | None) -> Target | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from novacron.core.errors import Invalid
@@ -28,7 +29,13 @@ from novacron.corporate.finance.terminal import ExitMultiple, GordonGrowth, Term
 _CAPM = ("risk_free", "beta", "market_premium")
 
 
-def run_wacc(m: sm.WACCIn) -> WACCResult:
+def run_wacc(m: sm.WACCIn) -> dict[str, Any]:
+    """``WACCResult``'s fields, plus the currency tag of the market values if given."""
+    result = dataclasses.asdict(_wacc(m))
+    return {**result, **({"currency": m.currency} if m.currency else {})}
+
+
+def _wacc(m: sm.WACCIn) -> WACCResult:
     """The cost of equity given, or by CAPM from its three inputs."""
     if m.cost_of_equity is not None:
         return wacc(m.equity_value, m.debt_value, m.cost_of_equity, m.cost_of_debt, m.tax_rate)

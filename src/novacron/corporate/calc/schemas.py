@@ -17,7 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Flows = Annotated[list[Finite], Field(min_length=1, description="Cash flows, one per period")]
-Currency = Annotated[str, Field(min_length=3, max_length=3, description="ISO 4217, e.g. USD")]
+Currency = Annotated[
+    str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217, three capitals, e.g. USD")
+]
+"""Checked here for every kind, so a tag that is only echoed (npv, pmt …) is a real code
+too (``"usd"`` or ``"US1"`` were echoed as given)."""
 
 
 class In(BaseModel):

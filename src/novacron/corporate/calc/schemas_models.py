@@ -128,7 +128,7 @@ DistributionIn = Annotated[
 class MonteCarloIn(DCFIn):
     distributions: dict[str, DistributionIn] = Field(min_length=1)
     paths: int = Field(100_000, ge=1, le=MAX_API_PATHS)
-    seed: int = 0
+    seed: int = Field(0, ge=0, description="Same seed, same paths")
     percentiles: list[Finite] = Field(
         default_factory=lambda: [5.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0]
     )

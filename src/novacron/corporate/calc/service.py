@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from novacron.core.errors import Invalid
@@ -157,10 +158,46 @@ def evaluate(kind: str, inputs: dict[str, Any]) -> dict[str, Any]:
         result = spec.run(model)
     except Invalid as exc:
         raise _under_inputs(exc) from None
+    except ArithmeticError as exc:  # a float overflow the engine did not attribute
+        raise _overflow(f"{type(exc).__name__}: {exc}") from None
+    bad = _non_finite(result)
+    if bad is not None:
+        raise _overflow(f"the result's {bad} overflows a float")
     data = jsonable(result)
     if not isinstance(data, dict):
         data = {"value": data}
     return {"kind": kind, **data}
+
+
+def _overflow(why: str) -> Invalid:
+    """The last line of defence: the engine names the field of every overflow it can
+    foresee; anything left is still bad input (figures near 1e308), so a 422, not a 500."""
+    msg = f"the figures are too large or too small to compute ({why})"
+    return Invalid(f"inputs: {msg}", errors=[{"loc": ["inputs"], "msg": msg}])
+
+
+def _non_finite(value: Any, path: str = "") -> str | None:
+    """The path of the first NaN or infinity in a result (which JSON cannot carry and
+    ``jsonable`` would otherwise turn into a silent null), or None."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        items: Any = ((f.name, getattr(value, f.name)) for f in dataclasses.fields(value))
+    elif isinstance(value, Mapping):
+        items = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    elif isinstance(value, float | np.floating):
+        return None if math.isfinite(value) else (path or "value")
+    else:
+        return None
+    for key, item in items:
+        found = _non_finite(item, f"{path}[{key}]" if isinstance(key, int) else _join(path, key))
+        if found is not None:
+            return found
+    return None
+
+
+def _join(path: str, key: object) -> str:
+    return f"{path}.{key}" if path else str(key)
 
 
 def _validated(schema: type[BaseModel], inputs: Mapping[str, Any]) -> BaseModel:

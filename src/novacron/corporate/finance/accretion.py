@@ -25,18 +25,17 @@ from typing import Literal
 
 from novacron.core.errors import Invalid
 from novacron.corporate.finance.money import same_currency
+from novacron.corporate.finance.tvm import as_number, as_rate, finite, invalid, loc_of
 
 MIX_TOLERANCE = 1e-9
 
 
 def _invalid(field: str, msg: str) -> Invalid:
-    return Invalid(f"{field}: {msg}", errors=[{"loc": field.split("."), "msg": msg}])
+    return invalid(loc_of(field), msg)
 
 
 def _finite(value: float, field: str) -> float:
-    if not (isinstance(value, int | float) and math.isfinite(value)):
-        raise _invalid(field, "must be a finite number")
-    return float(value)
+    return as_number(value, loc_of(field))
 
 
 def _positive(value: float, field: str) -> float:
@@ -161,18 +160,25 @@ def _check(inputs: AccretionInputs) -> str:
     _positive(acq.share_price, "acquirer.share_price")
     if not 0 <= _finite(acq.tax_rate, "acquirer.tax_rate") < 1:
         raise _invalid("acquirer.tax_rate", "must be in [0, 1)")
-    _finite(acq.interest_rate_on_cash, "acquirer.interest_rate_on_cash")
+    as_rate(acq.interest_rate_on_cash, "acquirer.interest_rate_on_cash")
     if acq.cash is not None:
         _non_negative(acq.cash, "acquirer.cash")
     _finite(tgt.net_income, "target.net_income")
     _check_mix(inputs.consideration)
-    _finite(inputs.debt_interest_rate, "debt_interest_rate")
+    as_rate(inputs.debt_interest_rate, "debt_interest_rate")
     _finite(inputs.synergies, "synergies")
     _non_negative(inputs.transaction_fees, "transaction_fees")
     _non_negative(inputs.write_up_da, "write_up_da")
     if acq.net_income <= 0:
         raise _invalid("acquirer.net_income", "EPS accretion needs positive standalone earnings")
     return currency
+
+
+def _check_finite(*figures: tuple[float, str]) -> None:
+    """``Invalid`` naming the input behind the first figure that overflows a float (a
+    share price of 1e-320 issues infinitely many shares): no ``inf`` reaches a result."""
+    for value, field in figures:
+        finite(value, loc_of(field), "the pro-forma figures")
 
 
 def accretion_dilution(inputs: AccretionInputs) -> AccretionResult:
@@ -205,6 +211,14 @@ def accretion_dilution(inputs: AccretionInputs) -> AccretionResult:
     accretion = pf_eps / standalone - 1
     without_synergies = pf_ni - adjustments["synergies"].after_tax
     breakeven = (standalone * pf_shares - without_synergies) / keep
+    _check_finite(
+        (price, "target.purchase_price"),
+        (new_shares, "acquirer.share_price"),
+        (pf_ni, "synergies"),
+        (pf_eps, "acquirer.diluted_shares"),
+        (accretion, "acquirer.net_income"),
+        (breakeven, "acquirer.tax_rate"),
+    )
     status: Literal["accretive", "dilutive", "neutral"] = (
         "neutral" if abs(accretion) < 1e-12 else "accretive" if accretion > 0 else "dilutive"
     )

@@ -25,6 +25,7 @@ from typing import Literal
 
 from novacron.core.errors import Invalid
 from novacron.corporate.finance.money import same_currency
+from novacron.corporate.finance.tvm import as_number, finite, invalid, loc_of
 
 QUARTILE_METHOD = "inclusive (Excel QUARTILE.INC / numpy 'linear')"
 NM: Literal["NM"] = "NM"
@@ -34,13 +35,11 @@ MultipleName = Literal["ev_ebitda", "ev_revenue", "pe"]
 
 
 def _invalid(field: str, msg: str) -> Invalid:
-    return Invalid(f"{field}: {msg}", errors=[{"loc": field.split("."), "msg": msg}])
+    return invalid(loc_of(field), msg)
 
 
 def _finite(value: float, field: str) -> float:
-    if not (isinstance(value, int | float) and math.isfinite(value)):
-        raise _invalid(field, "must be a finite number")
-    return float(value)
+    return as_number(value, loc_of(field))
 
 
 def _positive(value: float, field: str) -> float:
@@ -92,10 +91,12 @@ def summarize(values: Sequence[Multiple]) -> Summary:
 
 
 def ratio(numerator: float | None, denominator: float | None) -> Multiple:
-    """``numerator / denominator``, or "NM" when either is missing or not positive."""
+    """``numerator / denominator``, or "NM" when either is missing or not positive, or
+    when the quotient overflows a float (an EBITDA of 1e-320: no meaningful multiple)."""
     if numerator is None or denominator is None or numerator <= 0 or denominator <= 0:
         return NM
-    return numerator / denominator
+    value = numerator / denominator
+    return value if math.isfinite(value) else NM
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +178,9 @@ def apply_multiples(
             equity = _scale(ev, 1.0, -target.net_debt)
         shares = target.diluted_shares
         per_share = _scale(equity, 1.0 / shares) if shares else None
+        figures = [ev, equity, *([per_share] if per_share else [])]
+        for value in (x for r in figures for x in (r.low, r.mid, r.high)):
+            finite(value, ["target", metric_name], f"the value implied by {name}")
         implied.append(Implied(name, metric, multiples, ev, equity, per_share))
     return implied, skipped
 

@@ -18,6 +18,12 @@ MINOR_UNITS = {"JPY": 0, "KRW": 0, "BHD": 3, "KWD": 3}
 """ISO 4217 minor units that are not 2."""
 
 
+def loc_of(field: str) -> list[str | int]:
+    """``"peers.2.currency"`` as the loc ``["peers", 2, "currency"]`` (indices as ints,
+    like pydantic's), for code that names fields by dotted path."""
+    return [int(part) if part.isdigit() else part for part in field.split(".")]
+
+
 class CurrencyMismatch(Invalid):
     """Two figures in different currencies met in one calculation."""
 
@@ -27,7 +33,7 @@ def check_currency(code: str, field: str = "currency") -> str:
     if not (isinstance(code, str) and len(code) == 3 and code.isalpha() and code.isupper()):
         raise Invalid(
             f"{field}: {code!r} is not a currency code (three letters, e.g. USD)",
-            errors=[{"loc": field.split("."), "msg": "not an ISO 4217 currency code"}],
+            errors=[{"loc": loc_of(field), "msg": "not an ISO 4217 currency code"}],
         )
     return code
 
@@ -44,7 +50,7 @@ def same_currency(tagged: Iterable[tuple[str, str]]) -> str:
             raise CurrencyMismatch(
                 f"{field} is in {code} but {first[0]} is in {first[1]}: "
                 "convert to one currency first",
-                errors=[{"loc": field.split("."), "msg": f"currency {code} != {first[1]}"}],
+                errors=[{"loc": loc_of(field), "msg": f"currency {code} != {first[1]}"}],
             )
     if first is None:
         raise Invalid("no figures given", errors=[{"loc": ["currency"], "msg": "empty"}])
@@ -60,10 +66,10 @@ def to_decimal(value: object, field: str = "amount") -> Decimal:
     except (InvalidOperation, TypeError, ValueError):
         raise Invalid(
             f"{field}: {value!r} is not a number",
-            errors=[{"loc": field.split("."), "msg": "not a number"}],
+            errors=[{"loc": loc_of(field), "msg": "not a number"}],
         ) from None
     if not result.is_finite():
-        loc = field.split(".")
+        loc = loc_of(field)
         raise Invalid(f"{field} must be finite", errors=[{"loc": loc, "msg": "not finite"}])
     return result
 

@@ -14,7 +14,7 @@ With x = 1 / (1 + r) the NPV of evenly spaced flows is the polynomial
 4. a candidate with no sign change around it may be an even-multiplicity (tangent) root:
    it is kept when the NPV derivative changes sign there and the NPV vanishes to 1e-10 of
    the flows' discounted gross size;
-5. roots between which the NPV stays within rounding noise (1e-11 of the gross size) are
+5. roots between which the NPV stays within rounding noise (n × 8 eps of the gross size) are
    one multiple root, which a float sum scatters into several sign changes.
 
 numpy-financial's ``irr`` is not used: it returns a single root picked by an eigenvalue
@@ -58,8 +58,11 @@ _XTOL = 1e-15
 _RTOL = 4 * float(np.finfo(float).eps)
 _TANGENT = 1e-10
 """|NPV| / gross below which an extremum of the NPV counts as a (tangent) root."""
-_SAME_ROOT = 1e-11
-"""|NPV| / gross below which the NPV between two roots shows they are one multiple root."""
+_SAME_ROOT_PER_FLOW = 8 * float(np.finfo(float).eps)
+"""Per flow, |NPV| / gross below which the NPV between two roots shows they are one
+multiple root: rounding noise of an n-term sum is about n·eps of its gross size, so
+``n × 8 eps`` (1.8e-15 per flow) sits well above the noise yet keeps two genuine roots
+1e-6 apart, whose NPV between them is ~1e-13 of gross, apart (a flat 1e-11 merged them)."""
 _SAME_SIGN = "no real IRR: every cash flow has the same sign"
 _NO_ROOT = "no real IRR: no rate makes NPV zero"
 """Also said when the only roots lie within 2e-16 of -100 %, where no float can hold them."""
@@ -94,6 +97,13 @@ def _trim(flows: list[float]) -> list[float]:
     first = next(i for i, cf in enumerate(flows) if cf != 0.0)
     last = max(i for i, cf in enumerate(flows) if cf != 0.0)
     return flows[first : last + 1]
+
+
+def _normalised(flows: Sequence[float]) -> list[float]:
+    """The flows over the largest one's size: same roots, and no sum of flows near 1e308
+    can overflow (``math.fsum`` raises on an intermediate overflow)."""
+    size = max(abs(cf) for cf in flows)
+    return [cf / size for cf in flows]
 
 
 def _poly_candidates(flows: Sequence[float]) -> list[float]:
@@ -197,14 +207,16 @@ def _tangent_root(u: float, flows: Sequence[float], times: Sequence[float]) -> f
 def _merge(roots: Iterable[float], flows: Sequence[float], times: Sequence[float]) -> list[float]:
     """One root per cluster: a multiple root splits into several sign changes within
     rounding noise. Neighbours are the same root when the NPV between them stays within
-    ``_SAME_ROOT`` of the flows' size; each cluster keeps its member with the smallest NPV."""
+    ``_SAME_ROOT_PER_FLOW × len(flows)`` of the flows' size; each cluster keeps its
+    member with the smallest NPV."""
     clusters: list[list[float]] = []
+    same_root = _SAME_ROOT_PER_FLOW * len(flows)
     for root in sorted(roots):
         if clusters:
             last = clusters[-1][-1]
             if root - last <= 1e-12 * (1 + abs(root)):
                 continue
-            if _npv_ratio((last + root) / 2, flows, times) <= _SAME_ROOT:
+            if _npv_ratio((last + root) / 2, flows, times) <= same_root:
                 clusters[-1].append(root)
                 continue
         clusters.append([root])
@@ -222,7 +234,8 @@ def _all_roots(
         tangent = _tangent_root(candidate, flows, times)
         if tangent is not None:
             found.append(tangent)
-    rates = (float(np.expm1(u)) + 0.0 for u in _merge(found, flows, times))  # no -0.0
+    with np.errstate(over="ignore"):  # a root past r = 1.8e308 is no rate: dropped below
+        rates = [float(np.expm1(u)) + 0.0 for u in _merge(found, flows, times)]  # no -0.0
     return [r for r in rates if r > -1.0 and math.isfinite(r)]
 
 
@@ -242,7 +255,7 @@ def irr(cashflows: Iterable[Number]) -> IRRResult:
     """
     flows = as_cashflows(cashflows)
     _check_signs(flows)
-    trimmed = _trim(flows)
+    trimmed = _normalised(_trim(flows))
     times = list(range(len(trimmed)))
     roots = _all_roots(trimmed, times, _poly_candidates(trimmed))
     if not roots:
@@ -260,8 +273,10 @@ def xirr(cashflows: Iterable[Number], dates: Sequence[date], guess: Number = 0.1
     start = as_rate(guess, "guess")
     times = year_fractions(dates, len(flows))
     _check_signs(flows)
+    flows = _normalised(flows)
     found = _sign_change_roots(flows, times, _scan_points([math.log1p(start)]))
-    rates = [float(np.expm1(u)) + 0.0 for u in _merge(found, flows, times)]
+    with np.errstate(over="ignore"):
+        rates = [float(np.expm1(u)) + 0.0 for u in _merge(found, flows, times)]
     roots = [r for r in rates if r > -1.0 and math.isfinite(r)]
     if not roots:
         raise invalid(["cashflows"], "no real XIRR: no rate makes XNPV zero")

@@ -24,16 +24,15 @@ from dataclasses import dataclass
 
 from novacron.core.errors import Invalid
 from novacron.corporate.finance.money import check_currency
+from novacron.corporate.finance.tvm import as_number, finite, finite_sum, invalid, loc_of
 
 
 def _invalid(field: str, msg: str) -> Invalid:
-    return Invalid(f"{field}: {msg}", errors=[{"loc": field.split("."), "msg": msg}])
+    return invalid(loc_of(field), msg)
 
 
 def _finite(value: float, field: str) -> float:
-    if not (isinstance(value, int | float) and math.isfinite(value)):
-        raise _invalid(field, "must be a finite number")
-    return float(value)
+    return as_number(value, loc_of(field))
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +97,8 @@ def _check(inputs: SynergyInputs) -> None:
         raise _invalid("cost_phase_in", "give a phase-in schedule, e.g. [0.5, 1.0]")
     if inputs.terminal_growth is not None:
         g = _finite(inputs.terminal_growth, "terminal_growth")
+        if g <= -1:  # (1 + g) <= 0 would turn a stream of gains into a loss
+            raise _invalid("terminal_growth", "must be above -100%")
         if inputs.discount_rate <= g:
             raise _invalid(
                 "terminal_growth",
@@ -127,20 +128,28 @@ def synergies(inputs: SynergyInputs) -> SynergyResult:
         one_off = inputs.integration_costs[y - 1] if y <= len(inputs.integration_costs) else 0.0
         pre_tax = contribution + cost - one_off
         after_tax = pre_tax * (1 - t)
-        factor = 1 / (1 + r) ** y
+        factor = math.exp(-y * math.log1p(r))  # 1 / (1 + r)^y, never an OverflowError
+        for value, field in (
+            (revenue, "revenue_run_rate"),
+            (cost, "cost_run_rate"),
+            (contribution, "revenue_margin"),
+            (pre_tax, "integration_costs"),
+        ):
+            finite(value, [field], f"year {y} synergies")  # fmt: skip
         years.append(
             SynergyYear(
                 y, revenue, contribution, cost, one_off, pre_tax, after_tax, factor,
                 after_tax * factor,
             )
         )  # fmt: skip
-    pv = math.fsum(row.present_value for row in years)
+    pv = finite_sum((row.present_value for row in years), ["cost_run_rate"], "PV of synergies")
     terminal: float | None = None
     pv_terminal = 0.0
     if inputs.terminal_growth is not None:
         last = years[-1]
         recurring = (last.revenue_contribution + last.cost_synergies) * (1 - t)
         g = inputs.terminal_growth
-        terminal = recurring * (1 + g) / (r - g)
+        terminal = finite(recurring * (1 + g) / (r - g), ["terminal_growth"], "terminal value")
         pv_terminal = terminal * last.discount_factor
-    return SynergyResult(inputs.currency, tuple(years), pv, terminal, pv_terminal, pv + pv_terminal)
+    total = finite(pv + pv_terminal, ["terminal_growth"], "NPV of synergies")
+    return SynergyResult(inputs.currency, tuple(years), pv, terminal, pv_terminal, total)

@@ -30,6 +30,7 @@ from typing import Literal, TypeAlias
 import numpy as np
 
 from novacron.core.errors import Invalid
+from novacron.corporate.finance.money import loc_of
 
 Number: TypeAlias = float | int | Decimal
 Timing = Literal["t0", "end"]
@@ -71,10 +72,11 @@ def as_number(value: object, loc: list[str | int]) -> float:
 
 
 def as_rate(value: object, field: str = "rate") -> float:
-    """A per-period rate > -1 (a rate of -100 % or less has no discount factor)."""
-    rate = as_number(value, [field])
+    """A per-period rate > -1 (a rate of -100 % or less has no discount factor);
+    ``field`` may be a dotted path (``acquirer.interest_rate_on_cash``)."""
+    rate = as_number(value, loc_of(field))
     if rate <= -1.0:
-        raise invalid([field], f"{rate!r} must be greater than -1 (-100 %)")
+        raise invalid(loc_of(field), f"{rate!r} must be greater than -1 (-100 %)")
     return rate
 
 
@@ -106,10 +108,22 @@ def present_values(rate: float, flows: Sequence[float], times: Sequence[float]) 
         return cf * np.exp(-t * math.log1p(rate))
 
 
-def _finite(value: float, loc: list[str | int], what: str) -> float:
+def finite(value: float, loc: list[str | int], what: str) -> float:
+    """``value`` when it is finite; otherwise ``Invalid`` at ``loc``: extreme inputs (a
+    rate near -100 %, figures near 1e308) overflow a float, which is a refusal naming the
+    input, never an ``inf`` in a result or an ``OverflowError`` escaping."""
     if not math.isfinite(value):
-        raise invalid(loc, f"{what} overflows a float at this rate")
+        raise invalid(loc, f"{what} overflows a float: the figures are too large")
     return value
+
+
+def finite_sum(values: Iterable[float], loc: list[str | int], what: str) -> float:
+    """``math.fsum`` (exact rounding) of ``values``, refusing an overflow like ``finite``
+    (``fsum`` itself raises ``OverflowError`` on an intermediate overflow)."""
+    try:
+        return finite(math.fsum(values), loc, what)
+    except OverflowError:
+        raise invalid(loc, f"{what} overflows a float: the figures are too large") from None
 
 
 def npv(rate: Number, cashflows: Iterable[Number], *, timing: Timing) -> float:
@@ -125,7 +139,7 @@ def npv(rate: Number, cashflows: Iterable[Number], *, timing: Timing) -> float:
         raise invalid(["timing"], f"{timing!r} is not 't0' or 'end'")
     offset = 1 if timing == "end" else 0
     times = [t + offset for t in range(len(flows))]
-    return _finite(math.fsum(present_values(r, flows, times)), ["rate"], "NPV")
+    return finite_sum(present_values(r, flows, times), ["rate"], "NPV")
 
 
 def year_fractions(dates: Sequence[date], count: int, field: str = "dates") -> list[float]:
@@ -152,7 +166,7 @@ def xnpv(rate: Number, cashflows: Iterable[Number], dates: Sequence[date]) -> fl
     r = as_rate(rate)
     flows = as_cashflows(cashflows)
     times = year_fractions(dates, len(flows))
-    return _finite(math.fsum(present_values(r, flows, times)), ["rate"], "XNPV")
+    return finite_sum(present_values(r, flows, times), ["rate"], "XNPV")
 
 
 def mirr(cashflows: Iterable[Number], finance_rate: Number, reinvest_rate: Number) -> float:
@@ -168,8 +182,12 @@ def mirr(cashflows: Iterable[Number], finance_rate: Number, reinvest_rate: Numbe
     times = range(len(flows))
     outflows = present_values(fin, [min(cf, 0.0) for cf in flows], times)
     inflows = present_values(reinvest, [max(cf, 0.0) for cf in flows], [t - last for t in times])
-    ratio = math.fsum(inflows) / -math.fsum(outflows)
-    return _finite(ratio ** (1.0 / last) - 1.0, ["finance_rate"], "MIRR")
+    future = finite_sum(inflows, ["reinvest_rate"], "the future value of the inflows")
+    present = -finite_sum(outflows, ["finance_rate"], "the present value of the outflows")
+    if present == 0.0 or future == 0.0:  # underflow: flows of 1e-300 compounded away
+        raise invalid(["cashflows"], "the flows are too small to compound at these rates")
+    ratio = future / present
+    return finite(ratio ** (1.0 / last) - 1.0, ["finance_rate"], "MIRR")
 
 
 # --- annuities (Excel PMT / PV / FV / NPER) ---------------------------------------------
@@ -177,13 +195,20 @@ def mirr(cashflows: Iterable[Number], finance_rate: Number, reinvest_rate: Numbe
 
 def _annuity_factor(rate: float, nper: float, when: int) -> tuple[float, float]:
     """``(growth, payment factor)``: (1 + r)^n and the future value of a payment of 1 per
-    period, i.e. (1 + r·when)·((1 + r)^n - 1)/r, or n at a zero rate."""
+    period, i.e. (1 + r·when)·((1 + r)^n - 1)/r, or n at a zero rate.
+
+    The factor is evaluated as ``n · (e^x - 1)/x · log(1 + r)/r`` with x = n·log(1 + r):
+    both ratios tend to 1, so a rate of 1e-300 or a fraction of a period gives ~n instead
+    of expm1(0)/r = 0 (a division by zero in PMT)."""
     if rate == 0.0:
         return 1.0, nper
-    exponent = nper * math.log1p(rate)
+    log_growth = math.log1p(rate)
+    exponent = nper * log_growth
     if exponent > 700.0:
         raise invalid(["nper"], "(1 + rate) ** nper overflows a float")
-    return math.exp(exponent), (1 + rate * when) * math.expm1(exponent) / rate
+    growth_ratio = math.expm1(exponent) / exponent if exponent != 0.0 else 1.0
+    rate_ratio = log_growth / rate if log_growth != 0.0 else 1.0
+    return math.exp(exponent), (1 + rate * when) * nper * growth_ratio * rate_ratio
 
 
 def pmt(rate: Number, nper: Number, pv: Number, fv: Number = 0, when: When = "end") -> float:
@@ -194,7 +219,9 @@ def pmt(rate: Number, nper: Number, pv: Number, fv: Number = 0, when: When = "en
         raise invalid(["nper"], "the number of periods must be positive")
     growth, factor = _annuity_factor(r, n, _as_when(when))
     present, future = as_number(pv, ["pv"]), as_number(fv, ["fv"])
-    return _finite(-(future + present * growth) / factor, ["nper"], "PMT")
+    if factor == 0.0:  # n of 5e-324 periods
+        raise invalid(["nper"], "too few periods to spread a payment over")
+    return finite(-(future + present * growth) / factor, ["nper"], "PMT")
 
 
 def fv(rate: Number, nper: Number, pmt: Number, pv: Number = 0, when: When = "end") -> float:
@@ -204,7 +231,7 @@ def fv(rate: Number, nper: Number, pmt: Number, pv: Number = 0, when: When = "en
         raise invalid(["nper"], "the number of periods must not be negative")
     growth, factor = _annuity_factor(r, n, _as_when(when))
     payment, present = as_number(pmt, ["pmt"]), as_number(pv, ["pv"])
-    return _finite(-(present * growth + payment * factor), ["nper"], "FV")
+    return finite(-(present * growth + payment * factor), ["nper"], "FV")
 
 
 def pv(rate: Number, nper: Number, pmt: Number, fv: Number = 0, when: When = "end") -> float:
@@ -214,7 +241,7 @@ def pv(rate: Number, nper: Number, pmt: Number, fv: Number = 0, when: When = "en
         raise invalid(["nper"], "the number of periods must not be negative")
     growth, factor = _annuity_factor(r, n, _as_when(when))
     payment, future = as_number(pmt, ["pmt"]), as_number(fv, ["fv"])
-    return _finite(-(future + payment * factor) / growth, ["nper"], "PV")
+    return finite(-(future + payment * factor) / growth, ["nper"], "PV")
 
 
 def nper(rate: Number, pmt: Number, pv: Number, fv: Number = 0, when: When = "end") -> float:
@@ -227,12 +254,12 @@ def nper(rate: Number, pmt: Number, pv: Number, fv: Number = 0, when: When = "en
     if r == 0.0:
         if payment == 0.0:
             raise invalid(["pmt"], "a zero payment at a zero rate never changes the balance")
-        return -(present + future) / payment
+        return finite(-(present + future) / payment, ["pmt"], "NPER")
     per_period = payment * (1 + r * kind)
     numerator, denominator = per_period - future * r, per_period + present * r
     if denominator == 0.0 or numerator / denominator <= 0.0:
         raise invalid(["pmt"], "no number of periods takes pv to fv with this payment")
-    return math.log(numerator / denominator) / math.log1p(r)
+    return finite(math.log(numerator / denominator) / math.log1p(r), ["pmt"], "NPER")
 
 
 # --- payback ------------------------------------------------------------------------------
@@ -243,6 +270,8 @@ def _recovery_time(flows: Sequence[float]) -> float | None:
     >= 0, interpolating linearly within the recovering period. 0.0 when the total is never
     negative (nothing to recover), ``None`` when it is still negative at the end."""
     running = list(accumulate(flows))
+    if not all(math.isfinite(total) for total in running):
+        raise invalid(["cashflows"], "the running total overflows a float: figures too large")
     start = next((t for t, total in enumerate(running) if total < 0), None)
     if start is None:
         return 0.0
