@@ -14,22 +14,8 @@ from novacron.corporate.calc.cli import build_inputs
 from novacron.corporate.calc.formatting import readable
 from novacron.corporate.calc.service import KINDS, evaluate, jsonable, kinds
 from novacron.corporate.finance.money import CurrencyMismatch
+from novacron.testing.corporate import SAMPLE_DCF as DCF
 
-DCF: dict[str, Any] = {
-    "currency": "USD",
-    "base_revenue": 1000,
-    "revenue_growth": [0.1, 0.08, 0.06, 0.05, 0.04],
-    "ebitda_margin": 0.25,
-    "da_pct_revenue": 0.04,
-    "capex_pct_revenue": 0.05,
-    "nwc_pct_revenue": 0.1,
-    "tax_rate": 0.25,
-    "wacc": 0.09,
-    "terminal": {"method": "gordon", "growth": 0.025},
-    "mid_year": False,
-    "net_debt": 200,
-    "shares": {"basic": 100},
-}
 ACCRETION: dict[str, Any] = {
     "acquirer": {
         "currency": "USD", "net_income": 500, "diluted_shares": 100, "share_price": 50,

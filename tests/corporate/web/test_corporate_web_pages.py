@@ -16,6 +16,7 @@ import pytest
 
 from novacron.corporate.ma.schemas import TargetOut
 from novacron.corporate.web import charts, dashboard, format, valuation, views_ma
+from novacron.testing.corporate import SAMPLE_DCF as DCF
 from novacron.testing.corporate import CorporateServer
 
 PAGES = (
@@ -25,21 +26,6 @@ PAGES = (
     "/corporate/partners",
     "/corporate/ecosystem",
 )
-DCF: dict[str, Any] = {
-    "currency": "USD",
-    "base_revenue": 1000,
-    "revenue_growth": [0.1, 0.08, 0.06, 0.05, 0.04],
-    "ebitda_margin": 0.25,
-    "da_pct_revenue": 0.04,
-    "capex_pct_revenue": 0.05,
-    "nwc_pct_revenue": 0.1,
-    "tax_rate": 0.25,
-    "wacc": 0.09,
-    "terminal": {"method": "gordon", "growth": 0.025},
-    "mid_year": False,
-    "net_debt": 200,
-    "shares": {"basic": 100},
-}
 COMPS: dict[str, Any] = {
     "peers": [
         {"name": "A", "currency": "USD", "enterprise_value": 2000, "ebitda": 200, "revenue": 900},
