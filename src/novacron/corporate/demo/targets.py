@@ -5,6 +5,7 @@ retention records and an escalation where synergies lag."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -280,6 +281,7 @@ def _integration(ld: Loader, spec: data.TargetSpec, programme_id: str) -> None:
             )
             ld.count("synergy_actuals")
     _task_progress(ld, programme_id)
+    _milestones(ld, programme_id, behind=any(syn.realised < 0.8 for syn in spec.synergies))
     for name, role, risk, status, bonus in spec.people:
         int_value.add_employee(
             s,
@@ -318,6 +320,22 @@ def _integration(ld: Loader, spec: data.TargetSpec, programme_id: str) -> None:
             today,
         )
         ld.count("escalations")
+
+
+def _milestones(ld: Loader, programme_id: str, *, behind: bool) -> None:
+    """Milestones due in the past were hit a few days early, except, in a programme
+    behind plan, the latest one: missed, as its synergies are."""
+    today = ld.today
+    views, _ = int_tasks.list_milestones(ld.s, programme_id, PageParams(limit=MAX_LIMIT), today)
+    past = sorted((m for m in views if m.due_date < today), key=lambda m: m.due_date)
+    for i, m in enumerate(past):
+        if behind and i == len(past) - 1:
+            body = build(int_schemas.MilestoneUpdate, status="missed", note="demo: slipped")
+        else:
+            hit_on = m.due_date - timedelta(days=3)
+            body = build(int_schemas.MilestoneUpdate, status="hit", completed_on=hit_on)
+        int_tasks.update_milestone(ld.s, programme_id, m.id, body, today)
+        ld.count("milestone_updates")
 
 
 def _task_progress(ld: Loader, programme_id: str) -> None:
