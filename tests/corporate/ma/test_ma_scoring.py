@@ -146,3 +146,19 @@ def test_heat_map_puts_the_worst_top_right() -> None:
     assert grid[4][0] == 1  # severity 1, likelihood 1
     assert grid[2][1] == 1  # severity 3, likelihood 2
     assert sum(map(sum, grid)) == 4
+
+
+def test_total_and_explanation_print_the_same_figure() -> None:
+    # 24 + 20.75 + 14.4 + 12 + 7.5 = 80.45, which fsum leaves at 80.4499…: unrounded, the
+    # sentence said 80.4 while the page showed the stored total as 80.5.
+    result = score(
+        [
+            CriterionScore("Strategic fit", 0.3, 8.6),
+            CriterionScore("Technology", 0.25, 8.3),
+            CriterionScore("Financial profile", 0.2, 7.2),
+            CriterionScore("Team", 0.15, 8),
+            CriterionScore("Integration risk", 0.1, 7.5),
+        ]
+    )
+    assert f"{result.total:.1f}" == "80.5"
+    assert result.summary.startswith("Scores 80.5/100.")

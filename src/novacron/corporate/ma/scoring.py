@@ -98,9 +98,11 @@ def score(criteria: Sequence[CriterionScore], scale: int = 10) -> ScoreResult:
     contributions = [
         Contribution(c.name, c.weight, c.score, c.weight * c.score / scale * 100) for c in criteria
     ]
-    total = min(100.0, max(0.0, math.fsum(c.points for c in contributions)))
+    # Rounded once, so the stored total and the sentence explaining it print the same
+    # figure (80.449999… would read 80.4 in one and 80.5 in the other).
+    total = round(min(100.0, max(0.0, math.fsum(c.points for c in contributions))), 6)
     ordered = tuple(sorted(contributions, key=lambda c: (-c.points, c.name)))
-    return ScoreResult(round(total, 6), ordered, _summary(total, ordered, scale))
+    return ScoreResult(total, ordered, _summary(total, ordered, scale))
 
 
 def _summary(total: float, ordered: Sequence[Contribution], scale: int) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from novacron.core.errors import Invalid
 from novacron.core.pagination import PageParams
+from novacron.corporate.export.service import DCF_KINDS
 from novacron.corporate.ma.models import Scorecard
 from novacron.corporate.ma.schemas import ScorecardOut, TargetOut, ValuationOut
 from novacron.corporate.ma.service import diligence, scorecards, synergies, valuations, workflow
@@ -129,8 +130,10 @@ def valuation_context(target: TargetOut, versions: list[ValuationOut]) -> dict[s
         "football_fig": None,
         "sensitivity": None,
         "sensitivity_fig": None,
-        "export_urls": {
-            v.version: EXPORT_URL.format(id=target.id, version=v.version) for v in versions
+        "export_urls": {  # the kinds whose inputs hold a whole DCF export to .xlsx
+            v.version: EXPORT_URL.format(id=target.id, version=v.version)
+            for v in versions
+            if v.kind in DCF_KINDS
         },
     }
     ff = football(latest)
