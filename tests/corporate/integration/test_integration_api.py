@@ -217,11 +217,11 @@ def test_synergies_retention_and_governance(corp: CorporateServer) -> None:
     assert (syn["period_length"], syn["elapsed_periods"], syn["currency"]) == ("quarter", 2, "USD")
     revenue, cost = syn["lines"]
     assert [p["planned"] for p in revenue["periods"][:5]] == [
-        "93750.0000",
-        "93750.0000",
-        "93750.0000",
-        "93750.0000",
-        "187500.0000",
+        "93750",
+        "93750",
+        "93750",
+        "93750",
+        "187500",
     ]
     assert len(cost["periods"]) == 8
     assert Decimal(syn["one_off_cost_total"]) == Decimal("550000")

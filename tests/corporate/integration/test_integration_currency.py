@@ -58,3 +58,23 @@ def test_closing_a_deal_without_synergies_keeps_its_currency(db: Database) -> No
         programme = s.get(Programme, programme_id)
         assert programme is not None and programme.currency == "EUR"
         assert s.get(Target, target.id) is not None
+
+
+def test_amounts_are_plain_decimal_strings_in_json() -> None:
+    from decimal import Decimal
+
+    from novacron.corporate.integration.report_schemas import RealisationOut
+
+    out = RealisationOut(
+        planned_to_date=Decimal("1250000.0000"),
+        actual_to_date=Decimal("0"),
+        planned_total=Decimal("0.5000"),
+        pct=None,
+    )
+    # As stored (Numeric(20, 4)) and as computed, the same shape: no padding, no exponent.
+    assert out.model_dump(mode="json") == {
+        "planned_to_date": "1250000",
+        "actual_to_date": "0",
+        "planned_total": "0.5",
+        "pct": None,
+    }

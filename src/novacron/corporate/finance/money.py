@@ -145,6 +145,13 @@ def booked(amount: Decimal | None, currency: str) -> Decimal:
     return Money(amount if amount is not None else Decimal(0), currency).booked().amount
 
 
+def plain_decimal(value: Decimal) -> str:
+    """``Decimal('1250000.5000')`` → ``"1250000.5"``: how the API writes an amount (a
+    string, so JSON loses no cent; no exponent, no storage padding)."""
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
 def total(items: Iterable[Money], currency: str) -> Money:
     """The sum of ``items`` (all in ``currency``; ``CurrencyMismatch`` otherwise)."""
     result = Money.zero(currency)

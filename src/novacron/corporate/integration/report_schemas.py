@@ -6,13 +6,11 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict
-
-from novacron.corporate.integration.schemas import CustomerOut, EmployeeOut
+from novacron.corporate.integration.schemas import CustomerOut, EmployeeOut, Out
 
 
-class Computed(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class Computed(Out):
+    """Serialised like every integration answer (``Out``: ISO times, plain amounts)."""
 
 
 class RealisationOut(Computed):

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_valid
 
 from novacron.core.clock import isoformat
 from novacron.corporate.common import MAX_AMOUNT
+from novacron.corporate.finance.money import plain_decimal
 
 WorkstreamKey = Literal[
     "technology",
@@ -43,8 +44,16 @@ class Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     @field_serializer("*", when_used="json")
-    def _times(self, value: Any) -> Any:
-        return isoformat(value) if isinstance(value, datetime) else value
+    def _plain(self, value: Any) -> Any:
+        """UTC times in ISO 8601; amounts as plain decimal strings without the storage's
+        trailing zeros ("1250000", not "1250000.0000" beside a computed "0")."""
+        if isinstance(value, datetime):
+            return isoformat(value)
+        if isinstance(value, Decimal):
+            return plain_decimal(value)
+        if isinstance(value, list) and value and isinstance(value[0], Decimal):
+            return [plain_decimal(v) for v in value]
+        return value
 
 
 # -- programmes ------------------------------------------------------------------------------

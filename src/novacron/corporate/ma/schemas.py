@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_serial
 
 from novacron.core.clock import isoformat
 from novacron.corporate.common import MAX_AMOUNT, URL_NAME
+from novacron.corporate.finance.money import plain_decimal
 
 Category = Literal["storage", "networking", "security", "ai_ml", "quantum", "custom"]
 SynergyCategory = Literal["revenue", "cost"]
@@ -24,12 +25,6 @@ CURRENCY = r"^[A-Z]{3}$"
 MAX_MONEY = MAX_AMOUNT
 """The corporate bound on money (see ``novacron.corporate.common.MAX_AMOUNT``): what
 both databases store exactly to the fourth decimal."""
-
-
-def plain_decimal(value: Decimal) -> str:
-    """``Decimal('1250000.5000')`` → ``"1250000.5"`` (no exponent, no trailing zeros)."""
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "") else text
 
 
 Amount = Annotated[Decimal, PlainSerializer(plain_decimal, return_type=str, when_used="json")]
