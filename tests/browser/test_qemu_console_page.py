@@ -12,7 +12,7 @@ import pytest
 
 from novacron.testing.browser import Tab
 from novacron.testing.cluster import Cluster
-from novacron.testing.qemu import upload_tiny
+from novacron.testing.qemu import QEMU_CLUSTER_SETTINGS, upload_tiny
 
 pytestmark = [pytest.mark.browser, pytest.mark.qemu, pytest.mark.slow]
 
@@ -21,7 +21,7 @@ SCREENSHOT = Path(__file__).parents[2] / "docs" / "screenshot-vm-console.png"
 
 @pytest.fixture
 def qemu_tab(browser: Any, make_cluster: Any, tiny_image: Any) -> Iterator[tuple[Tab, Cluster]]:
-    cluster: Cluster = make_cluster(with_agent=False)
+    cluster: Cluster = make_cluster(with_agent=False, **QEMU_CLUSTER_SETTINGS)
     cluster.add_qemu_agent("qhost")
     upload_tiny(cluster.api, tiny_image)
     tab = Tab(browser, cluster)

@@ -18,7 +18,7 @@ import pytest
 
 from novacron.hypervisor.qemu.tiny import guest_cmdline
 from novacron.testing.cluster import Cluster, wait_until
-from novacron.testing.qemu import heartbeats, upload_tiny, wait_for_text
+from novacron.testing.qemu import QEMU_CLUSTER_SETTINGS, heartbeats, upload_tiny, wait_for_text
 
 pytestmark = [pytest.mark.qemu, pytest.mark.slow]
 
@@ -27,7 +27,7 @@ SLOW_LINK = {"bandwidth_mib_s": 8, "allow_postcopy": False}
 
 @pytest.fixture
 def two_hosts(make_cluster: Any, tiny_image: Any) -> tuple[Cluster, dict[str, Path]]:
-    cluster = make_cluster(with_agent=False)
+    cluster = make_cluster(with_agent=False, **QEMU_CLUSTER_SETTINGS)
     dirs = {name: cluster.add_qemu_agent(name) for name in ("qa", "qb")}
     upload_tiny(cluster.api, tiny_image)
     return cluster, dirs

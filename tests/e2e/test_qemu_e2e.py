@@ -16,6 +16,7 @@ import pytest
 from novacron.hypervisor.qemu.driver import run_dir_for
 from novacron.testing.cluster import Cluster, ServerThread, spawn_agent, wait_until
 from novacron.testing.qemu import (
+    QEMU_CLUSTER_SETTINGS,
     guest_run,
     guest_type,
     heartbeats,
@@ -31,10 +32,7 @@ READY = "NOVACRON-GUEST-READY"
 
 @pytest.fixture
 def qemu_cluster(make_cluster: Any, tiny_image: Any) -> tuple[Cluster, Path]:
-    # TCG guests share two cores with the agent: a heartbeat late by 5 s (the test
-    # default) marked the host down mid-test once and the VM "unknown". Liveness has
-    # its own tests; here the host must stay up.
-    cluster = make_cluster(with_agent=False, heartbeat_timeout_s=20.0)
+    cluster = make_cluster(with_agent=False, **QEMU_CLUSTER_SETTINGS)
     agent_dir = cluster.add_qemu_agent("qhost")
     upload_tiny(cluster.api, tiny_image)
     return cluster, agent_dir
@@ -250,10 +248,7 @@ def test_a_disk_image_boots_from_its_disk_and_reads_its_cloud_init_seed(
 ) -> None:
     """The standard cloud-image path: import a disk image, boot it through the BIOS,
     and the guest reads hostname and SSH keys from the NoCloud seed NovaCron attached."""
-    # TCG guests share two cores with the agent: a heartbeat late by 5 s (the test
-    # default) marked the host down mid-test once and the VM "unknown". Liveness has
-    # its own tests; here the host must stay up.
-    cluster = make_cluster(with_agent=False, heartbeat_timeout_s=20.0)
+    cluster = make_cluster(with_agent=False, **QEMU_CLUSTER_SETTINGS)
     agent_dir = cluster.add_qemu_agent("qhost")
     upload_disk_image(cluster.api, tiny_disk_image, "cloudy")
     key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH0gnZ0ICVUg0dyIqdbnDq3P1ZRIDFwyQdbpK7ngW0gy me@host"

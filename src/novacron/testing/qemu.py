@@ -19,6 +19,11 @@ import pytest
 
 from novacron.hypervisor.qemu import missing_qemu
 
+QEMU_CLUSTER_SETTINGS = {"heartbeat_timeout_s": 20.0}
+"""Settings for test clusters with QEMU agents: TCG guests share two cores with the agent,
+and a heartbeat late by the tests' default 5 s once marked a host down mid-test (its VMs
+"unknown"). Liveness has its own tests; in these the host must stay up."""
+
 
 def require_qemu() -> None:
     """Skip the calling test when QEMU is missing; fail instead under NOVACRON_REQUIRE_QEMU=1."""
