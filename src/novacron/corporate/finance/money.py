@@ -152,6 +152,14 @@ def plain_decimal(value: Decimal) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def percent(part: Decimal | float, whole: Decimal | float, places: int = 2) -> float | None:
+    """``part`` as a percentage of ``whole``, computed in Decimal and rounded to ``places``
+    (None when ``whole`` is zero: no plan, no rate)."""
+    if not whole:
+        return None
+    return round(float(to_decimal(part) / to_decimal(whole) * 100), places)
+
+
 def total(items: Iterable[Money], currency: str) -> Money:
     """The sum of ``items`` (all in ``currency``; ``CurrencyMismatch`` otherwise)."""
     result = Money.zero(currency)

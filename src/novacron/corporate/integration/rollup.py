@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from novacron.corporate.finance.money import percent
 from novacron.corporate.integration.rag import worst
 
 SHARE_THRESHOLD = 0.25
@@ -191,10 +192,6 @@ class Retention:
     arr_retention_pct: float | None
 
 
-def _pct(part: Decimal | int, whole: Decimal | int) -> float | None:
-    return None if not whole else round(float(Decimal(part) / Decimal(whole) * 100), 2)
-
-
 def retention(
     employees: Iterable[tuple[str, str]], customers: Iterable[tuple[str, Decimal]]
 ) -> Retention:
@@ -211,14 +208,14 @@ def retention(
         employees_retained=kept,
         employees_left=len(people) - kept,
         high_flight_risk=sum(s == "retained" and r == "high" for s, r in people),
-        headcount_retention_pct=_pct(kept, len(people)),
+        headcount_retention_pct=percent(kept, len(people)),
         customers_total=len(accounts),
         customers_retained=sum(s == "retained" for s, _ in accounts),
         customers_at_risk=sum(s == "at_risk" for s, _ in accounts),
         customers_churned=churned,
-        logo_retention_pct=_pct(len(accounts) - churned, len(accounts)),
+        logo_retention_pct=percent(len(accounts) - churned, len(accounts)),
         arr_total=arr_total,
         arr_retained=arr_total - churned_arr,
         arr_at_risk=sum((arr for s, arr in accounts if s == "at_risk"), start=Decimal(0)),
-        arr_retention_pct=_pct(arr_total - churned_arr, arr_total),
+        arr_retention_pct=percent(arr_total - churned_arr, arr_total),
     )

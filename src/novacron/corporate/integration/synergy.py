@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from novacron.corporate.finance.money import same_currency
+from novacron.corporate.finance.money import percent, same_currency
 from novacron.corporate.integration.plan import add_months
 
 CATEGORIES = ("revenue", "cost")
@@ -81,10 +81,6 @@ class Realisation:
     """actual / plan to date × 100; None while nothing is planned yet."""
 
 
-def _pct(actual: Decimal, planned: Decimal) -> float | None:
-    return None if planned == 0 else round(float(actual / planned * 100), 2)
-
-
 def realisation(lines: Sequence[LineFacts], elapsed: int) -> Realisation:
     """Plan to date against actual to date over ``lines``."""
     planned = actual = total = Decimal(0)
@@ -95,7 +91,7 @@ def realisation(lines: Sequence[LineFacts], elapsed: int) -> Realisation:
         )
         actual += sum(line.actuals.values(), start=Decimal(0))
         total += sum(line.planned, start=Decimal(0))
-    return Realisation(planned, actual, total, _pct(actual, planned))
+    return Realisation(planned, actual, total, percent(actual, planned))
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from decimal import Decimal
 from typing import Any
 
 from novacron.core.errors import Invalid
+from novacron.corporate.finance.money import percent
 
 ROOT = "threshold"
 """The field name bad settings are reported under."""
@@ -268,10 +269,6 @@ class Measure:
     breakdown: dict[str, Any] = field(default_factory=dict)
 
 
-def _pct(part: Decimal | float, whole: Decimal | float) -> float | None:
-    return None if not whole else round(float(Decimal(part) / Decimal(whole) * 100), 1)
-
-
 def _worst(values: Mapping[str, float | None], higher_is_better: bool = True) -> float | None:
     known = [v for v in values.values() if v is not None]
     if not known:
@@ -299,11 +296,13 @@ def measure(kpi: str, x: KpiInputs, settings: Mapping[str, Mapping[str, Any]]) -
         pct = None if x.won + x.lost == 0 else round(100 * x.won / (x.won + x.lost), 1)
         return Measure(pct, {"won": x.won, "lost": x.lost})
     if kpi == "mdf_utilisation":
-        per = {cur: _pct(claimed, approved) for cur, (approved, claimed) in sorted(x.mdf.items())}
+        per = {
+            cur: percent(claimed, approved, 1) for cur, (approved, claimed) in sorted(x.mdf.items())
+        }
         return Measure(_worst(per), {"by_currency": per})
     if kpi == "key_employee_retention":
         return Measure(
-            _pct(x.employees_retained, x.employees_total),
+            percent(x.employees_retained, x.employees_total, 1),
             {"retained": x.employees_retained, "total": x.employees_total},
         )
     if kpi == "certifications_expiring":
