@@ -23,7 +23,10 @@ from novacron.core.config import Settings
 from novacron.core.database import Database
 from novacron.core.events_api import router as events_router
 from novacron.corporate.api import mount as mount_corporate
+from novacron.security.api import routers as security_routers
+from novacron.security.audit.middleware import AuditMiddleware
 from novacron.security.auth import require_user
+from novacron.security.rbac import Authorizer
 from novacron.security.tokens import ensure_bootstrap_secrets
 
 log = logging.getLogger("novacron.server")
@@ -47,6 +50,7 @@ def create_app(settings: Settings, *, workers: bool = True) -> FastAPI:
             log.warning("created the %s token: %s (mode 0600)", kind, path)
         placement = Placement(settings)
         app.state.db, app.state.settings, app.state.placement = db, settings, placement
+        app.state.authorizer = Authorizer()
         executor = Executor(db, settings, placement)
         reconciler = Reconciler(db, settings)
         app.state.executor, app.state.wake_workers = executor, executor.wake
@@ -69,6 +73,7 @@ def create_app(settings: Settings, *, workers: bool = True) -> FastAPI:
         redoc_url=None,
     )
     problems.install(app)
+    app.add_middleware(AuditMiddleware)
     _mount_api_docs(app)
 
     @app.get("/healthz", tags=["health"])
@@ -83,6 +88,8 @@ def create_app(settings: Settings, *, workers: bool = True) -> FastAPI:
     app.include_router(agent_router)
     app.include_router(files_router)  # image downloads: users and agents alike
     app.include_router(events_router)
+    for router in security_routers:
+        app.include_router(router)
     mount_corporate(app)
     _mount_web(app)
     return app

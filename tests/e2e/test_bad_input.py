@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from novacron.security.sessions import csrf_for
 from novacron.testing.cluster import Cluster
 
 PROBLEM = "application/problem+json"
@@ -156,18 +157,22 @@ def test_enrolment_token_is_checked(cluster: Cluster) -> None:
 
 def test_the_ui_cookie_cannot_drive_the_api_from_another_origin(cluster: Cluster) -> None:
     cluster.create_vm("csrf-1")
-    cookies = {"novacron_token": cluster.token}
+    cookies = cluster.web_cookies()
+    csrf = {"X-CSRF-Token": csrf_for(next(iter(cookies.values())))}
     url = f"{cluster.url}/api/v1/vms/csrf-1/pause"
-    evil = httpx.post(url, cookies=cookies, headers={"Origin": "http://127.0.0.1:1"})
+    evil = httpx.post(url, cookies=cookies, headers={"Origin": "http://127.0.0.1:1", **csrf})
     assert (
         problem(evil, 403)["detail"] == "cross-origin request refused (origin http://127.0.0.1:1)"
     )
-    fetched = httpx.post(url, cookies=cookies, headers={"Sec-Fetch-Site": "same-site"})
+    fetched = httpx.post(url, cookies=cookies, headers={"Sec-Fetch-Site": "same-site", **csrf})
     assert problem(fetched, 403)
+    # Same origin but without the session's CSRF token (or with another one): refused.
+    same = {"Origin": cluster.url, "Sec-Fetch-Site": "same-origin"}
+    assert "CSRF" in problem(httpx.post(url, cookies=cookies, headers=same), 403)["detail"]
+    wrong = {**same, "X-CSRF-Token": csrf_for("another-session")}
+    assert "CSRF" in problem(httpx.post(url, cookies=cookies, headers=wrong), 403)["detail"]
     assert cluster.api.get("/vms/csrf-1").json()["state"] == "running"
-    # The UI's own fetches are same-origin; reads need no proof.
-    ok = httpx.post(
-        url, cookies=cookies, headers={"Origin": cluster.url, "Sec-Fetch-Site": "same-origin"}
-    )
+    # The UI's own fetches are same-origin and carry the token; reads need no proof.
+    ok = httpx.post(url, cookies=cookies, headers={**same, **csrf})
     assert ok.status_code == 202
     assert httpx.get(f"{cluster.url}/api/v1/vms", cookies=cookies).status_code == 200

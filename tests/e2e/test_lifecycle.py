@@ -110,7 +110,7 @@ def test_events_are_recorded_and_pruned(cluster: Cluster) -> None:
 def test_api_docs_are_served_offline(cluster: Cluster) -> None:
     import httpx
 
-    page = httpx.get(f"{cluster.url}/docs", cookies={"novacron_token": cluster.token}).text
+    page = httpx.get(f"{cluster.url}/docs", cookies=cluster.web_cookies()).text
     assert "/swagger-ui/swagger-ui-bundle.js" in page
     assert "cdn" not in page.lower()
     js = httpx.get(f"{cluster.url}/swagger-ui/swagger-ui-bundle.js")

@@ -30,9 +30,11 @@ def test_login_page_renders(browser_client: httpx.Client) -> None:
     resp = browser_client.get("/login")
     assert resp.status_code == 200
     assert resp.headers["content-type"].startswith("text/html")
-    assert 'name="token"' in resp.text
-    assert "admin-token" in resp.text
+    assert 'name="name"' in resp.text and 'name="password"' in resp.text
     assert "script-src 'self'" in resp.headers["content-security-policy"]
+    token_form = browser_client.get("/login?mode=token")
+    assert 'name="token"' in token_form.text
+    assert "admin-token" in token_form.text
 
 
 @pytest.mark.parametrize("path", ["/", "/vms/anything", "/hosts/anything"])
@@ -61,7 +63,7 @@ def test_bad_token_shows_the_form_again_with_an_error(
     resp = browser_client.post("/login", data={"token": token})
     assert resp.status_code == 401
     assert 'data-testid="login-error"' in resp.text
-    assert "novacron_token" not in resp.headers.get("set-cookie", "")
+    assert "novacron_session" not in resp.headers.get("set-cookie", "")
 
 
 def test_agent_tokens_cannot_sign_in(browser_client: httpx.Client, cluster: Cluster) -> None:
@@ -69,14 +71,16 @@ def test_agent_tokens_cannot_sign_in(browser_client: httpx.Client, cluster: Clus
     assert resp.status_code == 401
 
 
-def test_good_token_sets_cookie_and_overview_renders(
+def test_good_token_opens_a_session_and_overview_renders(
     browser_client: httpx.Client, cluster: Cluster
 ) -> None:
     vm = cluster.create_vm("web-1", vcpus=2, memory_mib=2048, disk_gib=5)
     resp = sign_in(browser_client, cluster.token)
     assert resp.headers["location"] == "/"
     cookie = resp.headers["set-cookie"]
-    assert cookie.startswith(f"novacron_token={cluster.token};")
+    # A fresh session secret, not the API token itself.
+    assert cookie.startswith("novacron_session=")
+    assert cluster.token not in cookie
     assert "HttpOnly" in cookie
     assert "SameSite=strict" in cookie
     assert "Path=/" in cookie
@@ -100,17 +104,27 @@ def test_good_token_sets_cookie_and_overview_renders(
     assert browser_client.get("/api/v1/vms").status_code == 200
 
 
-def test_logout_clears_the_cookie(browser_client: httpx.Client, cluster: Cluster) -> None:
+def test_logout_ends_the_session(browser_client: httpx.Client, cluster: Cluster) -> None:
     sign_in(browser_client, cluster.token)
-    assert browser_client.get("/").status_code == 200
-    resp = browser_client.post("/logout")
+    cookie = browser_client.cookies["novacron_session"]
+    page = browser_client.get("/")
+    assert page.status_code == 200
+    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)">', page.text)
+    assert csrf and csrf.group(1)
+    # Without the page's CSRF token a cross-site form cannot sign the user out.
+    refused = browser_client.post("/logout", data={"csrf_token": "forged"})
+    assert refused.status_code == 403
+    resp = browser_client.post("/logout", data={"csrf_token": csrf.group(1)})
     assert resp.status_code == 303
     assert resp.headers["location"] == "/login"
+    assert browser_client.get("/").status_code == 303
+    # The old cookie is dead on the server, not just deleted in this browser.
+    browser_client.cookies.set("novacron_session", cookie)
     assert browser_client.get("/").status_code == 303
 
 
 def test_stale_cookie_redirects_to_login(browser_client: httpx.Client) -> None:
-    browser_client.cookies.set("novacron_token", "nct_revoked")
+    browser_client.cookies.set("novacron_session", "revoked-or-made-up")
     resp = browser_client.get("/")
     assert resp.status_code == 303
     assert resp.headers["location"] == "/login"

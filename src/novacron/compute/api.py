@@ -371,6 +371,7 @@ def agent_heartbeat(
 ) -> dict[str, Any]:
     settings = request.app.state.settings
     with db_of(request).session() as s:
+        assert principal.token_id is not None  # agents always come with a token
         agent = hosts.agent_for_token(s, principal.token_id)
         orphans = hosts.heartbeat(s, agent, body, settings)
         host_ids = list(s.scalars(select(Host.id).where(Host.agent_id == agent.id)))

@@ -9,10 +9,11 @@ from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from novacron.compute.models import DEFAULT_PROJECT_ID, VM, Image, PlacementGroup
+from novacron.compute.models import VM, Image, PlacementGroup
 from novacron.compute.schemas import GroupCreate, GroupOut, ImageCreate
 from novacron.core.errors import Conflict, Invalid, InvalidState, NotFound
 from novacron.core.ids import new_id
+from novacron.security.models import DEFAULT_PROJECT_ID
 
 T = TypeVar("T", Image, PlacementGroup)
 

@@ -1,4 +1,4 @@
-"""ORM models of the compute slice: projects, agents, hosts, images, groups, VMs, operations."""
+"""ORM models of the compute slice: agents, hosts, images, groups, VMs, operations."""
 
 from __future__ import annotations
 
@@ -21,15 +21,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from novacron.core.database import Base, Timestamped
-
-DEFAULT_PROJECT_ID = "proj-default"
-
-
-class Project(Timestamped, Base):
-    __tablename__ = "projects"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(128), unique=True)
 
 
 class Agent(Timestamped, Base):

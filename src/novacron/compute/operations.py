@@ -16,12 +16,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, or_, select, update
 from sqlalchemy.orm import Session
 
-from novacron.compute.models import DEFAULT_PROJECT_ID, Operation
+from novacron.compute.models import Operation
 from novacron.core import events
 from novacron.core.clock import isoformat, utcnow
 from novacron.core.database import Database, db_now
 from novacron.core.errors import InvalidState, NotFound
 from novacron.core.ids import new_id
+from novacron.security.models import DEFAULT_PROJECT_ID
 
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 #: Running operations of these kinds stop part-way when asked (and roll back).

@@ -18,6 +18,7 @@ from collections import Counter
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from novacron.compute import quotas
 from novacron.compute.models import VM, Host, PlacementGroup
 from novacron.compute.scheduler import HostTable, HostView, PlacementRequest, Weights
 from novacron.core.config import Settings
@@ -109,7 +110,9 @@ class Placement:
         )
 
     def schedule_and_claim(self, session: Session, vm: VM, request: PlacementRequest) -> Host:
-        """Choose a host and claim the VM's resources on it, in ``session``'s transaction."""
+        """Choose a host and claim the VM's resources on it, in ``session``'s transaction,
+        within the VM's project quota."""
+        quotas.check(session, vm)
         host = self._rank_and_claim(session, vm, request)
         vm.host_id, vm.claimed = host.id, True
         return host

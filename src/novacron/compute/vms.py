@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session
 
 from novacron.compute import operations, states
 from novacron.compute.catalog import find_bootable_image, find_group
-from novacron.compute.models import DEFAULT_PROJECT_ID, VM, Host, Operation
+from novacron.compute.models import VM, Host, Operation
 from novacron.compute.schemas import VMCreate, VMOut
 from novacron.core import events
 from novacron.core.errors import Conflict, Invalid, InvalidState, NotFound
 from novacron.core.ids import new_id
 from novacron.core.pagination import PageParams, paginate
+from novacron.security.models import DEFAULT_PROJECT_ID
 
 
 def find_vm(

@@ -6,6 +6,7 @@
     ├── Conflict             duplicate name, concurrent change (409)
     ├── InvalidState         illegal transition, e.g. pausing a stopped VM (409)
     ├── NoCapacity           no host passes placement; ``detail`` says why per filter (409)
+    ├── QuotaExceeded        the project's quota would be exceeded (409)
     ├── Unauthorized         missing or bad credentials (401)
     ├── Forbidden            credentials lack the right (403)
     └── DriverError          the hypervisor or agent failed an action (502)
@@ -69,6 +70,11 @@ class InvalidState(Conflict):
 class NoCapacity(Conflict):
     title = "No valid host"
     type_slug = "no-capacity"
+
+
+class QuotaExceeded(Conflict):
+    title = "Quota exceeded"
+    type_slug = "quota-exceeded"
 
 
 class Unauthorized(NovaCronError):

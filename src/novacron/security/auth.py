@@ -1,14 +1,26 @@
-"""FastAPI dependencies that authenticate a request's bearer token (header or UI cookie)."""
+"""FastAPI dependencies that authenticate and authorize a request.
+
+Credentials: a bearer token (``Authorization`` header) or the web session cookie (with its
+CSRF token on every state-changing request). Authorization: the route's need
+(:func:`novacron.security.rbac.classify`) must be covered by the token's scopes and by
+the caller's roles in the project the request acts in (pycasbin, domains = projects).
+"""
 
 from __future__ import annotations
 
 from fastapi import Request
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from novacron.core.database import Database
-from novacron.core.errors import Forbidden, Unauthorized
+from novacron.core.errors import Forbidden, NotFound, Unauthorized
+from novacron.security import sessions
+from novacron.security.context import PROJECT_COOKIE, PROJECT_HEADER, PROJECT_QUERY
+from novacron.security.models import DEFAULT_PROJECT_ID, Project
+from novacron.security.rbac import Authorizer, Need, classify, scope_allows
 from novacron.security.tokens import Principal, authenticate, touch
 
-COOKIE = "novacron_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def bearer(request: Request) -> str | None:
@@ -18,13 +30,11 @@ def bearer(request: Request) -> str | None:
         return value.strip()
     if header:
         raise Unauthorized("Authorization header must be 'Bearer <token>'")
-    cookie = request.cookies.get(COOKIE)
-    if cookie and request.method not in SAFE_METHODS:
-        _same_origin_only(request)
-    return cookie
+    return None
 
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+def session_cookie(request: Request) -> str | None:
+    return request.cookies.get(sessions.SECURE_COOKIE) or request.cookies.get(sessions.COOKIE)
 
 
 def _same_origin_only(request: Request) -> None:
@@ -39,25 +49,108 @@ def _same_origin_only(request: Request) -> None:
         raise Forbidden(f"cross-origin request refused (origin {origin})")
 
 
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
 def principal_for(db: Database, token: str | None, kinds: tuple[str, ...]) -> Principal:
-    """Authenticate in a read-only transaction; record the token's use at most once a minute."""
+    """Authenticate a bearer token in a read-only transaction; record its use at most
+    once a minute."""
     with db.read() as s:
         principal = authenticate(s, token, kinds)
-    if principal.needs_touch:
+    if principal.needs_touch and principal.token_id:
         with db.session() as s:
             touch(s, principal.token_id)
     return principal
 
 
-def _principal(request: Request, kinds: tuple[str, ...]) -> Principal:
-    principal = principal_for(request.app.state.db, bearer(request), kinds)
-    request.state.principal = principal
+def _authenticate_user(request: Request, s: Session) -> Principal:
+    token = bearer(request)
+    if token is not None:
+        return authenticate(s, token, ("user",))
+    cookie = session_cookie(request)
+    principal = sessions.session_principal(s, cookie)
+    if request.method not in SAFE_METHODS:
+        _same_origin_only(request)
+        assert cookie is not None
+        # Pages send it from their <meta name="csrf-token"> in a header (live.js).
+        sessions.check_csrf(cookie, request.headers.get(sessions.CSRF_HEADER))
     return principal
 
 
+def _requested_project(request: Request) -> str | None:
+    ref = request.path_params.get("project_ref")
+    if ref is None:
+        ref = (
+            request.headers.get(PROJECT_HEADER)
+            or request.query_params.get(PROJECT_QUERY)
+            or request.cookies.get(PROJECT_COOKIE)
+        )
+    return ref or None
+
+
+def _resolve_project(s: Session, ref: str) -> str:
+    project_id = s.scalar(select(Project.id).where(or_(Project.id == ref, Project.name == ref)))
+    if project_id is None:
+        raise NotFound(f"no project {ref!r}")
+    return project_id
+
+
+def _default_project(authorizer: Authorizer, principal: Principal) -> str:
+    if principal.bound_project_id:
+        return principal.bound_project_id
+    assert principal.user_id is not None
+    projects = authorizer.projects_of(principal.user_id)
+    if "*" in projects or DEFAULT_PROJECT_ID in projects or not projects:
+        return DEFAULT_PROJECT_ID
+    return projects[0]
+
+
+def authorize(
+    request: Request, s: Session, authorizer: Authorizer, principal: Principal, need: Need
+) -> str:
+    """The project the request acts in, after checking scopes and roles there."""
+    if principal.user_id is None:
+        raise Forbidden("this token does not belong to a user")
+    if not scope_allows(principal.scopes, need.resource, need.action):
+        raise Forbidden(f"the token's scopes do not allow {need.scope}")
+    ref = _requested_project(request)
+    project_id = _resolve_project(s, ref) if ref else _default_project(authorizer, principal)
+    if principal.bound_project_id and project_id != principal.bound_project_id:
+        raise Forbidden("this token is bound to another project")
+    if need.resource == "self":
+        return project_id
+    if not authorizer.allowed(principal.user_id, project_id, need.resource, need.action):
+        raise Forbidden(f"{principal.name} may not {need.action} {need.resource} in this project")
+    return project_id
+
+
+def _route_need(request: Request) -> Need:
+    route = request.scope.get("route")
+    path = getattr(route, "path", request.url.path)
+    return classify(request.method, path)
+
+
 def require_user(request: Request) -> Principal:
-    return _principal(request, ("user",))
+    """Dependency of every user route: authenticate, authorize, remember both."""
+    db: Database = request.app.state.db
+    authorizer: Authorizer = request.app.state.authorizer
+    with db.read() as s:
+        principal = _authenticate_user(request, s)
+        authorizer.refresh(s)
+        project_id = authorize(request, s, authorizer, principal, _route_need(request))
+    if principal.needs_touch:
+        with db.session() as s:
+            if principal.session_id:
+                sessions.touch_session(s, principal.session_id)
+            elif principal.token_id:
+                touch(s, principal.token_id, client_ip(request))
+    request.state.principal = principal
+    request.state.project_id = project_id
+    return principal
 
 
 def require_agent(request: Request) -> Principal:
-    return _principal(request, ("agent",))
+    principal = principal_for(request.app.state.db, bearer(request), ("agent",))
+    request.state.principal = principal
+    return principal

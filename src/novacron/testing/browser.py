@@ -78,6 +78,7 @@ class Tab:
         page = self.page
         page.goto(self.cluster.url + "/")
         expect(page).to_have_url(re.compile(r"/login$"))
+        page.get_by_test_id("login-with-token").click()
         page.get_by_test_id("login-token").fill(self.cluster.token)
         page.get_by_test_id("login-submit").click()
         expect(page).to_have_url(self.cluster.url + "/")

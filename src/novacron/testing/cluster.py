@@ -208,6 +208,10 @@ class Cluster:
             cluster.add_agent("agent-1", sim_hosts, agent_args)
         return cluster
 
+    def web_cookies(self) -> dict[str, str]:
+        """The cookies of a browser signed in with the admin token (a web session)."""
+        return web_session_cookies(self.url, self.token)
+
     def add_agent(self, name: str, sim_hosts: int = 3, args: list[str] | None = None) -> None:
         before = self.host_count()
         proc = spawn_agent(
@@ -292,3 +296,11 @@ class Cluster:
             self.server_process.terminate()
             self.server_process.wait(20)
         kill_guests(self.settings.data_dir)  # agents leave their guests running on purpose
+
+
+def web_session_cookies(url: str, token: str) -> dict[str, str]:
+    """Sign in at ``/login`` with ``token`` like a browser; the session's cookies."""
+    resp = httpx.post(f"{url}/login", data={"token": token}, follow_redirects=False, timeout=30)
+    if resp.status_code != 303:
+        raise RuntimeError(f"sign-in failed: {resp.status_code} {resp.text[:200]}")
+    return dict(resp.cookies)

@@ -14,70 +14,88 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from novacron.core.database import Database
 from novacron.core.errors import Unauthorized
-from novacron.security.auth import COOKIE, principal_for
+from novacron.security import sessions
+from novacron.security.api.login import clear_session_cookie, set_session_cookie
+from novacron.security.auth import session_cookie
+from novacron.security.sessions import check_csrf
+from novacron.security.signin import SecondFactorRequired, sign_in, sign_in_with_token
 from novacron.web import ui
 
 PAGE_SLICES = ("novacron.compute.web", "novacron.corporate.web")
-COOKIE_MAX_AGE_S = 7 * 24 * 3600
 
 router = APIRouter(include_in_schema=False)
 
 
-def _check(request: Request, token: str | None) -> bool:
-    """Whether ``token`` is a live user token; records its use like the API does."""
-    try:
-        principal_for(request.app.state.db, token, ("user",))
-    except Unauthorized:
-        return False
-    return True
+def _signed_in(request: Request) -> bool:
+    db: Database = request.app.state.db
+    with db.read() as s:
+        return sessions.find_session(s, session_cookie(request)) is not None
 
 
 def _login_form(
-    request: Request, next_path: str, error: str = "", status_code: int = 200
+    request: Request,
+    next_path: str,
+    error: str = "",
+    status_code: int = 200,
+    *,
+    name: str = "",
+    mode: str = "password",
 ) -> HTMLResponse:
-    return ui.render(
-        request, "web/login.html", {"next": next_path, "error": error}, status_code=status_code
-    )
+    context = {"next": next_path, "error": error, "name": name, "mode": mode}
+    return ui.render(request, "web/login.html", context, status_code=status_code)
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str | None = None) -> Response:
+def login_page(request: Request, next: str | None = None, mode: str = "password") -> Response:
     next_path = ui.safe_next(next)
-    if _check(request, request.cookies.get(COOKIE)):
+    if _signed_in(request):
         return RedirectResponse(next_path, status_code=303)
-    return _login_form(request, next_path)
+    return _login_form(request, next_path, mode="token" if mode == "token" else "password")
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login(request: Request, token: str = Form(""), next: str = Form("/")) -> Response:
+def login(
+    request: Request,
+    name: str = Form("", max_length=64),
+    password: str = Form("", max_length=256),
+    code: str = Form("", max_length=32),
+    token: str = Form("", max_length=256),
+    next: str = Form("/"),
+) -> Response:
+    """Sign in with name + password (+ code when two-factor is on), or with an API token."""
     next_path = ui.safe_next(next)
-    token = token.strip()
-    if not token:
-        return _login_form(request, next_path, "Enter your API token.", 401)
-    if not _check(request, token):
-        return _login_form(
-            request, next_path, "That token is not valid, or it has been revoked.", 401
-        )
+    mode = "token" if token.strip() and not name.strip() else "password"
+    try:
+        if mode == "token":
+            new = sign_in_with_token(request, token.strip())
+        else:
+            if not name.strip() or not password:
+                raise Unauthorized("Enter your user name and password.")
+            new = sign_in(request, name, password, code.strip() or None)
+    except SecondFactorRequired:
+        return _login_form(request, next_path, "", 401, name=name, mode="code")
+    except Unauthorized as exc:
+        message = exc.detail[:1].upper() + exc.detail[1:]
+        return _login_form(request, next_path, message, 401, name=name, mode=mode)
     response = RedirectResponse(next_path, status_code=303)
-    response.set_cookie(
-        COOKIE,
-        token,
-        max_age=COOKIE_MAX_AGE_S,
-        path="/",
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
+    set_session_cookie(request, response, new)
     return response
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
+def logout(request: Request, csrf_token: str = Form("")) -> Response:
+    cookie = session_cookie(request)
+    if cookie:
+        check_csrf(cookie, csrf_token)
+        db: Database = request.app.state.db
+        with db.session() as s:
+            row = sessions.find_session(s, cookie)
+            if row is not None:
+                sessions.revoke_session(s, row.id)
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(
-        COOKIE, path="/", httponly=True, samesite="strict", secure=request.url.scheme == "https"
-    )
+    clear_session_cookie(request, response)
     return response
 
 
@@ -99,8 +117,8 @@ async def _login_required(request: Request, exc: Exception) -> Response:
     if exc.next_path not in ("", "/"):
         target += "?" + urlencode({"next": exc.next_path})
     response = RedirectResponse(target, status_code=303)
-    if request.cookies.get(COOKIE):  # stale or revoked: drop it
-        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    if session_cookie(request):  # stale or revoked: drop it
+        clear_session_cookie(request, response)
     return response
 
 

@@ -4,7 +4,7 @@ Templates are named ``<slice>/<file>``: ``web/base.html`` lives in
 ``novacron/web/templates/``, ``compute/overview.html`` in ``novacron/compute/templates/``.
 Autoescaping is on for every template; undefined variables fail loudly.
 
-Pages authenticate with the ``novacron_token`` cookie that ``POST /login`` sets; a page
+Pages authenticate with the session cookie that ``POST /login`` sets; a page
 request without a valid one raises :class:`LoginRequired`, which ``mount`` turns into a
 303 to ``/login``. Fragment routes (``/ui/…``, fetched by the page's JavaScript) use the
 API's own ``require_user`` and answer 401 problem+json instead.
@@ -26,7 +26,8 @@ from fastapi.responses import HTMLResponse
 from novacron import __version__
 from novacron.core.clock import isoformat
 from novacron.core.errors import Unauthorized
-from novacron.security.auth import require_user
+from novacron.security.auth import require_user, session_cookie
+from novacron.security.sessions import csrf_for
 from novacron.security.tokens import Principal
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -60,6 +61,13 @@ def page_user(request: Request) -> Principal:
         return require_user(request)
     except Unauthorized:
         raise LoginRequired(request.url.path) from None
+
+
+def csrf_token(request: Request) -> str:
+    """The CSRF token of the request's session (empty without one); pages put it in a
+    ``<meta name="csrf-token">`` that live.js sends back as ``X-CSRF-Token``."""
+    cookie = session_cookie(request)
+    return csrf_for(cookie) if cookie else ""
 
 
 def safe_next(value: str | None) -> str:
@@ -230,7 +238,7 @@ def render(
     """Render a page or fragment with the security headers every UI response carries."""
     principal = getattr(request.state, "principal", None)
     html = env.get_template(template).render(
-        request=request, principal=principal, **(context or {})
+        request=request, principal=principal, csrf_token=csrf_token(request), **(context or {})
     )
     return HTMLResponse(
         html, status_code=status_code, headers={**SECURITY_HEADERS, **(headers or {})}

@@ -16,6 +16,8 @@ import pytest
 
 from novacron.corporate.ma.schemas import TargetOut
 from novacron.corporate.web import charts, dashboard, format, valuation, views_ma
+from novacron.security.sessions import csrf_for
+from novacron.testing.cluster import web_session_cookies
 from novacron.testing.corporate import SAMPLE_DCF as DCF
 from novacron.testing.corporate import CorporateServer
 
@@ -48,7 +50,9 @@ def ok(response: httpx.Response, status: int = 200) -> Any:
 
 def browser(corp: CorporateServer) -> httpx.Client:
     """A client signed in the way a browser is: the session cookie."""
-    return httpx.Client(base_url=corp.url, cookies={"novacron_token": corp.token}, timeout=30)
+    cookies = web_session_cookies(corp.url, corp.token)
+    csrf = {"X-CSRF-Token": csrf_for(next(iter(cookies.values())))}
+    return httpx.Client(base_url=corp.url, cookies=cookies, headers=csrf, timeout=30)
 
 
 def figure(html: str, name: str) -> dict[str, Any]:

@@ -47,9 +47,15 @@
     return `${resp.status} ${resp.statusText}`.trim();
   }
 
+  function csrfToken() {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
   // Calls the API with the session cookie; throws an Error carrying .problem and .status.
   async function api(method, url, payload) {
     const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (method !== "GET" && method !== "HEAD") init.headers["X-CSRF-Token"] = csrfToken();
     if (payload !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(payload);

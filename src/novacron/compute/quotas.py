@@ -1,0 +1,60 @@
+"""Project quotas (VMs, vCPUs, memory, disk), checked when a VM is placed.
+
+Usage counts the resources the project's VMs hold on hosts (``claimed``), the same figures
+placement claims, so a stopped VM that gave its claim back does not count. The project
+row is locked while checking (PostgreSQL), so two placements in one project cannot both
+take the last unit.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from novacron.compute.models import VM
+from novacron.core.errors import QuotaExceeded
+from novacron.security.models import Project
+from novacron.security.schemas import Usage
+
+
+def usage(session: Session, project_id: str, *, exclude_vm: str | None = None) -> Usage:
+    stmt = select(
+        func.count(VM.id),
+        func.coalesce(func.sum(VM.vcpus), 0),
+        func.coalesce(func.sum(VM.memory_mib), 0),
+        func.coalesce(func.sum(VM.disk_gib), 0),
+    ).where(VM.project_id == project_id, VM.claimed.is_(True))
+    if exclude_vm is not None:
+        stmt = stmt.where(VM.id != exclude_vm)
+    count, vcpus, memory, disk = session.execute(stmt).one()
+    return Usage(vms=int(count), vcpus=int(vcpus), memory_mib=int(memory), disk_gib=int(disk))
+
+
+def check(session: Session, vm: VM) -> None:
+    """Raise :class:`QuotaExceeded` when claiming ``vm`` would exceed its project's
+    quota; names every exceeded limit."""
+    project = session.get(Project, vm.project_id, with_for_update=True)
+    if project is None:
+        return
+    limits = {
+        "VMs": (project.quota_vms, 1),
+        "vCPUs": (project.quota_vcpus, vm.vcpus),
+        "memory MiB": (project.quota_memory_mib, vm.memory_mib),
+        "disk GiB": (project.quota_disk_gib, vm.disk_gib),
+    }
+    if all(limit is None for limit, _ in limits.values()):
+        return
+    used = usage(session, project.id, exclude_vm=vm.id)
+    held = {
+        "VMs": used.vms,
+        "vCPUs": used.vcpus,
+        "memory MiB": used.memory_mib,
+        "disk GiB": used.disk_gib,
+    }
+    over = [
+        f"{what} {held[what]} + {want} > {limit}"
+        for what, (limit, want) in limits.items()
+        if limit is not None and held[what] + want > limit
+    ]
+    if over:
+        raise QuotaExceeded(f"project {project.name} quota exceeded: " + "; ".join(over))

@@ -1,0 +1,14 @@
+"""REST routes of the security slice; ``routers`` lists them for the app factory."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from novacron.security.api import account, admin, audit_routes, login
+
+routers: tuple[APIRouter, ...] = (
+    login.router,
+    account.router,
+    admin.router,
+    audit_routes.router,
+)

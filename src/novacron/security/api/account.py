@@ -1,0 +1,235 @@
+"""The caller's own account: who am I, password, two-factor, API tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from novacron.core.clock import utcnow
+from novacron.core.database import Database
+from novacron.core.errors import Invalid, NotFound
+from novacron.security import events, passwords, totp, users
+from novacron.security.auth import require_user
+from novacron.security.context import current_project
+from novacron.security.models import ApiToken, Project, User
+from novacron.security.rbac import Authorizer, scope_allows
+from novacron.security.schemas import (
+    PasswordChange,
+    PasswordConfirm,
+    ProjectRoles,
+    RecoveryCodes,
+    TokenCreate,
+    TokenCreated,
+    TokenOut,
+    TotpCode,
+    TotpSetup,
+    WhoAmI,
+)
+from novacron.security.tokens import Principal, issue_token
+
+router = APIRouter(prefix="/api/v1", tags=["account"])
+
+
+def _db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def _me(s: Session, principal: Principal) -> User:
+    assert principal.user_id is not None
+    user = s.get(User, principal.user_id, with_for_update=True)
+    if user is None:
+        raise NotFound("no such user")
+    return user
+
+
+@router.get("/auth/whoami", response_model=WhoAmI)
+def whoami(request: Request, principal: Principal = Depends(require_user)) -> WhoAmI:
+    with _db(request).read() as s:
+        user = s.get(User, principal.user_id)
+        assert user is not None
+        grouped: dict[str, ProjectRoles] = {}
+        for project, role in users.memberships(s, user.id):
+            grouped.setdefault(project.id, ProjectRoles(id=project.id, name=project.name, roles=[]))
+            grouped[project.id].roles.append(role)
+        if user.platform_admin:
+            for project in s.scalars(select(Project).order_by(Project.name)):
+                entry = grouped.setdefault(
+                    project.id, ProjectRoles(id=project.id, name=project.name, roles=[])
+                )
+                entry.roles.append("platform-admin")
+        return WhoAmI(
+            name=user.name,
+            user_id=user.id,
+            platform_admin=user.platform_admin,
+            via=principal.via,
+            project=current_project(request),
+            projects=sorted(grouped.values(), key=lambda p: p.name),
+            scopes=list(principal.scopes),
+            mfa_enabled=user.totp_enabled_at is not None,
+            must_change_password=user.must_change_password,
+        )
+
+
+@router.post("/auth/password", status_code=204)
+def change_password(
+    request: Request, body: PasswordChange, principal: Principal = Depends(require_user)
+) -> None:
+    """Change your password; every one of your web sessions ends."""
+    with _db(request).session() as s:
+        user = _me(s, principal)
+        if user.password_hash is None:
+            passwords.check_policy(body.new_password, user.name, "new_password")
+        users.set_password(
+            s,
+            user,
+            body.new_password,
+            current=body.current_password if user.password_hash else None,
+        )
+        user.must_change_password = False
+    events.record(request, "auth.password.change", target=f"user:{principal.name}")
+
+
+@router.post("/auth/totp/setup", response_model=TotpSetup)
+def totp_setup(request: Request, principal: Principal = Depends(require_user)) -> TotpSetup:
+    """Start two-factor set-up: scan ``uri`` into an authenticator app, then confirm."""
+    with _db(request).session() as s:
+        user = _me(s, principal)
+        uri = totp.begin(user)
+        secret = user.totp_secret or ""
+    events.record(request, "auth.mfa.setup", target=f"user:{principal.name}")
+    return TotpSetup(secret=secret, uri=uri)
+
+
+@router.post("/auth/totp/confirm", response_model=RecoveryCodes)
+def totp_confirm(
+    request: Request, body: TotpCode, principal: Principal = Depends(require_user)
+) -> RecoveryCodes:
+    with _db(request).session() as s:
+        codes = totp.confirm(s, _me(s, principal), body.code)
+    events.record(request, "auth.mfa.enable", target=f"user:{principal.name}")
+    return RecoveryCodes(recovery_codes=codes)
+
+
+def _check_password(user: User, password: str) -> None:
+    if not passwords.verify_password(user.password_hash, password):
+        raise Invalid(
+            "password: wrong password",
+            errors=[{"loc": ["body", "password"], "msg": "wrong password"}],
+        )
+
+
+@router.post("/auth/totp/disable", status_code=204)
+def totp_disable(
+    request: Request, body: PasswordConfirm, principal: Principal = Depends(require_user)
+) -> None:
+    with _db(request).session() as s:
+        user = _me(s, principal)
+        _check_password(user, body.password)
+        totp.disable(s, user)
+    events.record(request, "auth.mfa.disable", target=f"user:{principal.name}")
+
+
+@router.post("/auth/recovery-codes", response_model=RecoveryCodes)
+def new_recovery_codes(
+    request: Request, body: PasswordConfirm, principal: Principal = Depends(require_user)
+) -> RecoveryCodes:
+    """Replace your recovery codes (the old ones stop working)."""
+    with _db(request).session() as s:
+        user = _me(s, principal)
+        _check_password(user, body.password)
+        if user.totp_enabled_at is None:
+            raise Invalid("two-factor authentication is off: there is nothing to recover")
+        codes = totp.new_recovery_codes(s, user)
+    events.record(request, "auth.mfa.recovery_codes", target=f"user:{principal.name}")
+    return RecoveryCodes(recovery_codes=codes)
+
+
+# -- API tokens -----------------------------------------------------------------------------
+
+
+@router.get("/tokens", response_model=list[TokenOut])
+def list_tokens(request: Request, principal: Principal = Depends(require_user)) -> list[TokenOut]:
+    """Your API tokens (never their secrets)."""
+    with _db(request).read() as s:
+        rows = s.scalars(
+            select(ApiToken)
+            .where(ApiToken.user_id == principal.user_id, ApiToken.kind == "user")
+            .order_by(ApiToken.created_at)
+        )
+        return [TokenOut.model_validate(r) for r in rows]
+
+
+@router.post("/tokens", response_model=TokenCreated, status_code=201)
+def create_token(
+    request: Request, body: TokenCreate, principal: Principal = Depends(require_user)
+) -> TokenCreated:
+    """A new token for scripts: scoped, optionally bound to a project, expiring. A token
+    made with a token never has wider scopes than the token that made it."""
+    wider = [s for s in body.scopes if not _within(principal.scopes, s)]
+    if wider:
+        raise Invalid(
+            f"scopes: wider than this token's own ({', '.join(wider)})",
+            errors=[{"loc": ["body", "scopes"], "msg": "wider than the calling token"}],
+        )
+    with _db(request).session() as s:
+        project_id = None
+        if body.project is not None:
+            project = s.scalar(
+                select(Project).where((Project.id == body.project) | (Project.name == body.project))
+            )
+            authorizer: Authorizer = request.app.state.authorizer
+            if project is None or (
+                principal.user_id is not None
+                and not authorizer.roles(principal.user_id, project.id)
+                and "*" not in authorizer.projects_of(principal.user_id)
+            ):
+                raise Invalid(
+                    f"project: no project {body.project!r} of yours",
+                    errors=[{"loc": ["body", "project"], "msg": "not a project of yours"}],
+                )
+            project_id = project.id
+        project_id = project_id or principal.bound_project_id
+        row, secret = issue_token(
+            s,
+            body.name,
+            "user",
+            "user",
+            user_id=principal.user_id,
+            scopes=body.scopes,
+            project_id=project_id,
+            expires_at=utcnow() + timedelta(days=body.expires_in_days),
+        )
+        out = TokenCreated(**TokenOut.model_validate(row).model_dump(), token=secret)
+    events.record(
+        request,
+        "token.create",
+        target=f"token:{out.id}",
+        detail={"name": body.name, "scopes": body.scopes, "project_id": project_id},
+    )
+    return out
+
+
+def _within(own: tuple[str, ...], scope: str) -> bool:
+    if scope == "*":
+        return "*" in own
+    res, _, act = scope.partition(":")
+    if act == "*":
+        return all(scope_allows(own, res, a) for a in ("read", "write", "approve"))
+    return scope_allows(own, res, act)
+
+
+@router.delete("/tokens/{token_id}", status_code=204)
+def revoke_token(
+    request: Request, token_id: str, principal: Principal = Depends(require_user)
+) -> None:
+    with _db(request).session() as s:
+        row = s.get(ApiToken, token_id)
+        if row is None or row.user_id != principal.user_id or row.kind != "user":
+            raise NotFound(f"no token {token_id!r} of yours")
+        if row.revoked_at is None:
+            row.revoked_at = utcnow()
+    events.record(request, "token.revoke", target=f"token:{token_id}")

@@ -1,0 +1,1 @@
+"""The hash-chained audit log: every mutating request and every security event."""
