@@ -26,6 +26,11 @@ from novacron.corporate.api import mount as mount_corporate
 from novacron.security.api import routers as security_routers
 from novacron.security.audit.middleware import AuditMiddleware
 from novacron.security.auth import require_user
+from novacron.security.hardening import (
+    BodyLimitMiddleware,
+    SecurityHeadersMiddleware,
+    SignInRateLimitMiddleware,
+)
 from novacron.security.rbac import Authorizer
 from novacron.security.tokens import ensure_bootstrap_secrets
 
@@ -73,7 +78,11 @@ def create_app(settings: Settings, *, workers: bool = True) -> FastAPI:
         redoc_url=None,
     )
     problems.install(app)
+    # Outermost last: headers on everything, then the limits, then the audit record.
     app.add_middleware(AuditMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(SignInRateLimitMiddleware, per_minute=settings.login_rate_per_minute)
+    app.add_middleware(SecurityHeadersMiddleware)
     _mount_api_docs(app)
 
     @app.get("/healthz", tags=["health"])

@@ -37,7 +37,16 @@ def root(
         "http://127.0.0.1:8080", "--url", envvar="NOVACRON_URL", help="Server URL"
     ),
     token: str | None = typer.Option(
-        None, "--token", envvar="NOVACRON_TOKEN", help="API token (default: <data-dir>/admin-token)"
+        None,
+        "--token",
+        envvar="NOVACRON_TOKEN",
+        help="API token (default: the one novacron login stored, else <data-dir>/admin-token)",
+    ),
+    project: str | None = typer.Option(
+        None,
+        "--project",
+        envvar="NOVACRON_PROJECT",
+        help="Project (name or id) to act in (default: your default project)",
     ),
     output: OutputFormat = typer.Option(OutputFormat.table, "--output", "-o", help="table or json"),
     version: bool = typer.Option(
@@ -48,15 +57,17 @@ def root(
         help="Print the version and exit",
     ),
 ) -> None:
-    ctx.obj = CLIContext(url=url, token=token, output=output.value)
+    ctx.obj = CLIContext(url=url, token=token, output=output.value, project=project or None)
 
 
 def _mount() -> None:
     from novacron.compute.cli import register as register_compute
     from novacron.corporate.cli import register as register_corporate
+    from novacron.security.cli import register as register_security
     from novacron.server_cli import register as register_server
 
     register_server(app)
+    register_security(app)
     register_compute(app)
     register_corporate(app)
 

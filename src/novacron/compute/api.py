@@ -36,6 +36,7 @@ from novacron.core.database import Database
 from novacron.core.errors import Invalid, NotFound
 from novacron.core.pagination import Page, PageParams, page_params, paginate
 from novacron.security.auth import bearer, principal_for, require_agent, require_user
+from novacron.security.context import current_project
 from novacron.security.tokens import Principal
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_user)])
@@ -75,7 +76,13 @@ def list_vms(
 ) -> Page[VMOut]:
     with db_of(request).read() as s:
         items, total = vms.list_vms(
-            s, page, state=state, host=host, name=name, include_deleted=include_deleted
+            s,
+            page,
+            project_id=current_project(request),
+            state=state,
+            host=host,
+            name=name,
+            include_deleted=include_deleted,
         )
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
@@ -83,19 +90,20 @@ def list_vms(
 @router.post("/vms", status_code=202, response_model=OperationOut, tags=["vms"])
 def create_vm(request: Request, body: VMCreate) -> JSONResponse:
     with db_of(request).session() as s:
-        op = vms.create(s, body, who(request))
+        op = vms.create(s, body, who(request), project_id=current_project(request))
     return accepted(request, op)
 
 
 @router.get("/vms/{ref}", response_model=VMOut, tags=["vms"])
 def get_vm(request: Request, ref: str) -> VMOut:
     with db_of(request).read() as s:
-        return vms.to_out(s, [vms.find_vm(s, ref, include_deleted=True)])[0]
+        vm = vms.find_vm(s, ref, project_id=current_project(request), include_deleted=True)
+        return vms.to_out(s, [vm])[0]
 
 
 def _action(request: Request, ref: str, action: str) -> JSONResponse:
     with db_of(request).session() as s:
-        op = vms.act(s, ref, action, who(request))
+        op = vms.act(s, ref, action, who(request), project_id=current_project(request))
     return accepted(request, op)
 
 
@@ -177,7 +185,9 @@ def list_operations(
     kind: str | None = None,
     target: str | None = Query(None, description="Target id"),
 ) -> Page[OperationOut]:
-    stmt = operations.query(state=state, kind=kind, target_id=target)
+    stmt = operations.query(
+        state=state, kind=kind, target_id=target, project_id=current_project(request)
+    )
     with db_of(request).read() as s:
         rows, total = paginate(s, stmt, page)
         items = [OperationOut.model_validate(r) for r in rows]
@@ -187,13 +197,15 @@ def list_operations(
 @router.get("/operations/{op_id}", response_model=OperationOut, tags=["operations"])
 def get_operation(request: Request, op_id: str) -> OperationOut:
     with db_of(request).read() as s:
-        return OperationOut.model_validate(operations.get(s, op_id))
+        op = operations.get(s, op_id, project_id=current_project(request))
+        return OperationOut.model_validate(op)
 
 
 @router.post("/operations/{op_id}/cancel", response_model=OperationOut, tags=["operations"])
 def cancel_operation(request: Request, op_id: str) -> OperationOut:
     with db_of(request).session() as s:
-        return OperationOut.model_validate(vms.cancel_operation(s, op_id))
+        op = vms.cancel_operation(s, op_id, project_id=current_project(request))
+        return OperationOut.model_validate(op)
 
 
 # -- Images and placement groups -------------------------------------------------------
@@ -202,7 +214,8 @@ def cancel_operation(request: Request, op_id: str) -> OperationOut:
 @router.get("/images", response_model=Page[ImageOut], tags=["images"])
 def list_images(request: Request, page: PageParams = Depends(page_params)) -> Page[ImageOut]:
     with db_of(request).read() as s:
-        rows, total = paginate(s, select(Image).order_by(Image.name), page)
+        stmt = select(Image).where(Image.project_id == current_project(request))
+        rows, total = paginate(s, stmt.order_by(Image.name), page)
         items = [ImageOut.model_validate(r) for r in rows]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
@@ -210,19 +223,21 @@ def list_images(request: Request, page: PageParams = Depends(page_params)) -> Pa
 @router.post("/images", status_code=201, response_model=ImageOut, tags=["images"])
 def create_image(request: Request, body: ImageCreate) -> ImageOut:
     with db_of(request).session() as s:
-        return ImageOut.model_validate(catalog.create_image(s, body))
+        image = catalog.create_image(s, body, project_id=current_project(request))
+        return ImageOut.model_validate(image)
 
 
 @router.get("/images/{ref}", response_model=ImageOut, tags=["images"])
 def get_image(request: Request, ref: str) -> ImageOut:
     with db_of(request).read() as s:
-        return ImageOut.model_validate(catalog.find_image(s, ref, for_input=False))
+        image = catalog.find_image(s, ref, project_id=current_project(request), for_input=False)
+        return ImageOut.model_validate(image)
 
 
 @router.delete("/images/{ref}", status_code=204, tags=["images"])
 def delete_image(request: Request, ref: str) -> Response:
     with db_of(request).session() as s:
-        image_id = catalog.delete_image(s, ref)
+        image_id = catalog.delete_image(s, ref, project_id=current_project(request))
     store_of(request).remove(image_id)
     return Response(status_code=204)
 
@@ -247,10 +262,10 @@ def _expected_sha256(value: str | None) -> str | None:
     return value
 
 
-def _upload_target(db: Database, ref: str, file_name: str) -> tuple[str, str]:
+def _upload_target(db: Database, ref: str, file_name: str, project_id: str) -> tuple[str, str]:
     """(id, format) of a pending image that takes this file; refused before any byte."""
     with db.read() as s:
-        image = catalog.find_image(s, ref, for_input=False)
+        image = catalog.find_image(s, ref, project_id=project_id, for_input=False)
         catalog.check_uploadable(image, file_name)
         return image.id, image.format
 
@@ -301,7 +316,8 @@ async def upload_image_file(
     pending. A refused upload leaves nothing behind."""
     expected = _expected_sha256(content_sha256)
     db = db_of(request)
-    image_id, fmt = await run_in_threadpool(_upload_target, db, ref, file_name)
+    project_id = current_project(request)
+    image_id, fmt = await run_in_threadpool(_upload_target, db, ref, file_name, project_id)
     upload = await store_of(request).receive(image_id, file_name, request.stream())
     try:
         if expected is not None and upload.sha256 != expected:
@@ -321,14 +337,17 @@ def activate_image(request: Request, ref: str) -> ImageOut:
     cannot change afterwards, so agents may cache them by id."""
     store = store_of(request)
     with db_of(request).session() as s:
-        image = catalog.activate_image(s, ref, lambda i: store.missing(i.id, i.files))
+        image = catalog.activate_image(
+            s, ref, lambda i: store.missing(i.id, i.files), project_id=current_project(request)
+        )
         return ImageOut.model_validate(image)
 
 
 @router.get("/placement-groups", response_model=Page[GroupOut], tags=["placement-groups"])
 def list_groups(request: Request, page: PageParams = Depends(page_params)) -> Page[GroupOut]:
     with db_of(request).read() as s:
-        rows, total = paginate(s, select(PlacementGroup).order_by(PlacementGroup.name), page)
+        stmt = select(PlacementGroup).where(PlacementGroup.project_id == current_project(request))
+        rows, total = paginate(s, stmt.order_by(PlacementGroup.name), page)
         items = [catalog.group_out(s, g) for g in rows]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
@@ -338,19 +357,21 @@ def list_groups(request: Request, page: PageParams = Depends(page_params)) -> Pa
 )
 def create_group(request: Request, body: GroupCreate) -> GroupOut:
     with db_of(request).session() as s:
-        return catalog.group_out(s, catalog.create_group(s, body))
+        group = catalog.create_group(s, body, project_id=current_project(request))
+        return catalog.group_out(s, group)
 
 
 @router.get("/placement-groups/{ref}", response_model=GroupOut, tags=["placement-groups"])
 def get_group(request: Request, ref: str) -> GroupOut:
     with db_of(request).read() as s:
-        return catalog.group_out(s, catalog.find_group(s, ref, for_input=False))
+        group = catalog.find_group(s, ref, project_id=current_project(request), for_input=False)
+        return catalog.group_out(s, group)
 
 
 @router.delete("/placement-groups/{ref}", status_code=204, tags=["placement-groups"])
 def delete_group(request: Request, ref: str) -> Response:
     with db_of(request).session() as s:
-        catalog.delete_group(s, ref)
+        catalog.delete_group(s, ref, project_id=current_project(request))
     return Response(status_code=204)
 
 
@@ -389,8 +410,11 @@ files_router = APIRouter(prefix="/api/v1", tags=["images"])
 
 
 def require_user_or_agent(request: Request) -> Principal:
-    """Users download images; agents fetch them to boot VMs, with their own token."""
+    """Users download their project's images; agents fetch any image to boot a VM placed
+    on them, with their own token."""
     principal = principal_for(db_of(request), bearer(request), ("user", "agent"))
+    if principal.kind == "user":
+        return require_user(request)  # authorizes in a project like every user route
     request.state.principal = principal
     return principal
 
@@ -404,7 +428,9 @@ def require_user_or_agent(request: Request) -> Principal:
 def download_image_file(request: Request, ref: str, file_name: ImageFileName) -> FileResponse:
     """One file of an image, with its SHA-256 in ``X-Content-SHA256``."""
     with db_of(request).read() as s:
-        image = catalog.find_image(s, ref, for_input=False)
+        principal: Principal = request.state.principal
+        project_id = current_project(request) if principal.kind == "user" else None
+        image = catalog.find_image(s, ref, project_id=project_id, for_input=False)
         entry = image.files.get(file_name)
         if entry is None:
             raise NotFound(f"image {image.name} has no {file_name} file")

@@ -13,7 +13,6 @@ from novacron.compute.models import VM, Image, PlacementGroup
 from novacron.compute.schemas import GroupCreate, GroupOut, ImageCreate
 from novacron.core.errors import Conflict, Invalid, InvalidState, NotFound
 from novacron.core.ids import new_id
-from novacron.security.models import DEFAULT_PROJECT_ID
 
 T = TypeVar("T", Image, PlacementGroup)
 
@@ -26,14 +25,24 @@ FILES_BY_KIND: dict[str, tuple[str, ...]] = {
 REQUIRED_FILES: dict[str, tuple[str, ...]] = {"disk": ("disk",), "kernel": ("kernel", "initrd")}
 
 
-def _find(session: Session, model: type[T], ref: str, what: str, field: str | None) -> T:
-    """By id or name. ``field`` names the request field that referred to it: a missing
-    object is then bad input (422 on that field) rather than a missing resource (404)."""
-    found = session.scalar(
-        select(model).where(
-            model.project_id == DEFAULT_PROJECT_ID, or_(model.id == ref, model.name == ref)
+def _find(
+    session: Session,
+    model: type[T],
+    ref: str,
+    what: str,
+    field: str | None,
+    project_id: str | None,
+) -> T:
+    """By id or name within ``project_id`` (None: by id in any project, for internal
+    callers). ``field`` names the request field that referred to it: a missing object
+    is then bad input (422 on that field) rather than a missing resource (404)."""
+    if project_id is None:
+        stmt = select(model).where(model.id == ref)
+    else:
+        stmt = select(model).where(
+            model.project_id == project_id, or_(model.id == ref, model.name == ref)
         )
-    )
+    found = session.scalar(stmt)
     if found is None:
         if field:
             raise Invalid(
@@ -70,14 +79,16 @@ def _delete(
     session.delete(obj)
 
 
-def find_image(session: Session, ref: str, *, for_input: bool = True) -> Image:
-    return _find(session, Image, ref, "image", "image" if for_input else None)
+def find_image(
+    session: Session, ref: str, *, project_id: str | None, for_input: bool = True
+) -> Image:
+    return _find(session, Image, ref, "image", "image" if for_input else None, project_id)
 
 
-def find_bootable_image(session: Session, ref: str) -> Image:
+def find_bootable_image(session: Session, ref: str, *, project_id: str) -> Image:
     """An image a new VM may use (422 on ``image`` otherwise): only an active image's
     files are complete and final."""
-    image = find_image(session, ref)
+    image = find_image(session, ref, project_id=project_id)
     if image.status != "active":
         raise Invalid(
             f"image {image.name} is {image.status}: upload its files and activate it first",
@@ -86,7 +97,7 @@ def find_bootable_image(session: Session, ref: str) -> Image:
     return image
 
 
-def create_image(session: Session, req: ImageCreate) -> Image:
+def create_image(session: Session, req: ImageCreate, *, project_id: str) -> Image:
     """Without ``kind``: a catalogue entry without files, active at once (the sim driver
     needs nothing more). With ``kind``: pending until its files are uploaded and it is
     activated."""
@@ -97,7 +108,7 @@ def create_image(session: Session, req: ImageCreate) -> Image:
         )
     image = Image(
         id=new_id("img"),
-        project_id=DEFAULT_PROJECT_ID,
+        project_id=project_id,
         **req.model_dump(exclude={"kind"}),
         kind=req.kind or "disk",
         status="pending" if req.kind else "active",
@@ -107,10 +118,10 @@ def create_image(session: Session, req: ImageCreate) -> Image:
     return _add(session, image, "image")
 
 
-def delete_image(session: Session, ref: str) -> str:
+def delete_image(session: Session, ref: str, *, project_id: str) -> str:
     """Delete the image's row; returns its id so the caller removes its files once the
     deletion is committed (a refused deletion keeps them)."""
-    image = find_image(session, ref, for_input=False)
+    image = find_image(session, ref, project_id=project_id, for_input=False)
     _delete(session, image, "image", VM.image_id)
     return image.id
 
@@ -118,10 +129,10 @@ def delete_image(session: Session, ref: str) -> str:
 # -- image files -------------------------------------------------------------------------
 
 
-def _locked_image(session: Session, ref: str) -> Image:
+def _locked_image(session: Session, ref: str, project_id: str | None) -> Image:
     """The image's row, locked on PostgreSQL (SQLite transactions already serialize), so
     concurrent uploads and activation of one image take turns."""
-    found = find_image(session, ref, for_input=False)
+    found = find_image(session, ref, project_id=project_id, for_input=False)
     if session.get_bind().dialect.name == "postgresql":
         session.refresh(found, with_for_update=True)
     return found
@@ -151,7 +162,7 @@ def record_file(
 ) -> Image:
     """Record an uploaded file on a pending image. A disk sets the image's virtual size,
     and its minimum disk rises to hold it (a VM's disk grows from the image, never shrinks)."""
-    image = _locked_image(session, image_id)
+    image = _locked_image(session, image_id, None)
     check_uploadable(image, file_name)
     # A new dict: SQLAlchemy does not see changes made inside a JSON value.
     image.files = {**image.files, file_name: {"sha256": sha256, "size": size}}
@@ -164,11 +175,15 @@ def record_file(
 
 
 def activate_image(
-    session: Session, ref: str, missing_on_disk: Callable[[Image], list[str]]
+    session: Session,
+    ref: str,
+    missing_on_disk: Callable[[Image], list[str]],
+    *,
+    project_id: str,
 ) -> Image:
     """Pending → active once the files its kind needs are recorded and on disk; an
     active image is returned as it is (activating twice is harmless)."""
-    image = _locked_image(session, ref)
+    image = _locked_image(session, ref, project_id)
     if image.status == "active":
         return image
     lacking = [name for name in REQUIRED_FILES[image.kind] if name not in image.files]
@@ -205,12 +220,15 @@ def image_ref(image: Image) -> dict[str, Any] | None:
     }
 
 
-def find_group(session: Session, ref: str, *, for_input: bool = True) -> PlacementGroup:
-    return _find(session, PlacementGroup, ref, "placement group", "group" if for_input else None)
+def find_group(
+    session: Session, ref: str, *, project_id: str | None, for_input: bool = True
+) -> PlacementGroup:
+    field = "group" if for_input else None
+    return _find(session, PlacementGroup, ref, "placement group", field, project_id)
 
 
-def create_group(session: Session, req: GroupCreate) -> PlacementGroup:
-    group = PlacementGroup(id=new_id("pg"), project_id=DEFAULT_PROJECT_ID, **req.model_dump())
+def create_group(session: Session, req: GroupCreate, *, project_id: str) -> PlacementGroup:
+    group = PlacementGroup(id=new_id("pg"), project_id=project_id, **req.model_dump())
     return _add(session, group, "placement group")
 
 
@@ -222,5 +240,6 @@ def group_out(session: Session, group: PlacementGroup) -> GroupOut:
     return out
 
 
-def delete_group(session: Session, ref: str) -> None:
-    _delete(session, find_group(session, ref, for_input=False), "placement group", VM.group_id)
+def delete_group(session: Session, ref: str, *, project_id: str) -> None:
+    group = find_group(session, ref, project_id=project_id, for_input=False)
+    _delete(session, group, "placement group", VM.group_id)

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from novacron.agent.client import AgentClient
-from novacron.compute import states
+from novacron.compute import quotas, states
 from novacron.compute.hosts import agent_client_for, find_host
 from novacron.compute.models import VM, Host, Operation, VMSnapshot
 from novacron.compute.schemas import (
@@ -26,8 +26,8 @@ from novacron.core.errors import Conflict, Invalid, InvalidState, NotFound
 from novacron.core.ids import new_id
 
 
-def list_snapshots(session: Session, ref: str) -> list[VMSnapshot]:
-    vm = find_vm(session, ref)
+def list_snapshots(session: Session, ref: str, *, project_id: str) -> list[VMSnapshot]:
+    vm = find_vm(session, ref, project_id=project_id)
     return list(
         session.scalars(
             select(VMSnapshot).where(VMSnapshot.vm_id == vm.id).order_by(VMSnapshot.created_at)
@@ -51,32 +51,54 @@ def _require(session: Session, vm: VM, capability: str, what: str) -> None:
         raise InvalidState(f"host {host.name} ({host.driver} driver) does not support {what}")
 
 
-def create_snapshot(session: Session, ref: str, name: str, requested_by: str) -> Operation:
-    vm = find_vm(session, ref, for_update=True)
+def create_snapshot(
+    session: Session, ref: str, name: str, requested_by: str, *, project_id: str
+) -> Operation:
+    vm = find_vm(session, ref, project_id=project_id, for_update=True)
     _require(session, vm, "snapshots", "snapshots")
     taken = session.scalar(
         select(VMSnapshot.id).where(VMSnapshot.vm_id == vm.id, VMSnapshot.name == name)
     )
     if taken:
         raise Conflict(f"VM {vm.name} already has a snapshot named {name!r}")
-    return act(session, vm.id, "snapshot", requested_by, {"name": name, "mode": "create"})
+    return act(
+        session,
+        vm.id,
+        "snapshot",
+        requested_by,
+        {"name": name, "mode": "create"},
+        project_id=project_id,
+    )
 
 
-def delete_snapshot(session: Session, ref: str, name: str, requested_by: str) -> Operation:
-    vm = find_vm(session, ref, for_update=True)
+def delete_snapshot(
+    session: Session, ref: str, name: str, requested_by: str, *, project_id: str
+) -> Operation:
+    vm = find_vm(session, ref, project_id=project_id, for_update=True)
     _snapshot(session, vm, name)
-    return act(session, vm.id, "snapshot", requested_by, {"name": name, "mode": "delete"})
+    return act(
+        session,
+        vm.id,
+        "snapshot",
+        requested_by,
+        {"name": name, "mode": "delete"},
+        project_id=project_id,
+    )
 
 
-def revert_snapshot(session: Session, ref: str, name: str, requested_by: str) -> Operation:
-    vm = find_vm(session, ref, for_update=True)
+def revert_snapshot(
+    session: Session, ref: str, name: str, requested_by: str, *, project_id: str
+) -> Operation:
+    vm = find_vm(session, ref, project_id=project_id, for_update=True)
     _snapshot(session, vm, name)
     _require(session, vm, "snapshots", "snapshots")
-    return act(session, vm.id, "revert", requested_by, {"name": name})
+    return act(session, vm.id, "revert", requested_by, {"name": name}, project_id=project_id)
 
 
-def resize(session: Session, ref: str, req: VMResize, requested_by: str) -> Operation:
-    vm = find_vm(session, ref, for_update=True)
+def resize(
+    session: Session, ref: str, req: VMResize, requested_by: str, *, project_id: str
+) -> Operation:
+    vm = find_vm(session, ref, project_id=project_id, for_update=True)
     # Values equal to the current ones are no change (and must not block a live disk grow).
     changes = {k: v for k, v in req.model_dump(exclude_none=True).items() if v != getattr(vm, k)}
     if not changes:
@@ -95,12 +117,15 @@ def resize(session: Session, ref: str, req: VMResize, requested_by: str) -> Oper
             f"stop VM {vm.name} before changing {' and '.join(sorted(offline))} (it is {vm.state})"
         )
     _require(session, vm, "resize", "resizing VMs")
-    return act(session, vm.id, "resize", requested_by, changes)
+    quotas.check(session, quotas.Demand.resized(vm, changes))
+    return act(session, vm.id, "resize", requested_by, changes, project_id=project_id)
 
 
-def clone(session: Session, ref: str, req: VMClone, requested_by: str) -> tuple[Operation, VM]:
+def clone(
+    session: Session, ref: str, req: VMClone, requested_by: str, *, project_id: str
+) -> tuple[Operation, VM]:
     """A new VM with a copy of a stopped VM's disk, on the same host (disks are local)."""
-    source = find_vm(session, ref, for_update=True)
+    source = find_vm(session, ref, project_id=project_id, for_update=True)
     _require(session, source, "clone", "clones")
     states.begin("clone", source.state)
     if source.host_id is None:
@@ -132,16 +157,22 @@ def clone(session: Session, ref: str, req: VMClone, requested_by: str) -> tuple[
         session.flush()
     except IntegrityError:
         raise Conflict(f"a VM named {req.name!r} already exists") from None
+    quotas.check(session, copy)
     op = act(
-        session, source.id, "clone", requested_by, {"clone_id": copy.id, "clone_name": copy.name}
+        session,
+        source.id,
+        "clone",
+        requested_by,
+        {"clone_id": copy.id, "clone_name": copy.name},
+        project_id=project_id,
     )
     copy.task_operation_id = op.id
     set_state(session, copy, "building", new=True)
     return op, copy
 
 
-def update(session: Session, ref: str, req: VMUpdate) -> VM:
-    vm = find_vm(session, ref, for_update=True)
+def update(session: Session, ref: str, req: VMUpdate, *, project_id: str) -> VM:
+    vm = find_vm(session, ref, project_id=project_id, for_update=True)
     if req.restart_policy is not None:
         vm.restart_policy = req.restart_policy
         vm.restarts, vm.restart_window_at = 0, None
@@ -163,9 +194,11 @@ def migration_params(req: MigrationOptions) -> dict[str, Any]:
     }
 
 
-def migrate(session: Session, ref: str, req: VMMigrate, requested_by: str) -> Operation:
+def migrate(
+    session: Session, ref: str, req: VMMigrate, requested_by: str, *, project_id: str
+) -> Operation:
     """Live-migrate a running VM to ``req.to_host`` or a host the scheduler picks."""
-    vm = find_vm(session, ref, for_update=True)
+    vm = find_vm(session, ref, project_id=project_id, for_update=True)
     _require(session, vm, "live-migration", "live migration")
     if req.tls:
         _require(session, vm, "migration-tls", "encrypted (TLS) migration")
@@ -184,14 +217,14 @@ def migrate(session: Session, ref: str, req: VMMigrate, requested_by: str) -> Op
                 errors=[{"loc": ["body", "to_host"], "msg": "the VM's own host"}],
             )
         params["to_host_id"] = dest.id
-    return act(session, vm.id, "migrate", requested_by, params)
+    return act(session, vm.id, "migrate", requested_by, params, project_id=project_id)
 
 
 def agent_of(
-    session: Session, ref: str, settings: Settings, capability: str
+    session: Session, ref: str, settings: Settings, capability: str, *, project_id: str
 ) -> tuple[AgentClient, str, str]:
     """The client, host name and VM id for a read that goes to the VM's host."""
-    vm = find_vm(session, ref)
+    vm = find_vm(session, ref, project_id=project_id)
     _require(session, vm, capability, "a console" if capability == "console" else capability)
     if vm.host_id is None or vm.state not in states.ON_HOST | states.TRANSITIONAL:
         raise InvalidState(f"VM {vm.name} is not on a host ({vm.state})")

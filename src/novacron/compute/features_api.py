@@ -24,6 +24,7 @@ from novacron.compute.schemas import (
 )
 from novacron.core.errors import AgentUnreachable
 from novacron.security.auth import require_user
+from novacron.security.context import current_project
 
 router = APIRouter(prefix="/api/v1/vms", dependencies=[Depends(require_user)], tags=["vms"])
 
@@ -35,62 +36,73 @@ NO_SNIFF = {"X-Content-Type-Options": "nosniff"}
 @router.patch("/{ref}", response_model=VMOut)
 def update_vm(request: Request, ref: str, body: VMUpdate) -> VMOut:
     with db_of(request).session() as s:
-        vm = features.update(s, ref, body)
+        vm = features.update(s, ref, body, project_id=current_project(request))
         return vms.to_out(s, [vm])[0]
 
 
 @router.get("/{ref}/snapshots", response_model=list[SnapshotOut])
 def list_snapshots(request: Request, ref: str) -> list[SnapshotOut]:
     with db_of(request).read() as s:
-        return [SnapshotOut.model_validate(x) for x in features.list_snapshots(s, ref)]
+        return [
+            SnapshotOut.model_validate(x)
+            for x in features.list_snapshots(s, ref, project_id=current_project(request))
+        ]
 
 
 @router.post("/{ref}/snapshots", status_code=202, response_model=OperationOut)
 def create_snapshot(request: Request, ref: str, body: SnapshotCreate) -> JSONResponse:
     with db_of(request).session() as s:
-        op = features.create_snapshot(s, ref, body.name, who(request))
+        op = features.create_snapshot(
+            s, ref, body.name, who(request), project_id=current_project(request)
+        )
     return accepted(request, op)
 
 
 @router.post("/{ref}/snapshots/{name}/revert", status_code=202, response_model=OperationOut)
 def revert_snapshot(request: Request, ref: str, name: str) -> JSONResponse:
     with db_of(request).session() as s:
-        op = features.revert_snapshot(s, ref, name, who(request))
+        op = features.revert_snapshot(
+            s, ref, name, who(request), project_id=current_project(request)
+        )
     return accepted(request, op)
 
 
 @router.delete("/{ref}/snapshots/{name}", status_code=202, response_model=OperationOut)
 def delete_snapshot(request: Request, ref: str, name: str) -> JSONResponse:
     with db_of(request).session() as s:
-        op = features.delete_snapshot(s, ref, name, who(request))
+        op = features.delete_snapshot(
+            s, ref, name, who(request), project_id=current_project(request)
+        )
     return accepted(request, op)
 
 
 @router.post("/{ref}/resize", status_code=202, response_model=OperationOut)
 def resize_vm(request: Request, ref: str, body: VMResize) -> JSONResponse:
     with db_of(request).session() as s:
-        op = features.resize(s, ref, body, who(request))
+        op = features.resize(s, ref, body, who(request), project_id=current_project(request))
     return accepted(request, op)
 
 
 @router.post("/{ref}/migrate", status_code=202, response_model=OperationOut)
 def migrate_vm(request: Request, ref: str, body: VMMigrate) -> JSONResponse:
     with db_of(request).session() as s:
-        op = features.migrate(s, ref, body, who(request))
+        op = features.migrate(s, ref, body, who(request), project_id=current_project(request))
     return accepted(request, op)
 
 
 @router.post("/{ref}/clone", status_code=202, response_model=OperationOut)
 def clone_vm(request: Request, ref: str, body: VMClone) -> JSONResponse:
     with db_of(request).session() as s:
-        op, _ = features.clone(s, ref, body, who(request))
+        op, _ = features.clone(s, ref, body, who(request), project_id=current_project(request))
     return accepted(request, op)
 
 
 @router.get("/{ref}/stats")
 def vm_stats(request: Request, ref: str) -> dict[str, Any]:
     with db_of(request).read() as s:
-        client, host, vm_id = features.agent_of(s, ref, request.app.state.settings, "stats")
+        client, host, vm_id = features.agent_of(
+            s, ref, request.app.state.settings, "stats", project_id=current_project(request)
+        )
     return client.vm_stats(host, vm_id)
 
 
@@ -108,7 +120,9 @@ async def console(
 ) -> Response:
     """The VM's serial console log; ``X-Console-Offset`` is where to continue."""
     with db_of(request).read() as s:
-        client, host, vm_id = features.agent_of(s, ref, request.app.state.settings, "console")
+        client, host, vm_id = features.agent_of(
+            s, ref, request.app.state.settings, "console", project_id=current_project(request)
+        )
     if not follow:
         data, after = await run_in_threadpool(client.console, host, vm_id, offset, limit)
         return Response(

@@ -80,10 +80,16 @@ def publish_op(session: Session, op: Operation) -> None:
 
 
 def query(
-    *, state: str | None = None, kind: str | None = None, target_id: str | None = None
+    *,
+    state: str | None = None,
+    kind: str | None = None,
+    target_id: str | None = None,
+    project_id: str | None = None,
 ) -> Select[Operation]:
-    """Operations, newest first, optionally filtered."""
+    """Operations, newest first, optionally filtered (``project_id`` None: every project)."""
     stmt = select(Operation).order_by(Operation.created_at.desc(), Operation.id.desc())
+    if project_id:
+        stmt = stmt.where(Operation.project_id == project_id)
     if state:
         stmt = stmt.where(Operation.state == state)
     if kind:
@@ -93,17 +99,18 @@ def query(
     return stmt
 
 
-def get(session: Session, op_id: str) -> Operation:
+def get(session: Session, op_id: str, *, project_id: str | None = None) -> Operation:
+    """An operation (of ``project_id`` when given: another project's is not found)."""
     op = session.get(Operation, op_id)
-    if op is None:
+    if op is None or (project_id is not None and op.project_id != project_id):
         raise NotFound(f"no operation {op_id!r}")
     return op
 
 
-def cancel(session: Session, op_id: str) -> Operation:
+def cancel(session: Session, op_id: str, *, project_id: str | None) -> Operation:
     """Cancel a pending operation, or ask a running migration or drain to stop (it rolls
     back and ends ``cancelled``); other running operations finish on their own."""
-    op = get(session, op_id)
+    op = get(session, op_id, project_id=project_id)
     if op.state == "running" and op.kind in CANCELLABLE_WHILE_RUNNING:
         if op.cancel_requested_at is None:
             op.cancel_requested_at = utcnow()

@@ -8,6 +8,9 @@ take the last unit.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, Protocol
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -15,6 +18,41 @@ from novacron.compute.models import VM
 from novacron.core.errors import QuotaExceeded
 from novacron.security.models import Project
 from novacron.security.schemas import Usage
+
+
+class Sized(Protocol):
+    """A VM, or what a VM would become (:class:`Demand`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def project_id(self) -> str: ...
+    @property
+    def vcpus(self) -> int: ...
+    @property
+    def memory_mib(self) -> int: ...
+    @property
+    def disk_gib(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Demand:
+    id: str
+    project_id: str
+    vcpus: int
+    memory_mib: int
+    disk_gib: int
+
+    @classmethod
+    def resized(cls, vm: VM, changes: dict[str, Any]) -> Demand:
+        """``vm`` at its new size (it replaces the VM's own usage)."""
+        return cls(
+            vm.id,
+            vm.project_id,
+            int(changes.get("vcpus") or vm.vcpus),
+            int(changes.get("memory_mib") or vm.memory_mib),
+            int(changes.get("disk_gib") or vm.disk_gib),
+        )
 
 
 def usage(session: Session, project_id: str, *, exclude_vm: str | None = None) -> Usage:
@@ -30,7 +68,7 @@ def usage(session: Session, project_id: str, *, exclude_vm: str | None = None) -
     return Usage(vms=int(count), vcpus=int(vcpus), memory_mib=int(memory), disk_gib=int(disk))
 
 
-def check(session: Session, vm: VM) -> None:
+def check(session: Session, vm: Sized) -> None:
     """Raise :class:`QuotaExceeded` when claiming ``vm`` would exceed its project's
     quota; names every exceeded limit."""
     project = session.get(Project, vm.project_id, with_for_update=True)

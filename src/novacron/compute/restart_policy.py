@@ -50,7 +50,14 @@ def after_report(
         log.warning("VM %s: %s", vm.name, vm.fault)
         return
     vm.restarts += 1
-    act(session, vm.id, "start", REQUESTER, params={"restart": vm.restarts})
+    act(
+        session,
+        vm.id,
+        "start",
+        REQUESTER,
+        params={"restart": vm.restarts},
+        project_id=vm.project_id,
+    )
     log.info(
         "VM %s %s; restart %d by its %s policy", vm.name, reported, vm.restarts, vm.restart_policy
     )

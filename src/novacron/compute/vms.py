@@ -8,7 +8,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from novacron.compute import operations, states
+from novacron.compute import operations, quotas, states
 from novacron.compute.catalog import find_bootable_image, find_group
 from novacron.compute.models import VM, Host, Operation
 from novacron.compute.schemas import VMCreate, VMOut
@@ -16,14 +16,23 @@ from novacron.core import events
 from novacron.core.errors import Conflict, Invalid, InvalidState, NotFound
 from novacron.core.ids import new_id
 from novacron.core.pagination import PageParams, paginate
-from novacron.security.models import DEFAULT_PROJECT_ID
 
 
 def find_vm(
-    session: Session, ref: str, *, include_deleted: bool = False, for_update: bool = False
+    session: Session,
+    ref: str,
+    *,
+    project_id: str | None,
+    include_deleted: bool = False,
+    for_update: bool = False,
 ) -> VM:
-    """A VM by id or by name among live VMs; ``for_update`` locks its row (PostgreSQL)."""
-    by_ref = or_(VM.id == ref, (VM.project_id == DEFAULT_PROJECT_ID) & (VM.name_key == ref))
+    """A VM of ``project_id`` (None: any project, for internal callers) by id or by name
+    among live VMs; ``for_update`` locks its row (PostgreSQL). Another project's VM is
+    not found: its existence is not revealed."""
+    if project_id is None:
+        by_ref = or_(VM.id == ref, VM.name_key == ref)
+    else:
+        by_ref = (VM.project_id == project_id) & or_(VM.id == ref, VM.name_key == ref)
     stmt = select(VM).where(by_ref).order_by(VM.name_key.is_(None))
     if for_update and session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
@@ -58,15 +67,15 @@ def set_state(
         )
 
 
-def create(session: Session, req: VMCreate, requested_by: str) -> Operation:
-    image = find_bootable_image(session, req.image) if req.image else None
+def create(session: Session, req: VMCreate, requested_by: str, *, project_id: str) -> Operation:
+    image = find_bootable_image(session, req.image, project_id=project_id) if req.image else None
     if image is not None and req.disk_gib < image.min_disk_gib:
         raise Invalid(
             f"disk_gib {req.disk_gib} is smaller than image {image.name}'s minimum "
             f"{image.min_disk_gib}",
             errors=[{"loc": ["body", "disk_gib"], "msg": "smaller than the image minimum"}],
         )
-    group = find_group(session, req.group) if req.group else None
+    group = find_group(session, req.group, project_id=project_id) if req.group else None
     requested_host = None
     if req.host:
         host = session.scalar(select(Host).where(or_(Host.id == req.host, Host.name == req.host)))
@@ -77,7 +86,7 @@ def create(session: Session, req: VMCreate, requested_by: str) -> Operation:
         requested_host = host.id
     vm = VM(
         id=new_id("vm"),
-        project_id=DEFAULT_PROJECT_ID,
+        project_id=project_id,
         name=req.name,
         name_key=req.name,
         state="building",
@@ -102,8 +111,15 @@ def create(session: Session, req: VMCreate, requested_by: str) -> Operation:
         session.flush()
     except IntegrityError:
         raise Conflict(f"a VM named {req.name!r} already exists") from None
+    quotas.check(session, vm)  # early answer; placement checks again when it claims
     op = operations.enqueue(
-        session, "vm.create", "vm", vm.id, requested_by=requested_by, params={"name": vm.name}
+        session,
+        "vm.create",
+        "vm",
+        vm.id,
+        requested_by=requested_by,
+        params={"name": vm.name},
+        project_id=project_id,
     )
     vm.task_operation_id = op.id
     set_state(session, vm, "building", new=True)
@@ -123,14 +139,20 @@ def _network_traits(req: VMCreate) -> set[str]:
 
 
 def act(
-    session: Session, ref: str, action: str, requested_by: str, params: dict[str, Any] | None = None
+    session: Session,
+    ref: str,
+    action: str,
+    requested_by: str,
+    params: dict[str, Any] | None = None,
+    *,
+    project_id: str | None,
 ) -> Operation:
     """Start an action: the VM enters its transitional state in this transaction.
 
     The VM's row is locked first, so of two concurrent requests on one VM the second
     sees the first one's transitional state and is refused (409).
     """
-    vm = find_vm(session, ref, for_update=True)
+    vm = find_vm(session, ref, project_id=project_id, for_update=True)
     transition = states.begin(action, vm.state)
     if vm.host_id is None and action != "delete":
         raise InvalidState(
@@ -144,6 +166,7 @@ def act(
         vm.id,
         requested_by=requested_by,
         params={"from_state": vm.state, **(params or {})},
+        project_id=vm.project_id,
     )
     vm.task_operation_id = op.id
     set_state(session, vm, transition.during, fault="")
@@ -154,14 +177,13 @@ def list_vms(
     session: Session,
     params: PageParams,
     *,
+    project_id: str,
     state: str | None = None,
     host: str | None = None,
     name: str | None = None,
     include_deleted: bool = False,
 ) -> tuple[list[VMOut], int]:
-    stmt = (
-        select(VM).where(VM.project_id == DEFAULT_PROJECT_ID).order_by(VM.created_at.desc(), VM.id)
-    )
+    stmt = select(VM).where(VM.project_id == project_id).order_by(VM.created_at.desc(), VM.id)
     if state:
         stmt = stmt.where(VM.state == state)
     elif not include_deleted:
@@ -192,9 +214,9 @@ def to_out(session: Session, vms: list[VM]) -> list[VMOut]:
     return out
 
 
-def cancel_operation(session: Session, op_id: str) -> Operation:
+def cancel_operation(session: Session, op_id: str, *, project_id: str | None) -> Operation:
     """Cancel a pending operation; a VM it held goes back to where it was."""
-    op = operations.cancel(session, op_id)
+    op = operations.cancel(session, op_id, project_id=project_id)
     if op.target_type == "vm" and op.state == "cancelled":
         _revert_cancelled(session, op)
     return op

@@ -32,6 +32,7 @@ from novacron.core.database import Database
 from novacron.core.errors import NotFound
 from novacron.core.pagination import PageParams
 from novacron.security.auth import require_user
+from novacron.security.context import current_project
 from novacron.web import ui
 from novacron.web.ui import Capacity
 
@@ -151,9 +152,14 @@ def op_views(session: Session, ops: list[Operation]) -> list[OpView]:
 
 
 def recent_operations(
-    session: Session, *, target_id: str | None = None, limit: int = RECENT_OPS
+    session: Session,
+    *,
+    project_id: str | None,
+    target_id: str | None = None,
+    limit: int = RECENT_OPS,
 ) -> list[OpView]:
-    stmt = operations.query(target_id=target_id).limit(limit)
+    """Recent operations of a project (None: of every project, e.g. a host's)."""
+    stmt = operations.query(target_id=target_id, project_id=project_id).limit(limit)
     return op_views(session, list(session.scalars(stmt)))
 
 
@@ -220,13 +226,13 @@ def fleet_stats(session: Session) -> FleetStats:
     )
 
 
-def create_choices(session: Session) -> dict[str, list[str]]:
+def create_choices(session: Session, project_id: str) -> dict[str, list[str]]:
     """Options of the Create VM form's selects."""
     return {
         "images": list(
             session.scalars(
                 select(Image.name)
-                .where(Image.status == "active")
+                .where(Image.status == "active", Image.project_id == project_id)
                 .order_by(Image.name)
                 .limit(MAX_CHOICES)
             )
@@ -234,7 +240,10 @@ def create_choices(session: Session) -> dict[str, list[str]]:
         "hosts": list(session.scalars(select(Host.name).order_by(Host.name).limit(MAX_CHOICES))),
         "groups": list(
             session.scalars(
-                select(PlacementGroup.name).order_by(PlacementGroup.name).limit(MAX_CHOICES)
+                select(PlacementGroup.name)
+                .where(PlacementGroup.project_id == project_id)
+                .order_by(PlacementGroup.name)
+                .limit(MAX_CHOICES)
             )
         ),
     }
@@ -257,8 +266,8 @@ def port_forwards(vm: VMOut) -> list[str]:
     ]
 
 
-def vm_context(session: Session, ref: str) -> dict[str, Any]:
-    vm_row = vms.find_vm(session, ref, include_deleted=True)
+def vm_context(session: Session, ref: str, project_id: str) -> dict[str, Any]:
+    vm_row = vms.find_vm(session, ref, project_id=project_id, include_deleted=True)
     vm: VMOut = vms.to_out(session, [vm_row])[0]
     image = session.get(Image, vm.image_id) if vm.image_id else None
     group = session.get(PlacementGroup, vm.group_id) if vm.group_id else None
@@ -277,7 +286,10 @@ def snapshots_context(session: Session, vm: VMOut) -> dict[str, Any]:
     snapshots = (
         []
         if vm.state == "deleted"
-        else [SnapshotOut.model_validate(x) for x in features.list_snapshots(session, vm.id)]
+        else [
+            SnapshotOut.model_validate(x)
+            for x in features.list_snapshots(session, vm.id, project_id=vm.project_id)
+        ]
     )
     host = session.get(Host, vm.host_id) if vm.host_id else None
     unsupported = None
@@ -326,7 +338,10 @@ def overview(
         # The cursor first: anything that changes after it reaches the page as an event.
         events_after = events.latest_event_id(s)
         host_items, host_total = hosts.list_hosts(s, PageParams(limit=PAGE_SIZE, offset=ho))
-        vm_items, vm_total = vms.list_vms(s, PageParams(limit=PAGE_SIZE, offset=vo))
+        project_id = current_project(request)
+        vm_items, vm_total = vms.list_vms(
+            s, PageParams(limit=PAGE_SIZE, offset=vo), project_id=project_id
+        )
         ctx = {
             "events_after": events_after,
             "hosts": host_views(host_items),
@@ -335,9 +350,9 @@ def overview(
             "vms": vm_items,
             "vm_total": vm_total,
             "vm_offset": vo,
-            "ops": recent_operations(s),
+            "ops": recent_operations(s, project_id=project_id),
             "stats": fleet_stats(s),
-            "choices": create_choices(s),
+            "choices": create_choices(s, project_id),
             "page_size": PAGE_SIZE,
             "recent_ops": RECENT_OPS,
         }
@@ -349,10 +364,13 @@ def vm_detail(request: Request, ref: str) -> Response:
     try:
         with _db(request).read() as s:
             events_after = events.latest_event_id(s)
-            ctx = vm_context(s, ref)
+            project_id = current_project(request)
+            ctx = vm_context(s, ref, project_id)
             ctx.update(snapshots_context(s, ctx["vm"]))
             ctx.update(migration_context(s, ctx["vm"]))
-            ctx["ops"] = recent_operations(s, target_id=ctx["vm"].id, limit=50)
+            ctx["ops"] = recent_operations(
+                s, project_id=project_id, target_id=ctx["vm"].id, limit=50
+            )
     except NotFound as exc:
         return _not_found(request, exc)
     ctx.update(events_after=events_after, nav="vms")
@@ -369,9 +387,12 @@ def host_detail(
             ctx = host_summary_context(s, ref)
             host = ctx["h"].host
             vm_items, vm_total = vms.list_vms(
-                s, PageParams(limit=PAGE_SIZE, offset=vo), host=host.id
+                s,
+                PageParams(limit=PAGE_SIZE, offset=vo),
+                project_id=current_project(request),
+                host=host.id,
             )
-            ops = recent_operations(s, target_id=host.id)
+            ops = recent_operations(s, project_id=None, target_id=host.id)
     except NotFound as exc:
         return _not_found(request, exc)
     ctx.update(
@@ -390,33 +411,44 @@ def host_detail(
 # -- fragments: one row or panel each, re-fetched by live.js on events ------------------------
 
 
+def _visible_op(session: Session, request: Request, op_id: str) -> Operation:
+    """The project's operations, and host operations (shown on host pages to everyone)."""
+    op = operations.get(session, op_id)
+    if op.target_type != "host" and op.project_id != current_project(request):
+        raise NotFound(f"no operation {op_id!r}")
+    return op
+
+
+def _vm_out(session: Session, request: Request, vm_id: str) -> VMOut:
+    vm = vms.find_vm(session, vm_id, project_id=current_project(request), include_deleted=True)
+    return vms.to_out(session, [vm])[0]
+
+
 @fragments.get("/vms/{vm_id}/row", response_class=HTMLResponse)
 def vm_row(request: Request, vm_id: str) -> Response:
     with _db(request).read() as s:
-        vm = vms.to_out(s, [vms.find_vm(s, vm_id, include_deleted=True)])[0]
+        vm = _vm_out(s, request, vm_id)
     return ui.render(request, "compute/_vm_row.html", {"vm": vm})
 
 
 @fragments.get("/vms/{vm_id}/summary", response_class=HTMLResponse)
 def vm_summary(request: Request, vm_id: str) -> Response:
     with _db(request).read() as s:
-        ctx = vm_context(s, vm_id)
+        ctx = vm_context(s, vm_id, current_project(request))
     return ui.render(request, "compute/_vm_summary.html", ctx)
 
 
 @fragments.get("/vms/{vm_id}/snapshots", response_class=HTMLResponse)
 def vm_snapshots(request: Request, vm_id: str) -> Response:
     with _db(request).read() as s:
-        vm = vms.to_out(s, [vms.find_vm(s, vm_id, include_deleted=True)])[0]
-        ctx = snapshots_context(s, vm)
+        ctx = snapshots_context(s, _vm_out(s, request, vm_id))
     return ui.render(request, "compute/_vm_snapshots.html", ctx)
 
 
 @fragments.get("/vms/{vm_id}/migration", response_class=HTMLResponse)
 def vm_migration(request: Request, vm_id: str) -> Response:
     with _db(request).read() as s:
-        vm = vms.to_out(s, [vms.find_vm(s, vm_id, include_deleted=True)])[0]
-        ctx = migration_context(s, vm)
+        ctx = migration_context(s, _vm_out(s, request, vm_id))
     return ui.render(request, "compute/_vm_migration.html", ctx)
 
 
@@ -437,14 +469,14 @@ def host_summary(request: Request, host_id: str) -> Response:
 @fragments.get("/operations/{op_id}/row", response_class=HTMLResponse)
 def op_row(request: Request, op_id: str) -> Response:
     with _db(request).read() as s:
-        view = op_views(s, [operations.get(s, op_id)])[0]
+        view = op_views(s, [_visible_op(s, request, op_id)])[0]
     return ui.render(request, "compute/_op_row.html", {"o": view})
 
 
 @fragments.get("/operations/{op_id}/card", response_class=HTMLResponse)
 def op_card(request: Request, op_id: str) -> Response:
     with _db(request).read() as s:
-        view = op_views(s, [operations.get(s, op_id)])[0]
+        view = op_views(s, [_visible_op(s, request, op_id)])[0]
     return ui.render(request, "compute/_op_card.html", {"o": view})
 
 

@@ -83,6 +83,54 @@ class Settings(BaseSettings):
     enrolment_token: str | None = None
     """Shared secret agents present to register; generated into the data dir if unset."""
 
+    # Security
+    audit_retention_days: float = 365.0
+    """Audit records older than this are pruned (the chain stays verifiable); 0 keeps all."""
+    session_idle_minutes: float = 480.0
+    login_rate_per_minute: int = 30
+    """Sign-in attempts one client address may make per minute (on top of the per-account
+    lockout)."""
+    max_request_bytes: int = 1 << 20
+    """Largest JSON or form body accepted; image uploads stream and are not limited here."""
+
+    # Single sign-on (OpenID Connect); off unless an issuer is set
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_scopes: str = "openid email profile"
+    oidc_username_claim: str = "preferred_username"
+    oidc_display_name: str = "single sign-on"
+    """What the sign-in button calls the provider."""
+    oidc_default_project: str | None = None
+    oidc_default_role: str | None = None
+    """New SSO users get this role in ``oidc_default_project`` (else no role until an
+    admin grants one)."""
+    oidc_admin_group: str | None = None
+    """Members of this group (``groups`` claim) are platform admins."""
+
+    # Transport
+    tls: bool = False
+    """Serve HTTPS with certificates from ``tls_cert_file``/``tls_key_file``, else from
+    NovaCron's own CA in ``<data_dir>/tls``."""
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_client_certs: Literal["off", "optional", "required"] = "off"
+    """Whether agents present client certificates (mutual TLS)."""
+
+    # Secrets at rest
+    secrets_key_provider: Literal["file", "env", "vault"] = "file"
+    secrets_key_file: Path | None = None
+    """Default ``<data_dir>/master-keys.json``."""
+    secrets_master_key_var: str = "NOVACRON_MASTER_KEY"
+    secrets_vault_url: str | None = None
+    secrets_vault_token: str | None = Field(None, repr=False)
+    secrets_vault_key: str = "novacron"
+    secrets_vault_mount: str = "transit"
+
+    # Compliance
+    compliance_schedule: str = "daily 03:00"
+    compliance_allowed_ports: list[int] = Field(default_factory=lambda: [22, 8080])
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

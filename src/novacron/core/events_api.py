@@ -16,6 +16,7 @@ from sse_starlette.sse import EventSourceResponse
 
 from novacron.core import events
 from novacron.security.auth import require_user
+from novacron.security.context import current_project
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"], dependencies=[Depends(require_user)])
 
@@ -30,9 +31,16 @@ def list_events(
     after: int = Query(0, ge=0, description="Only events with a larger id"),
     limit: int = Query(100, ge=1, le=1000),
 ) -> dict[str, Any]:
+    project_id = current_project(request)
     with request.app.state.db.read() as s:
         rows = events.events_after(s, after, limit)
-        return {"items": [e.as_dict() for e in rows], "last_id": rows[-1].id if rows else after}
+        items = [e.as_dict() for e in rows if _visible(e, project_id)]
+        return {"items": items, "last_id": rows[-1].id if rows else after}
+
+
+def _visible(event: events.Event, project_id: str) -> bool:
+    """A project sees its own events and the fleet's (hosts belong to no project)."""
+    return event.project_id is None or event.project_id == project_id
 
 
 @router.get("/stream")
@@ -45,6 +53,7 @@ async def stream(
     so that point may lag behind the event's own id (``data.id``); resuming from it may
     repeat an event, never skip one."""
     db = request.app.state.db
+    project_id = current_project(request)
     last_event_id = request.headers.get("last-event-id")
     resume = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
 
@@ -66,6 +75,8 @@ async def stream(
         while not await request.is_disconnected():
             batch = await asyncio.to_thread(_read, cursor)
             for ev, resume_id in batch:
+                if not _visible(ev, project_id):
+                    continue
                 yield {"id": str(resume_id), "event": ev.kind, "data": json.dumps(ev.as_dict())}
             if not batch:
                 seen = await asyncio.to_thread(events.notifier.wait, seen, POLL_S)

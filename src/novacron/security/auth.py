@@ -11,6 +11,7 @@ from __future__ import annotations
 from fastapi import Request
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
+from starlette.types import Scope
 
 from novacron.core.database import Database
 from novacron.core.errors import Forbidden, NotFound, Unauthorized
@@ -68,14 +69,19 @@ def _authenticate_user(request: Request, s: Session) -> Principal:
     token = bearer(request)
     if token is not None:
         return authenticate(s, token, ("user",))
+    return sessions.session_principal(s, session_cookie(request))
+
+
+def _check_cookie_request(request: Request) -> None:
+    """A change made with the session cookie must come from our pages, with the CSRF
+    token (bearer tokens are never sent by a browser on its own: they need neither)."""
+    if request.method in SAFE_METHODS:
+        return
+    _same_origin_only(request)
     cookie = session_cookie(request)
-    principal = sessions.session_principal(s, cookie)
-    if request.method not in SAFE_METHODS:
-        _same_origin_only(request)
-        assert cookie is not None
-        # Pages send it from their <meta name="csrf-token"> in a header (live.js).
-        sessions.check_csrf(cookie, request.headers.get(sessions.CSRF_HEADER))
-    return principal
+    assert cookie is not None
+    # Pages send it from their <meta name="csrf-token"> in a header (live.js).
+    sessions.check_csrf(cookie, request.headers.get(sessions.CSRF_HEADER))
 
 
 def _requested_project(request: Request) -> str | None:
@@ -125,10 +131,23 @@ def authorize(
     return project_id
 
 
+def route_template(scope: Scope) -> str | None:
+    """The full path template of the matched route (``/api/v1/corporate/mdf/{id}/approve``).
+
+    FastAPI keeps included routers nested: ``scope["route"]`` is the route as declared, its
+    path relative to the router that declared it (``/mdf/{id}/approve``), so a route of a
+    sub-router would be classified by its tail alone. The effective route context holds the
+    path with every prefix; the plain route path is the fallback when there is none."""
+    context = scope.get("fastapi", {}).get("effective_route_context")
+    template = getattr(context, "path_format", None)
+    if isinstance(template, str) and template:
+        return template
+    path = getattr(scope.get("route"), "path", None)
+    return path if isinstance(path, str) else None
+
+
 def _route_need(request: Request) -> Need:
-    route = request.scope.get("route")
-    path = getattr(route, "path", request.url.path)
-    return classify(request.method, path)
+    return classify(request.method, route_template(request.scope) or request.url.path)
 
 
 def require_user(request: Request) -> Principal:
@@ -137,6 +156,10 @@ def require_user(request: Request) -> Principal:
     authorizer: Authorizer = request.app.state.authorizer
     with db.read() as s:
         principal = _authenticate_user(request, s)
+        # Known before authorization, so a refused request is audited under its caller.
+        request.state.principal = principal
+        if principal.session_id:
+            _check_cookie_request(request)
         authorizer.refresh(s)
         project_id = authorize(request, s, authorizer, principal, _route_need(request))
     if principal.needs_touch:
@@ -145,7 +168,6 @@ def require_user(request: Request) -> Principal:
                 sessions.touch_session(s, principal.session_id)
             elif principal.token_id:
                 touch(s, principal.token_id, client_ip(request))
-    request.state.principal = principal
     request.state.project_id = project_id
     return principal
 

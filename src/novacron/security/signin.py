@@ -8,6 +8,7 @@ from fastapi import Request
 from novacron.core.database import Database
 from novacron.core.errors import Unauthorized
 from novacron.security import events, sessions, users
+from novacron.security.audit.middleware import declared_status
 from novacron.security.auth import client_ip
 from novacron.security.models import User
 from novacron.security.tokens import authenticate
@@ -77,7 +78,13 @@ def _audit(
     request: Request, name: str, failure: Unauthorized | None, method: str = "password"
 ) -> None:
     if failure is None:
-        events.record(request, "auth.login", actor=name.lower(), detail={"method": method})
+        events.record(
+            request,
+            "auth.login",
+            actor=name.lower(),
+            detail={"method": method},
+            status_code=declared_status(request.scope),
+        )
     elif isinstance(failure, SecondFactorRequired):
         events.record(
             request,
@@ -85,6 +92,7 @@ def _audit(
             actor=name.lower(),
             outcome="denied",
             detail={"method": method},
+            status_code=failure.status,
         )
     else:
         action = "auth.lockout" if isinstance(failure, users.LockedOut) else "auth.login"

@@ -4,6 +4,7 @@ disable; project membership."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -84,17 +85,37 @@ def create_user(
 def set_password(session: Session, user: User, new_password: str, *, current: str | None) -> None:
     """Change a password (``current`` is required unless an admin resets it: None), and
     end every session of the user."""
-    if current is not None and not passwords.verify_password(user.password_hash, current):
-        raise Invalid(
-            "current_password: wrong password",
-            errors=[{"loc": ["body", "current_password"], "msg": "wrong password"}],
-        )
+    if current is not None:
+        confirm_password(user, current, "current_password")
     passwords.check_policy(new_password, user.name, "new_password")
     user.password_hash = passwords.hash_password(new_password)
     user.password_changed_at = utcnow()
     user.must_change_password = current is None
     user.failed_logins, user.locked_until = 0, None
     revoke_user_sessions(session, user.id)
+
+
+def confirm_password(user: User, password: str, field: str = "password") -> None:
+    """Re-check a signed-in user's password before a sensitive change. Wrong answers count
+    towards the same lockout as sign-ins, or a stolen session would be a way to guess the
+    password without limit: commit the session even when this raises."""
+    now = utcnow()
+    remaining = LOCKOUT.locked(user.locked_until, now)
+    if remaining:
+        raise LockedOut(remaining)
+    if not passwords.verify_password(user.password_hash, password):
+        _count_failure(user, now)
+        raise Invalid(
+            f"{field}: wrong password",
+            errors=[{"loc": ["body", field], "msg": "wrong password"}],
+        )
+
+
+def _count_failure(user: User, now: datetime) -> None:
+    user.failed_logins += 1
+    lock = LOCKOUT.lock_for(user.failed_logins)
+    if lock is not None:
+        user.locked_until = now + lock
 
 
 def check_password(session: Session, name: str, password: str) -> SignIn:
@@ -109,15 +130,16 @@ def check_password(session: Session, name: str, password: str) -> SignIn:
     ok = passwords.verify_password(user.password_hash if user else None, password)
     if user is None or user.disabled_at is not None or not ok:
         if user is not None:
-            user.failed_logins += 1
-            lock = LOCKOUT.lock_for(user.failed_logins)
-            if lock is not None:
-                user.locked_until = now + lock
+            _count_failure(user, now)
         raise Unauthorized(BAD_LOGIN)
     if user.password_hash and passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
-    user.failed_logins, user.locked_until = 0, None
-    return SignIn(user, mfa_required=user.totp_enabled_at is not None)
+    mfa_required = user.totp_enabled_at is not None
+    if not mfa_required:
+        # With two-factor on, only a good code clears the count: otherwise each correct
+        # password would reset it and the six-digit code could be guessed without end.
+        user.failed_logins, user.locked_until = 0, None
+    return SignIn(user, mfa_required=mfa_required)
 
 
 def finish_sign_in(user: User) -> None:
@@ -133,10 +155,7 @@ def check_second_factor(session: Session, user: User, code: str) -> str:
         raise LockedOut(remaining)
     used = totp.verify_second_factor(session, user, code)
     if used is None:
-        user.failed_logins += 1
-        lock = LOCKOUT.lock_for(user.failed_logins)
-        if lock is not None:
-            user.locked_until = now + lock
+        _count_failure(user, now)
         raise Unauthorized("wrong or already used code")
     user.failed_logins, user.locked_until = 0, None
     return used

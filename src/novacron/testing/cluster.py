@@ -180,7 +180,8 @@ class Cluster:
     ) -> Cluster:
         defaults: dict[str, Any] = dict(
             heartbeat_interval_s=0.5,
-            heartbeat_timeout_s=5.0,
+            heartbeat_timeout_s=15.0,  # a loaded 2-core CI box delays heartbeats
+            login_rate_per_minute=10_000,  # every test signs in from 127.0.0.1
             operation_lease_s=3.0,
             poll_interval_s=0.05,
             executor_threads=8,

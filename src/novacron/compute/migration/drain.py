@@ -164,7 +164,7 @@ def _start_migration(ctx: OpContext, vm_id: str, name: str, body: dict[str, Any]
             vm = s.get(VM, vm_id)
             if vm is None or vm.host_id != ctx.target_id or vm.state == "deleted":
                 return ""  # gone or moved meanwhile: nothing to do
-            child = act(s, vm_id, "migrate", f"drain:{ctx.op_id}", body)
+            child = act(s, vm_id, "migrate", f"drain:{ctx.op_id}", body, project_id=None)
             operations.record_step(s, op, f"migrate {name}", "running")
             return child.id
     except InvalidState:
@@ -212,7 +212,7 @@ def _cancel_children(ctx: OpContext, running: dict[str, str]) -> None:
     with ctx.owned() as (s, _op):
         for op_id in list(running):
             with contextlib.suppress(NovaCronError):  # it may just have ended
-                operations.cancel(s, op_id)
+                operations.cancel(s, op_id, project_id=None)
 
 
 def _finish(
@@ -255,7 +255,14 @@ def _bring_back(session: Session, ctx: OpContext, host: Host) -> list[str]:
         if vm.host_id == host.id:
             continue
         try:
-            act(session, vm.id, "migrate", f"undrain:{ctx.op_id}", dict(params))
+            act(
+                session,
+                vm.id,
+                "migrate",
+                f"undrain:{ctx.op_id}",
+                dict(params),
+                project_id=None,
+            )
             back.append(vm.name)
         except InvalidState:
             continue

@@ -15,7 +15,8 @@ non-zero exit code, never a traceback:
 
 Where things live:
 
-    context.py     CLIContext, get_context, data dir and API-token resolution
+    context.py     CLIContext, get_context, data dir, API-token and project resolution
+    credentials.py the token ``novacron login`` stores ($XDG_CONFIG_HOME/novacron/token)
     client.py      ApiClient (HTTP and problem+json → NovaCronError), seg
     errors.py      format_error, fail, handle_errors, errors_to_exit
     entry.py       run_app (the console script: usage errors, Ctrl-C, last resort)
@@ -24,14 +25,31 @@ Where things live:
     waiting.py     wait_operation with its progress bar, current_step, OperationFailed
 """
 
-from novacron.core.cli_support.client import API_PREFIX, ApiClient, seg
+from novacron.core.cli_support.client import (
+    API_PREFIX,
+    PROJECT_HEADER,
+    ApiClient,
+    problem_slug,
+    seg,
+)
 from novacron.core.cli_support.context import (
     TOKEN_FILE,
     CLIContext,
+    ResolvedToken,
     data_dir,
+    find_token,
     get_context,
     resolve_token,
     token_path,
+)
+from novacron.core.cli_support.credentials import (
+    LoginInfo,
+    config_dir,
+    forget_login,
+    login_token_path,
+    read_login_info,
+    read_login_token,
+    save_login,
 )
 from novacron.core.cli_support.entry import format_usage_error, run_app
 from novacron.core.cli_support.errors import (
@@ -60,32 +78,43 @@ from novacron.core.cli_support.waiting import (
 __all__ = [
     "API_PREFIX",
     "POLL_INTERVAL_S",
+    "PROJECT_HEADER",
     "TERMINAL_STATES",
     "TOKEN_FILE",
     "ApiClient",
     "CLIContext",
     "Column",
+    "LoginInfo",
     "OperationFailed",
+    "ResolvedToken",
+    "config_dir",
     "current_step",
     "data_dir",
     "errors_to_exit",
     "fail",
+    "find_token",
     "fmt_age",
     "fmt_mib",
     "fmt_time",
+    "forget_login",
     "format_error",
     "format_loc",
     "format_usage_error",
     "get_context",
     "handle_errors",
+    "login_token_path",
     "message",
     "parse_key_values",
     "parse_time",
     "print_json",
+    "problem_slug",
+    "read_login_info",
+    "read_login_token",
     "render",
     "render_object",
     "resolve_token",
     "run_app",
+    "save_login",
     "seg",
     "token_path",
     "wait_operation",

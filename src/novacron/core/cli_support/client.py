@@ -12,9 +12,11 @@ from urllib.parse import quote
 
 import httpx
 
-from novacron.core.errors import NovaCronError, from_problem
+from novacron.core.errors import NovaCronError, Unauthorized, from_problem
 
 API_PREFIX = "/api/v1"
+PROJECT_HEADER = "X-NovaCron-Project"
+"""The project a request acts in (the server's ``novacron.security.context``)."""
 
 
 def seg(value: str) -> str:
@@ -22,15 +24,44 @@ def seg(value: str) -> str:
     return quote(str(value), safe="")
 
 
-class ApiClient:
-    """Synchronous client of ``<url>/api/v1``; raises ``NovaCronError`` for every failure."""
+def problem_slug(response: httpx.Response) -> str:
+    """The last segment of a problem+json answer's ``type`` (``mfa-required``), else ""."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    kind = body.get("type") if isinstance(body, dict) else None
+    return str(kind).rsplit("/", 1)[-1] if kind else ""
 
-    def __init__(self, url: str, token: str, *, timeout: float = 30.0) -> None:
+
+class ApiClient:
+    """Synchronous client of ``<url>/api/v1``; raises ``NovaCronError`` for every failure.
+
+    ``token`` None sends no credentials (sign-in: the session cookie the server sets is
+    kept for the client's life). ``project`` goes with every request as
+    ``X-NovaCron-Project``. ``unauthorized_hint`` is added to a 401's message, e.g. where
+    the rejected token came from and how to get a new one."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None,
+        *,
+        project: str | None = None,
+        unauthorized_hint: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
         self.url = url.rstrip("/")
+        self.unauthorized_hint = unauthorized_hint
+        headers = {"Accept": "application/json"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        if project:
+            headers[PROJECT_HEADER] = project
         try:
             self._http = httpx.Client(
                 base_url=f"{self.url}{API_PREFIX}",
-                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+                headers=headers,
                 timeout=timeout,
             )
         except httpx.InvalidURL as exc:
@@ -70,13 +101,36 @@ class ApiClient:
     ) -> Any:
         """``content`` is a raw body, streamed when it is an iterable (file uploads);
         ``timeout`` replaces the client's for this request."""
+        response = self.send(
+            method,
+            path,
+            json=json,
+            params=params,
+            content=content,
+            headers=headers,
+            timeout=timeout,
+        )
+        return self.decode(response)
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        content: bytes | Iterable[bytes] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> httpx.Response:
+        """The raw response, whatever its status (transport trouble still raises), for a
+        caller that must look at a failure before it becomes an error (``decode``)."""
         query = {k: v for k, v in (params or {}).items() if v is not None}
         extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         with self._transport_errors():
-            response = self._http.request(
+            return self._http.request(
                 method, path, json=json, params=query, content=content, headers=headers, **extra
             )
-        return self._decode(response)
 
     @contextmanager
     def stream(
@@ -99,7 +153,7 @@ class ApiClient:
         ):
             if not response.is_success:
                 response.read()
-                self._decode(response)  # raises: the problem, or the status line
+                self.decode(response)  # raises: the problem, or the status line
             yield response
 
     @contextmanager
@@ -120,7 +174,9 @@ class ApiClient:
                 f"lost connection to NovaCron at {self.url}: {exc or type(exc).__name__}"
             ) from exc
 
-    def _decode(self, response: httpx.Response) -> Any:
+    def decode(self, response: httpx.Response) -> Any:
+        """The JSON of a 2xx answer (None when empty); else raises the ``NovaCronError``
+        its problem+json describes."""
         if response.is_success:
             if response.status_code == 204 or not response.content:
                 return None
@@ -135,7 +191,12 @@ class ApiClient:
         except ValueError:
             body = None
         if isinstance(body, dict) and ("type" in body or "detail" in body or "title" in body):
-            raise from_problem(body)
+            error = from_problem(body)
+            if response.status_code == 401 and self.unauthorized_hint:
+                raise Unauthorized(
+                    f"{error.detail} ({self.unauthorized_hint})", errors=error.errors
+                )
+            raise error
         text = " ".join(response.text.split())[:200]
         reason = response.reason_phrase or "error"
         raise NovaCronError(

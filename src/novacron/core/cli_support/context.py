@@ -1,7 +1,16 @@
-"""Context and token: where the server is, how to authenticate, how to print.
+"""Context and token: where the server is, how to authenticate, which project, how to print.
 
 The root callback in ``novacron.cli`` stores a ``CLIContext`` on the Typer context;
-each command finds it with ``get_context``."""
+each command finds it with ``get_context``.
+
+The API token, first found wins:
+
+    --token / $NOVACRON_TOKEN             (the root option reads the variable)
+    $XDG_CONFIG_HOME/novacron/token       (novacron login; credentials.py)
+    <data-dir>/admin-token                (novacron up / server write it on first start)
+
+The project (``--project`` / ``$NOVACRON_PROJECT``) goes with every request as the
+``X-NovaCron-Project`` header; without it the server picks the caller's default."""
 
 from __future__ import annotations
 
@@ -11,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from novacron.core.cli_support.client import ApiClient
+from novacron.core.cli_support.credentials import login_token_path, read_login_token
 from novacron.core.config import default_data_dir
 from novacron.core.errors import NovaCronError
 
@@ -27,10 +37,20 @@ def token_path() -> Path:
     return data_dir() / TOKEN_FILE
 
 
-def resolve_token(explicit: str | None) -> str:
-    """The explicit token (``--token`` or ``$NOVACRON_TOKEN``), else the admin-token file."""
+@dataclass(frozen=True)
+class ResolvedToken:
+    token: str
+    source: str
+    """Where it came from, for messages: the option or the file's path."""
+
+
+def find_token(explicit: str | None) -> ResolvedToken:
+    """The token to send and where it came from (see the module docstring for the order)."""
     if explicit and explicit.strip():
-        return explicit.strip()
+        return ResolvedToken(explicit.strip(), "--token or $NOVACRON_TOKEN")
+    login_token = read_login_token()
+    if login_token:
+        return ResolvedToken(login_token, str(login_token_path()))
     path = token_path()
     try:
         token = path.read_text(encoding="utf-8").strip()
@@ -39,10 +59,16 @@ def resolve_token(explicit: str | None) -> str:
     except OSError as exc:
         raise NovaCronError(f"cannot read API token from {path}: {exc.strerror}") from exc
     if not token:
+        # Worded as before login existed: tests/compute/test_cli.py pins it.
         raise NovaCronError(
             f"no API token: set NOVACRON_TOKEN or pass --token (novacron up writes one to {path})"
         )
-    return token
+    return ResolvedToken(token, str(path))
+
+
+def resolve_token(explicit: str | None) -> str:
+    """The token to send (see ``find_token``)."""
+    return find_token(explicit).token
 
 
 @dataclass
@@ -50,13 +76,24 @@ class CLIContext:
     url: str
     token: str | None
     output: str  # "table" | "json"
+    project: str | None = None
+    """Name or id of the project requests act in (None: the caller's default)."""
 
     @property
     def json(self) -> bool:
         return self.output == "json"
 
     def client(self) -> ApiClient:
-        return ApiClient(self.url, resolve_token(self.token))
+        found = find_token(self.token)
+        hint = None
+        if found.source == str(login_token_path()):
+            # The stored login expires (30 days) or is revoked elsewhere: say what to do.
+            hint = f"token from {found.source}: run novacron login"
+        return ApiClient(self.url, found.token, project=self.project, unauthorized_hint=hint)
+
+    def anonymous_client(self) -> ApiClient:
+        """A client without a token, for signing in."""
+        return ApiClient(self.url, None, project=self.project)
 
 
 def get_context(obj: Any) -> CLIContext:
@@ -68,4 +105,5 @@ def get_context(obj: Any) -> CLIContext:
         url=os.environ.get("NOVACRON_URL", "http://127.0.0.1:8080"),
         token=os.environ.get("NOVACRON_TOKEN"),
         output="table",
+        project=os.environ.get("NOVACRON_PROJECT") or None,
     )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from novacron.security.api import account, admin, audit_routes, login
+from novacron.security.api import account, admin, audit_routes, login, oidc_routes
 
 routers: tuple[APIRouter, ...] = (
     login.router,
     account.router,
     admin.router,
     audit_routes.router,
+    oidc_routes.router,
 )

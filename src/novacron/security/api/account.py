@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
@@ -10,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from novacron.core.clock import utcnow
 from novacron.core.database import Database
-from novacron.core.errors import Invalid, NotFound
-from novacron.security import events, passwords, totp, users
+from novacron.core.errors import Invalid, NotFound, NovaCronError
+from novacron.security import totp, users
+from novacron.security.api import _events
 from novacron.security.auth import require_user
 from novacron.security.context import current_project
 from novacron.security.models import ApiToken, Project, User
@@ -31,6 +34,8 @@ from novacron.security.schemas import (
 from novacron.security.tokens import Principal, issue_token
 
 router = APIRouter(prefix="/api/v1", tags=["account"])
+
+T = TypeVar("T")
 
 
 def _db(request: Request) -> Database:
@@ -79,18 +84,15 @@ def change_password(
     request: Request, body: PasswordChange, principal: Principal = Depends(require_user)
 ) -> None:
     """Change your password; every one of your web sessions ends."""
-    with _db(request).session() as s:
-        user = _me(s, principal)
-        if user.password_hash is None:
-            passwords.check_policy(body.new_password, user.name, "new_password")
-        users.set_password(
-            s,
-            user,
-            body.new_password,
-            current=body.current_password if user.password_hash else None,
-        )
+
+    def change(s: Session, user: User) -> None:
+        users.set_password(s, user, body.new_password, current=None)
         user.must_change_password = False
-    events.record(request, "auth.password.change", target=f"user:{principal.name}")
+
+    _after_password(
+        request, principal, body.current_password, "current_password", change, allow_unset=True
+    )
+    _events.record(request, "auth.password.change", target=f"user:{principal.name}")
 
 
 @router.post("/auth/totp/setup", response_model=TotpSetup)
@@ -100,7 +102,7 @@ def totp_setup(request: Request, principal: Principal = Depends(require_user)) -
         user = _me(s, principal)
         uri = totp.begin(user)
         secret = user.totp_secret or ""
-    events.record(request, "auth.mfa.setup", target=f"user:{principal.name}")
+    _events.record(request, "auth.mfa.setup", target=f"user:{principal.name}")
     return TotpSetup(secret=secret, uri=uri)
 
 
@@ -110,27 +112,43 @@ def totp_confirm(
 ) -> RecoveryCodes:
     with _db(request).session() as s:
         codes = totp.confirm(s, _me(s, principal), body.code)
-    events.record(request, "auth.mfa.enable", target=f"user:{principal.name}")
+    _events.record(request, "auth.mfa.enable", target=f"user:{principal.name}")
     return RecoveryCodes(recovery_codes=codes)
 
 
-def _check_password(user: User, password: str) -> None:
-    if not passwords.verify_password(user.password_hash, password):
-        raise Invalid(
-            "password: wrong password",
-            errors=[{"loc": ["body", "password"], "msg": "wrong password"}],
-        )
+def _after_password(
+    request: Request,
+    principal: Principal,
+    password: str,
+    field: str,
+    change: Callable[[Session, User], T],
+    *,
+    allow_unset: bool = False,
+) -> T:
+    """``change`` the caller's account once their password is confirmed. A wrong password
+    counts towards lockout, and that count is committed before the error is raised.
+    ``allow_unset``: a user without a password yet (the bootstrap admin, signed in with
+    its token) has none to confirm."""
+    failure: NovaCronError | None = None
+    with _db(request).session() as s:
+        user = _me(s, principal)
+        try:
+            if user.password_hash is not None or not allow_unset:
+                users.confirm_password(user, password, field)
+        except NovaCronError as exc:
+            failure = exc
+        else:
+            return change(s, user)
+    assert failure is not None
+    raise failure
 
 
 @router.post("/auth/totp/disable", status_code=204)
 def totp_disable(
     request: Request, body: PasswordConfirm, principal: Principal = Depends(require_user)
 ) -> None:
-    with _db(request).session() as s:
-        user = _me(s, principal)
-        _check_password(user, body.password)
-        totp.disable(s, user)
-    events.record(request, "auth.mfa.disable", target=f"user:{principal.name}")
+    _after_password(request, principal, body.password, "password", totp.disable)
+    _events.record(request, "auth.mfa.disable", target=f"user:{principal.name}")
 
 
 @router.post("/auth/recovery-codes", response_model=RecoveryCodes)
@@ -138,13 +156,14 @@ def new_recovery_codes(
     request: Request, body: PasswordConfirm, principal: Principal = Depends(require_user)
 ) -> RecoveryCodes:
     """Replace your recovery codes (the old ones stop working)."""
-    with _db(request).session() as s:
-        user = _me(s, principal)
-        _check_password(user, body.password)
+
+    def renew(s: Session, user: User) -> list[str]:
         if user.totp_enabled_at is None:
             raise Invalid("two-factor authentication is off: there is nothing to recover")
-        codes = totp.new_recovery_codes(s, user)
-    events.record(request, "auth.mfa.recovery_codes", target=f"user:{principal.name}")
+        return totp.new_recovery_codes(s, user)
+
+    codes = _after_password(request, principal, body.password, "password", renew)
+    _events.record(request, "auth.mfa.recovery_codes", target=f"user:{principal.name}")
     return RecoveryCodes(recovery_codes=codes)
 
 
@@ -192,7 +211,19 @@ def create_token(
                     errors=[{"loc": ["body", "project"], "msg": "not a project of yours"}],
                 )
             project_id = project.id
-        project_id = project_id or principal.bound_project_id
+        bound = principal.bound_project_id
+        if bound is not None and project_id not in (None, bound):
+            # A bound token must not mint a key to another project.
+            raise Invalid(
+                "project: this token is bound to another project",
+                errors=[{"loc": ["body", "project"], "msg": "not the calling token's project"}],
+            )
+        project_id = project_id or bound
+        expires_at = utcnow() + timedelta(days=body.expires_in_days)
+        parent = s.get(ApiToken, principal.token_id) if principal.token_id else None
+        if parent is not None and parent.expires_at is not None:
+            # Nor outlive it: a short-lived token cannot buy itself a longer life.
+            expires_at = min(expires_at, parent.expires_at)
         row, secret = issue_token(
             s,
             body.name,
@@ -201,10 +232,10 @@ def create_token(
             user_id=principal.user_id,
             scopes=body.scopes,
             project_id=project_id,
-            expires_at=utcnow() + timedelta(days=body.expires_in_days),
+            expires_at=expires_at,
         )
         out = TokenCreated(**TokenOut.model_validate(row).model_dump(), token=secret)
-    events.record(
+    _events.record(
         request,
         "token.create",
         target=f"token:{out.id}",
@@ -232,4 +263,4 @@ def revoke_token(
             raise NotFound(f"no token {token_id!r} of yours")
         if row.revoked_at is None:
             row.revoked_at = utcnow()
-    events.record(request, "token.revoke", target=f"token:{token_id}")
+    _events.record(request, "token.revoke", target=f"token:{token_id}")

@@ -11,7 +11,8 @@ from novacron.core.clock import utcnow
 from novacron.core.database import Database
 from novacron.core.errors import Conflict, Forbidden, Invalid, NotFound
 from novacron.core.ids import new_id
-from novacron.security import events, users
+from novacron.security import users
+from novacron.security.api import _events
 from novacron.security.auth import require_user
 from novacron.security.context import current_project
 from novacron.security.models import Project, User
@@ -76,7 +77,7 @@ def create_user(request: Request, body: UserCreate) -> UserOut:
             platform_admin=body.platform_admin,
         )
         out = user_out(user)
-    events.record(
+    _events.record(
         request,
         "user.create",
         target=f"user:{out.name}",
@@ -110,7 +111,7 @@ def update_user(request: Request, ref: str, body: UserUpdate) -> UserOut:
             bump_policy_version(s)
         out = user_out(user)
     action = "role.grant" if changes.get("platform_admin") else "user.update"
-    events.record(request, action, target=f"user:{out.name}", detail=changes)
+    _events.record(request, action, target=f"user:{out.name}", detail=changes)
     return out
 
 
@@ -121,7 +122,7 @@ def reset_password(request: Request, ref: str, body: PasswordReset) -> None:
         user = users.find_user(s, ref, lock=True)
         users.set_password(s, user, body.new_password, current=None)
         name = user.name
-    events.record(request, "user.password.reset", target=f"user:{name}")
+    _events.record(request, "user.password.reset", target=f"user:{name}")
 
 
 @router.post("/users/{ref}/unlock", status_code=204, tags=["users"])
@@ -130,7 +131,7 @@ def unlock_user(request: Request, ref: str) -> None:
         user = users.find_user(s, ref, lock=True)
         user.failed_logins, user.locked_until = 0, None
         name = user.name
-    events.record(request, "user.unlock", target=f"user:{name}")
+    _events.record(request, "user.unlock", target=f"user:{name}")
 
 
 # -- projects ----------------------------------------------------------------------------
@@ -168,7 +169,7 @@ def create_project(request: Request, body: ProjectCreate) -> ProjectOut:
         if admin is not None:
             users.grant(s, project, admin, "admin")
         out = ProjectOut.model_validate(project)
-    events.record(
+    _events.record(
         request, "project.create", target=f"project:{out.name}", detail={"admin": body.admin}
     )
     return out
@@ -198,7 +199,7 @@ def update_project(request: Request, project_ref: str, body: ProjectUpdate) -> P
         for name, value in changes.items():
             setattr(project, name, value)
         out = ProjectOut.model_validate(project)
-    events.record(request, "project.update", target=f"project:{out.name}", detail=changes)
+    _events.record(request, "project.update", target=f"project:{out.name}", detail=changes)
     return out
 
 
@@ -224,7 +225,7 @@ def add_member(request: Request, project_ref: str, body: MemberAdd) -> MemberOut
             ) from None
         users.grant(s, project, user, body.role)
         out = MemberOut(user=user.name, user_id=user.id, role=body.role)
-    events.record(
+    _events.record(
         request,
         "role.grant",
         target=f"user:{out.user}",
@@ -242,6 +243,6 @@ def remove_member(request: Request, project_ref: str, user_ref: str, role: str) 
         user = users.find_user(s, user_ref)
         users.revoke(s, project, user, role)
         name = user.name
-    events.record(
+    _events.record(
         request, "role.revoke", target=f"user:{name}", detail={"role": role, "project": project_ref}
     )

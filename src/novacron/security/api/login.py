@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 
 from novacron.core.database import Database
-from novacron.security import events, sessions
+from novacron.security import sessions
+from novacron.security.api import _events
 from novacron.security.auth import require_user
 from novacron.security.schemas import Login, LoginOut
 from novacron.security.signin import sign_in
@@ -51,7 +52,7 @@ def logout(
     if principal.session_id:
         with db.session() as s:
             sessions.revoke_session(s, principal.session_id)
-    events.record(request, "auth.logout")
+    _events.record(request, "auth.logout")
     response.status_code = 204
     clear_session_cookie(request, response)
     return response

@@ -66,13 +66,21 @@ class Verification:
         return f"audit chain BROKEN at seq {self.broken_at}: {self.reason}"
 
 
-def verify(records: Iterable[Mapping[str, Any]], start_hash: str = GENESIS) -> Verification:
+def verify(
+    records: Iterable[Mapping[str, Any]], start_hash: str = GENESIS, start_seq: int | None = None
+) -> Verification:
     """Check records in ascending ``seq`` order, starting from ``start_hash`` (the genesis
-    or the anchor left by pruning). Stops at the first break."""
+    or the anchor left by pruning) and, when given, ``start_seq`` (0 or the anchor's seq).
+    Stops at the first break; a deleted record is named by its own, missing, seq."""
     prev, checked, first, last = start_hash, 0, None, None
     for record in records:
         seq = int(record["seq"])
         first = seq if first is None else first
+        after = last if last is not None else start_seq
+        expected_seq = None if after is None else after + 1
+        if expected_seq is not None and seq != expected_seq:
+            reason = f"record {expected_seq} is missing (the next one is {seq})"
+            return Verification(False, checked, first, last, expected_seq, reason)
         if record["prev_hash"] != prev:
             reason = "previous-hash link does not match (a record before it was removed or changed)"
             return Verification(False, checked, first, last, seq, reason)

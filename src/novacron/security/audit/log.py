@@ -115,7 +115,8 @@ def verify(session: Session) -> chain.Verification:
     """Walk the whole retained chain; also catch records cut off its end."""
     anchor = session.get(AuditAnchor, 1)
     start = anchor.hash if anchor is not None else chain.GENESIS
-    result = chain.verify((as_dict(r) for r in _rows(session)), start)
+    start_seq = anchor.seq if anchor is not None else 0
+    result = chain.verify((as_dict(r) for r in _rows(session)), start, start_seq)
     if not result.ok:
         return result
     head = session.scalar(select(SecurityState.value).where(SecurityState.key == HEAD_KEY))
@@ -183,6 +184,36 @@ def export_csv(records: list[AuditRecord]) -> str:
         row["detail"] = json.dumps(row["detail"], sort_keys=True)
         writer.writerow(["" if row[c] is None else row[c] for c in EXPORT_COLUMNS])
     return out.getvalue()
+
+
+def read_export(body: str, format: str = "json") -> list[dict[str, Any]]:
+    """The records of an export (JSON Lines or CSV) with their stored types back, so
+    :func:`verify_export` can recompute each hash."""
+    if format == "json":
+        rows = [json.loads(line) for line in body.splitlines() if line.strip()]
+    elif format == "csv":
+        rows = []
+        for raw in csv.DictReader(io.StringIO(body)):
+            row: dict[str, Any] = dict(raw)
+            row["seq"] = int(row["seq"])
+            row["status_code"] = int(row["status_code"]) if row["status_code"] else None
+            row["project_id"] = row["project_id"] or None
+            row["detail"] = json.loads(row["detail"])
+            rows.append(row)
+    else:
+        raise ValueError("format must be json or csv")
+    for row in rows:
+        row["ts"] = datetime.fromisoformat(str(row["ts"]).removesuffix("Z"))
+    return rows
+
+
+def verify_export(body: str, format: str = "json") -> chain.Verification:
+    """Verify an exported run on its own: it starts from its first record's link."""
+    records = read_export(body, format)
+    if not records:
+        return chain.Verification(True, 0, None, None)
+    first = records[0]
+    return chain.verify(records, str(first["prev_hash"]), int(first["seq"]) - 1)
 
 
 def prune(session: Session, older_than: datetime, actor: str = "system") -> int:

@@ -1,7 +1,8 @@
 """ASGI middleware: a request id on every request, an audit record for every mutating
 request and every refused one.
 
-It records after the response is sent, from what routing and authorization left in the
+It records when the response starts, before its first byte leaves (so a client that has
+its answer can already find the record), from what routing and authorization left in the
 request state: the principal, the project, the matched route. Bodies are never recorded
 (they may hold passwords or secrets). Routes that write their own, more specific security
 event (sign-in, tokens) set ``audited`` in the state and are skipped here.
@@ -18,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from novacron.core.database import Database
 from novacron.security.audit.log import AuditEntry, append
+from novacron.security.auth import route_template
 
 log = logging.getLogger("novacron.audit")
 
@@ -29,6 +31,13 @@ def outcome_of(status: int) -> str:
     if status in (401, 403):
         return "denied"
     return "success" if status < 400 else "failure"
+
+
+def declared_status(scope: Scope) -> int:
+    """The status a matched route answers with on success (FastAPI's default is 200):
+    what routes that write their own security event record as its status code."""
+    status = getattr(scope.get("route"), "status_code", None)
+    return int(status) if status else 200
 
 
 def action_of(scope: Scope) -> str:
@@ -49,12 +58,17 @@ class AuditMiddleware:
         request_id = secrets.token_hex(8)
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
-        status = 500
+        recorded = False
+
+        async def record(status: int) -> None:
+            nonlocal recorded
+            if not recorded and self._wanted(scope, status):
+                await anyio.to_thread.run_sync(self._record, scope, status, request_id)
+            recorded = True
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
             if message["type"] == "http.response.start":
-                status = int(message["status"])
+                await record(int(message["status"]))
                 headers = list(message.get("headers", []))
                 headers.append((REQUEST_ID_HEADER, request_id.encode()))
                 message = {**message, "headers": headers}
@@ -63,8 +77,7 @@ class AuditMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            if self._wanted(scope, status):
-                await anyio.to_thread.run_sync(self._record, scope, status, request_id)
+            await record(500)  # no response started: the request failed
 
     @staticmethod
     def _wanted(scope: Scope, status: int) -> bool:
@@ -94,7 +107,7 @@ class AuditMiddleware:
             outcome=outcome_of(status),
             status_code=status,
             request_id=request_id,
-            detail={"route": getattr(scope.get("route"), "path", None)},
+            detail={"route": route_template(scope)},
         )
         try:
             with db.session() as s:

@@ -137,25 +137,50 @@ def _combine(kind: str, operand: Any, check: Checker, loc: Loc) -> Condition:
     tests = tuple(c.test for c in children)
     sets = [c.actions for c in children]
     if kind == "all":
-
-        def test_all(e: SecurityEvent) -> bool:
-            for t in tests:
-                if not t(e):
-                    return False
-            return True
-
         known = [s for s in sets if s is not None]
-        actions = frozenset.intersection(*known) if known else None
-        return Condition(test_all, actions)
+        return Condition(_all(tests), frozenset.intersection(*known) if known else None)
+    union = None if any(s is None for s in sets) else frozenset().union(*sets)  # type: ignore[arg-type]
+    return Condition(_any(tests), union)
 
-    def test_any(e: SecurityEvent) -> bool:
-        for t in tests:
+
+# Conditions run for every event a rule sees: two- and three-way combinations get their
+# own closures, the rest plain loops (all()/any() over a generator cost more than the
+# tests they run).
+
+
+def _all(tests: tuple[Predicate, ...]) -> Predicate:
+    if len(tests) == 1:
+        return tests[0]
+    if len(tests) == 2:
+        a, b = tests
+        return lambda e: a(e) and b(e)
+    if len(tests) == 3:
+        a, b, c = tests
+        return lambda e: a(e) and b(e) and c(e)
+
+    def test(e: SecurityEvent) -> bool:
+        for t in tests:  # noqa: SIM110
+            if not t(e):
+                return False
+        return True
+
+    return test
+
+
+def _any(tests: tuple[Predicate, ...]) -> Predicate:
+    if len(tests) == 1:
+        return tests[0]
+    if len(tests) == 2:
+        a, b = tests
+        return lambda e: a(e) or b(e)
+
+    def test(e: SecurityEvent) -> bool:
+        for t in tests:  # noqa: SIM110
             if t(e):
                 return True
         return False
 
-    union = None if any(s is None for s in sets) else frozenset().union(*sets)  # type: ignore[arg-type]
-    return Condition(test_any, union)
+    return test
 
 
 # ---------------------------------------------------------------- leaf operators

@@ -12,9 +12,11 @@ doing admin things (granting roles, a few deletions), a CI bot running bursty pi
 around the clock (more by day), and the hypervisors' ordinary QEMU log lines.
 
 Scenario ``i`` of a kind depends only on ``(seed, kind, i)``, so a larger corpus extends
-a smaller one instead of reshuffling it. The variants are listed in
+a smaller one instead of reshuffling it. Backgrounds come from a pool of
+:data:`TENANTS` per seed (generating each scenario's two days afresh cost more than
+replaying them). The variants are listed in
 :data:`ATTACK_VARIANTS` and :data:`BENIGN_VARIANTS`; their generators, with the reasoning
-for each, are in ``_scenarios.py``.
+for each, are in ``_attacks.py`` and ``_benign.py``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from novacron.core.errors import Invalid
 
 from .events import SecurityEvent
 
@@ -114,7 +118,9 @@ class World:
     events: list[tuple[float, int, SecurityEvent]] = field(default_factory=list)
     _seq: int = 0
 
-    def emit(self, t: float, action: str, actor: str | None, source: str = "audit", **kw: Any) -> None:
+    def emit(
+        self, t: float, action: str, actor: str | None, source: str = "audit", **kw: Any
+    ) -> None:
         self._seq += 1
         if source == "audit" and "request_id" not in kw:
             kw["request_id"] = f"req-{self._seq:06d}"
@@ -161,11 +167,27 @@ class World:
                 self.emit(t, "token.use", p.name, target=p.token, source_ip=ip)
                 last_use = t
             r = rng.random()
-            action = rng.choice(READ_ACTIONS) if r >= writes else rng.choice(WRITE_ACTIONS)
-            if r < writes * 0.075:
+            if r >= writes:
+                action = READ_ACTIONS[int((r - writes) / (1 - writes) * len(READ_ACTIONS))]
+            elif r < writes * 0.075:
                 action = "vm.delete"
-            target = f"vm-{rng.randrange(10_000):04d}" if action.startswith("vm.") else None
-            self.emit(t, action, p.name, source_ip=ip, target=target, project="proj-a")
+            else:
+                action = WRITE_ACTIONS[int(r / writes * len(WRITE_ACTIONS))]
+            target = f"vm-{int(rng.random() * 10_000):04d}" if action[:3] == "vm." else None
+            # The hot loop of the generator: positional arguments, no emit() kwargs.
+            self._seq += 1
+            event = SecurityEvent(
+                datetime.fromtimestamp(t, UTC),
+                "audit",
+                action,
+                p.name,
+                target,
+                ip,
+                "success",
+                "proj-a",
+                f"req-{self._seq:06d}",
+            )
+            self.events.append((t, self._seq, event))
             n += 1
 
     def session(
@@ -198,7 +220,7 @@ def new_world(rng: random.Random) -> World:
             name=n,
             token=f"tok-{n}",
             home_ip=random_ipv4(rng, [office]),
-            rate=rng.uniform(0.3, 1.2),
+            rate=rng.uniform(0.25, 1.0),
         )
         for n in names[1:]
     ]
@@ -222,7 +244,9 @@ def background(w: World, *, days: int = 2, ci_scale: float = 1.0) -> None:
             for j, s in enumerate(starts):
                 # Day 0 uses the token from both usual places first, so they are learned.
                 if day == 0 and j < 2:
-                    w.session(p, d0 + s, (w.office_ip, p.home_ip)[j], rng.uniform(15, 60), web=False)
+                    w.session(
+                        p, d0 + s, (w.office_ip, p.home_ip)[j], rng.uniform(15, 60), web=False
+                    )
                 else:
                     ip = w.office_ip if rng.random() < 0.65 else p.home_ip
                     w.session(p, d0 + s, ip, rng.uniform(15, 60))
@@ -250,21 +274,26 @@ def admin_day(w: World, d0: float) -> None:
         )
     for _ in range(rng.randint(0, 5)):
         t += rng.uniform(30, 900)
-        w.emit(t, "vm.delete", a.name, target=f"vm-{rng.randrange(10_000):04d}", source_ip=w.office_ip)
+        w.emit(
+            t, "vm.delete", a.name, target=f"vm-{rng.randrange(10_000):04d}", source_ip=w.office_ip
+        )
 
 
 def ci_pipelines(w: World, t0: float, t1: float, *, scale: float = 1.0) -> None:
-    """Pipelines arrive ~0.7/h by day and ~0.2/h by night; each makes 10–40 requests over
+    """Pipelines arrive ~0.7/h by day and ~0.2/h by night; each makes 8–30 requests over
     1–4 minutes (``scale`` multiplies the request count)."""
     rng, ci = w.rng, w.ci
     assert ci is not None
     t = t0
     while True:
-        hour = ((t - BASE_TS) % DAY) / HOUR
-        t += rng.expovariate((0.7 if 7 <= hour < 20 else 0.2) / HOUR)
+        # Thinning: candidates at the day rate, nights keep 2 in 7 of them.
+        t += rng.expovariate(0.7 / HOUR)
         if t >= t1:
             return
-        ci_pipeline(w, t, round(rng.randint(10, 40) * scale), rng.uniform(1, 4))
+        hour = ((t - BASE_TS) % DAY) / HOUR
+        if not 7 <= hour < 20 and rng.random() >= 0.2 / 0.7:
+            continue
+        ci_pipeline(w, t, round(rng.randint(8, 30) * scale), rng.uniform(1, 4))
 
 
 def ci_pipeline(w: World, t: float, n: int, minutes: float) -> None:
@@ -321,12 +350,44 @@ def qemu_background(w: World, t0: float, t1: float) -> None:
             w.log(t, host, line)
 
 
+TENANTS = 40
+"""Backgrounds per seed: each scenario lays its attack or benign situation over one of
+them (chosen by the scenario's own seed), so generating a corpus costs 40 backgrounds
+plus the overlays, and a scenario's traffic still differs from most others'."""
+
+
+def tenant(seed: int, k: int) -> World:
+    """Background ``k`` of ``seed``: two days of one tenant's ordinary traffic."""
+    w = new_world(random.Random(f"{seed}:tenant:{k}"))
+    background(w)
+    return w
+
+
+def fork(base: World, rng: random.Random) -> World:
+    """A copy of ``base`` to add one scenario's events to (events are immutable and shared)."""
+    return World(
+        rng, base.people, base.admin, base.ci, base.office_ip, base.hosts, list(base.events),
+        base._seq,
+    )  # fmt: skip
+
+
 def generate_corpus(
-    seed: int = 7, scenarios: int = 240, attack_share: float = 0.5
+    seed: int = 7, scenarios: int = 180, attack_share: float = 0.5
 ) -> list[Scenario]:
     """``scenarios`` scenarios, ``attack_share`` of them attacks: families in turn, each
     family's variants in turn; benign variants in turn."""
-    from ._scenarios import build_attack, build_benign
+    from ._attacks import build_attack
+    from ._benign import build_benign
+
+    if scenarios < 1 or not 0.0 <= attack_share <= 1.0:
+        raise Invalid("scenarios must be >= 1 and attack_share within [0, 1]")
+    tenants: dict[int, World] = {}
+
+    def world(rng: random.Random) -> World:
+        k = rng.randrange(TENANTS)
+        if k not in tenants:
+            tenants[k] = tenant(seed, k)
+        return fork(tenants[k], rng)
 
     n_attack = round(scenarios * attack_share)
     out: list[Scenario] = []
@@ -335,9 +396,9 @@ def generate_corpus(
         variants = ATTACK_VARIANTS[family]
         variant = variants[(j // len(FAMILIES)) % len(variants)]
         rng = random.Random(f"{seed}:attack:{j}")
-        out.append(build_attack(f"attack-{j:04d}", family, variant, rng))
+        out.append(build_attack(f"attack-{j:04d}", family, variant, world(rng)))
     for j in range(scenarios - n_attack):
         variant = BENIGN_VARIANTS[j % len(BENIGN_VARIANTS)]
         rng = random.Random(f"{seed}:benign:{j}")
-        out.append(build_benign(f"benign-{j:04d}", variant, rng))
+        out.append(build_benign(f"benign-{j:04d}", variant, world(rng)))
     return out

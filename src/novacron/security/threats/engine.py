@@ -48,11 +48,7 @@ class Engine:
         actions = {a for d in self.detectors for a in d.rule.actions or ()}
         # Per action, the detectors that may match it, in rule order.
         self._by_action = {
-            a: tuple(
-                d
-                for d in self.detectors
-                if d.rule.actions is None or a in d.rule.actions
-            )
+            a: tuple(d for d in self.detectors if d.rule.actions is None or a in d.rule.actions)
             for a in actions
         }
         self.prune_every = prune_every

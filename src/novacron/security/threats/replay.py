@@ -104,9 +104,7 @@ def score(scenario: Scenario, detections: Sequence[Detection]) -> Outcome:
     else:
         assert scenario.attack_start is not None
         hits = [
-            d
-            for d in detections
-            if d.family == scenario.label and d.ts >= scenario.attack_start
+            d for d in detections if d.family == scenario.label and d.ts >= scenario.attack_start
         ]
         detected = bool(hits)
         if hits:

@@ -203,7 +203,10 @@ def load_rules(paths: Iterable[Path] | Path | None = None) -> list[Rule]:
     rules: list[Rule] = []
     seen: dict[str, str] = {}
     for f in files:
-        text = f.read_text(encoding="utf-8")
+        try:
+            text = f.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise RuleError(str(f), (), f"cannot read: {exc.strerror or exc}") from None
         for i, rule in enumerate(parse_rules(text, source=f.name, family=f.stem)):
             if rule.id in seen:
                 raise RuleError(
@@ -257,8 +260,8 @@ def _rule(spec: Any, check: Checker, loc: Loc, family: str) -> Rule | None:
     def req(key: str) -> Any:
         return _required(spec, key, check, loc)
 
-    if not check.boolean(spec.get("enabled", True), (*loc, "enabled")):
-        return None
+    # A disabled rule is still validated: it will be enabled again one day.
+    enabled = check.boolean(spec.get("enabled", True), (*loc, "enabled"))
     rule_id = check.string(req("id"), (*loc, "id"), pattern=_ID)
     mitre = check.mapping(req("mitre"), (*loc, "mitre"))
     check.only(mitre, (*loc, "mitre"), ("technique", "tactic"))
@@ -284,7 +287,7 @@ def _rule(spec: Any, check: Checker, loc: Loc, family: str) -> Rule | None:
     summary = spec.get("summary")
     if summary is not None:
         summary = _template(summary, check, (*loc, "summary"))
-    return Rule(
+    rule = Rule(
         id=rule_id,
         family=family,
         title=check.string(req("title"), (*loc, "title")),
@@ -313,6 +316,7 @@ def _rule(spec: Any, check: Checker, loc: Loc, family: str) -> Rule | None:
         source=check.source,
         actions=actions,
     )
+    return rule if enabled else None
 
 
 def _union(sets: list[frozenset[str] | None]) -> frozenset[str] | None:

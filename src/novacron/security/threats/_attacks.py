@@ -1,9 +1,8 @@
-"""The attack and benign situations of the corpus, one function per variant.
+"""The attacks of the corpus, one function per variant (plus helpers shared with
+``_benign.py``).
 
 Attacks are placed on day 1, after the one-day learning period of the token rule and
-with at least a day of history for the volume baseline. Benign variants are the honest
-counterparts: what real tenants do that looks like an attack to a naive rule, sized to
-land near (mostly below, by the nature of the behaviour, not clamped) the thresholds.
+with at least a day of history for the volume baseline.
 """
 
 from __future__ import annotations
@@ -14,33 +13,28 @@ from datetime import UTC, datetime
 
 from .corpus import (
     BASE_TS,
-    BENIGN,
     DAY,
     HOUR,
     MINUTE,
     Person,
     Scenario,
     World,
-    background,
-    ci_pipeline,
-    new_world,
     random_ipv4,
 )
 
 PRIVILEGED = ("admin", "platform-admin")
 
 
-def _day1(rng: random.Random, h0: float, h1: float) -> float:
+def day1(rng: random.Random, h0: float, h1: float) -> float:
     return BASE_TS + DAY + rng.uniform(h0, h1) * HOUR
 
 
-def _person(w: World) -> Person:
+def person(w: World) -> Person:
     return w.rng.choice(w.people)
 
 
-def build_attack(sid: str, family: str, variant: str, rng: random.Random) -> Scenario:
-    w = new_world(rng)
-    background(w)
+def build_attack(sid: str, family: str, variant: str, w: World) -> Scenario:
+    """``w``: a tenant's background (see ``corpus.fork``); the attack is added to it."""
     mark = len(w.events)
     description = ATTACKS[family, variant](w)
     start = min(t for t, _, _ in w.events[mark:])
@@ -54,17 +48,10 @@ def build_attack(sid: str, family: str, variant: str, rng: random.Random) -> Sce
     )
 
 
-def build_benign(sid: str, variant: str, rng: random.Random) -> Scenario:
-    w = new_world(rng)
-    background(w, ci_scale=rng.uniform(2.0, 3.0) if variant == "ci_bursts" else 1.0)
-    description = BENIGN_BUILDERS[variant](w)
-    return Scenario(sid, BENIGN, variant, w.sorted_events(), None, description)
-
-
 # ================================================================ brute force
 
 
-def _failures(w: World, t: float, actor: str, ip: str, gaps: list[float]) -> None:
+def failures(w: World, t: float, actor: str, ip: str, gaps: list[float]) -> None:
     w.emit(t, "auth.login", actor, outcome="failure", source_ip=ip)
     for gap in gaps:
         t += gap
@@ -72,26 +59,26 @@ def _failures(w: World, t: float, actor: str, ip: str, gaps: list[float]) -> Non
 
 
 def bf_fast(w: World) -> str:
-    rng, p = w.rng, _person(w)
+    rng, p = w.rng, person(w)
     n = rng.randint(15, 60)
-    _failures(w, _day1(rng, 9, 17), p.name, random_ipv4(rng), [rng.uniform(1, 6)] * (n - 1))
+    failures(w, day1(rng, 9, 17), p.name, random_ipv4(rng), [rng.uniform(1, 6)] * (n - 1))
     return f"{n} password guesses against {p.name} from one address, seconds apart"
 
 
 def bf_slow(w: World) -> str:
     """Just above the threshold: 10–12 guesses spread over 4–4.8 minutes."""
-    rng, p = w.rng, _person(w)
+    rng, p = w.rng, person(w)
     n = rng.randint(10, 12)
     span = rng.uniform(240, 288)
-    _failures(w, _day1(rng, 9, 17), p.name, random_ipv4(rng), [span / (n - 1)] * (n - 1))
+    failures(w, day1(rng, 9, 17), p.name, random_ipv4(rng), [span / (n - 1)] * (n - 1))
     return f"{n} guesses against {p.name} over {span:.0f} s (threshold 10 in 5 min)"
 
 
 def bf_distributed(w: World) -> str:
-    rng, p = w.rng, _person(w)
+    rng, p = w.rng, person(w)
     ips = [random_ipv4(rng) for _ in range(rng.randint(5, 12))]
     n = rng.randint(12, 30)
-    t = _day1(rng, 9, 17)
+    t = day1(rng, 9, 17)
     span = rng.uniform(120, 290)
     for i in range(n):
         ip = rng.choice(ips)
@@ -106,7 +93,7 @@ def _spray(w: World, accounts: int, gap: tuple[float, float], passes: int) -> st
     rng = w.rng
     names = [p.name for p in w.people] + [w.admin.name if w.admin else "ops"] + list(_GUESSES)
     targets = rng.sample(names, min(accounts, len(names)))
-    ip, t = random_ipv4(rng), _day1(rng, 9, 17)
+    ip, t = random_ipv4(rng), day1(rng, 9, 17)
     for _ in range(passes):
         for name in targets:
             w.emit(t, "auth.login", name, outcome="failure", source_ip=ip)
@@ -127,7 +114,7 @@ def bf_spray_slow(w: World) -> str:
 
 
 def _stolen(w: World, t: float, ip: str) -> str:
-    rng, p = w.rng, _person(w)
+    rng, p = w.rng, person(w)
     minutes = rng.uniform(3, 30)
     t1 = t + minutes * MINUTE
     w.emit(t, "token.use", p.name, target=p.token, source_ip=ip)
@@ -137,86 +124,92 @@ def _stolen(w: World, t: float, ip: str) -> str:
 
 def tok_stolen(w: World) -> str:
     home = [p.home_ip for p in w.people]
-    return _stolen(w, _day1(w.rng, 10, 17), random_ipv4(w.rng, [w.office_ip, *home]))
+    return _stolen(w, day1(w.rng, 10, 17), random_ipv4(w.rng, [w.office_ip, *home]))
 
 
 def tok_stolen_v6(w: World) -> str:
     r = w.rng
     ip = f"2001:db8:{r.randrange(65536):x}:{r.randrange(65536):x}::{r.randrange(1, 65536):x}"
-    return _stolen(w, _day1(r, 10, 17), ip)
+    return _stolen(w, day1(r, 10, 17), ip)
 
 
 def tok_stolen_evening(w: World) -> str:
     home = [p.home_ip for p in w.people]
-    return _stolen(w, _day1(w.rng, 20, 23.5), random_ipv4(w.rng, [w.office_ip, *home]))
+    return _stolen(w, day1(w.rng, 20, 23.5), random_ipv4(w.rng, [w.office_ip, *home]))
 
 
 # ================================================================ privilege escalation
 
 
-def _grant(w: World, t: float, actor: Person, target: str, role: str, outcome: str) -> None:
+def grant(w: World, t: float, actor: Person, target: str, role: str, outcome: str) -> None:
     ip = w.office_ip if w.rng.random() < 0.7 else actor.home_ip
     detail = {"role": role, "actor_role": actor.role}
     w.emit(t, "role.grant", actor.name, target=target, outcome=outcome, source_ip=ip, detail=detail)
 
 
 def pe_self_grant(w: World) -> str:
-    p = _person(w)
-    _grant(w, _day1(w.rng, 9, 18), p, p.name, "admin", "success")
+    p = person(w)
+    grant(w, day1(w.rng, 9, 18), p, p.name, "admin", "success")
     return f"member {p.name} granted itself admin"
 
 
 def pe_admin_self_grant(w: World) -> str:
     assert w.admin is not None
-    _grant(w, _day1(w.rng, 9, 18), w.admin, w.admin.name, "platform-admin", "success")
+    grant(w, day1(w.rng, 9, 18), w.admin, w.admin.name, "platform-admin", "success")
     return f"project admin {w.admin.name} granted itself platform-admin"
 
 
 def pe_non_admin_grant(w: World) -> str:
-    p = _person(w)
+    p = person(w)
     other = w.rng.choice([q.name for q in w.people if q is not p] + ["svc-backup"])
-    _grant(w, _day1(w.rng, 9, 18), p, other, w.rng.choice(PRIVILEGED), "success")
+    grant(w, day1(w.rng, 9, 18), p, other, w.rng.choice(PRIVILEGED), "success")
     return f"member {p.name} granted a privileged role to {other}"
 
 
 def pe_denied_then_granted(w: World) -> str:
     assert w.admin is not None
-    p, t = _person(w), _day1(w.rng, 9, 17)
-    _grant(w, t, p, p.name, "admin", "denied")
-    _grant(w, t + w.rng.uniform(2, 28) * MINUTE, w.admin, p.name, "admin", "success")
+    p, t = person(w), day1(w.rng, 9, 17)
+    grant(w, t, p, p.name, "admin", "denied")
+    grant(w, t + w.rng.uniform(2, 28) * MINUTE, w.admin, p.name, "admin", "success")
     return f"{p.name} was denied admin, then the admin account granted it"
 
 
 # ================================================================ mass deletion
 
 
-def _deletes(w: World, actor: str, n: int, span: float, kinds: tuple[str, ...]) -> None:
-    rng, t = w.rng, _day1(w.rng, 9, 18)
+def deletes(w: World, actor: str, n: int, span: float, kinds: tuple[str, ...]) -> None:
+    rng, t = w.rng, day1(w.rng, 9, 18)
     for i in range(n):
         kind = rng.choice(kinds)
         target = f"{kind}-{rng.randrange(100_000):05d}"
-        w.emit(t + span * i / max(n - 1, 1), f"{kind}.delete", actor, target=target, source_ip=w.office_ip)
+        w.emit(
+            t + span * i / max(n - 1, 1),
+            f"{kind}.delete",
+            actor,
+            target=target,
+            source_ip=w.office_ip,
+        )
 
 
 def md_burst(w: World) -> str:
     actor = w.rng.choice([*w.people, w.admin]).name  # type: ignore[union-attr]
     n = w.rng.randint(25, 80)
-    _deletes(w, actor, n, w.rng.uniform(120, 360), ("vm",))
+    deletes(w, actor, n, w.rng.uniform(120, 360), ("vm",))
     return f"{actor} deleted {n} VMs within minutes"
 
 
 def md_slow(w: World) -> str:
     """Just above the threshold: 20–22 deletions spread over 8–9.5 minutes."""
-    actor = _person(w).name
+    actor = person(w).name
     n = w.rng.randint(20, 22)
-    _deletes(w, actor, n, w.rng.uniform(480, 570), ("vm",))
+    deletes(w, actor, n, w.rng.uniform(480, 570), ("vm",))
     return f"{actor} deleted {n} VMs over about nine minutes (threshold 20 in 10 min)"
 
 
 def md_mixed(w: World) -> str:
-    actor = _person(w).name
+    actor = person(w).name
     n = w.rng.randint(22, 40)
-    _deletes(w, actor, n, w.rng.uniform(300, 540), ("vm", "volume", "snapshot", "image"))
+    deletes(w, actor, n, w.rng.uniform(300, 540), ("vm", "volume", "snapshot", "image"))
     return f"{actor} deleted {n} VMs, volumes, snapshots and images"
 
 
@@ -224,26 +217,26 @@ def md_mixed(w: World) -> str:
 
 
 def av_user_spike(w: World) -> str:
-    p = _person(w)
-    rate, minutes = w.rng.uniform(150, 500), w.rng.uniform(2, 5)
-    t = _day1(w.rng, 13, 17)
+    p = person(w)
+    rate, minutes = w.rng.uniform(150, 400), w.rng.uniform(1.5, 4)
+    t = day1(w.rng, 13, 17)
     w.requests(p, t, t + minutes * MINUTE, w.office_ip, rate)
     return f"{p.name}'s credentials made ~{rate:.0f} requests/min for {minutes:.0f} min"
 
 
 def av_ci_token_abuse(w: World) -> str:
     assert w.ci is not None
-    rate, minutes = w.rng.uniform(400, 1500), w.rng.uniform(2, 4)
-    t = _day1(w.rng, 13, 17)
+    rate, minutes = w.rng.uniform(300, 1000), w.rng.uniform(1.5, 3)
+    t = day1(w.rng, 13, 17)
     w.requests(w.ci, t, t + minutes * MINUTE, w.ci.home_ip, rate)
     return f"the CI token made ~{rate:.0f} requests/min for {minutes:.0f} min"
 
 
 def av_just_above_floor(w: World) -> str:
     """Just above the floor of 100 a minute: 115–160 a minute for 3–6 minutes."""
-    p = _person(w)
+    p = person(w)
     rate, minutes = w.rng.uniform(115, 160), w.rng.uniform(3, 6)
-    t = _day1(w.rng, 13, 17)
+    t = day1(w.rng, 13, 17)
     w.requests(p, t, t + minutes * MINUTE, p.home_ip, rate)
     return f"{p.name} made ~{rate:.0f} requests/min for {minutes:.0f} min"
 
@@ -252,7 +245,7 @@ def av_just_above_floor(w: World) -> str:
 
 
 def _escape(w: World, lines: list[str]) -> None:
-    host, t = w.rng.choice(w.hosts), _day1(w.rng, 0, 23.5)
+    host, t = w.rng.choice(w.hosts), day1(w.rng, 0, 23.5)
     for line in lines:
         w.log(t, host, line)
         t += w.rng.uniform(0.001, 2)
@@ -290,7 +283,8 @@ def esc_segfault(w: World) -> str:
     else:
         line = (
             f"kernel: traps: qemu-system-x86[{pid}] general protection fault ip:{ip:x} "
-            f"sp:7ffd{r.randrange(1 << 32):08x} error:0 in qemu-system-x86_64[{ip & ~0xFFFFF:x}+6a5000]"
+            f"sp:7ffd{r.randrange(1 << 32):08x} error:0 in "
+            f"qemu-system-x86_64[{ip & ~0xFFFFF:x}+6a5000]"
         )
     _escape(w, [line])
     return "QEMU killed by a memory fault"
@@ -388,176 +382,4 @@ ATTACKS: dict[tuple[str, str], Callable[[World], str]] = {
     ("vm_escape", "seccomp"): esc_seccomp,
     ("vm_escape", "vhost"): esc_vhost,
     ("vm_escape", "kvm_internal"): esc_kvm,
-}
-
-
-# ================================================================ benign
-
-
-def bn_quiet(w: World) -> str:
-    return "two ordinary days"
-
-
-def bn_typos(w: World) -> str:
-    rng = w.rng
-    people = rng.sample(w.people, min(len(w.people), rng.randint(2, 4)))
-    for p in people:
-        t, ip = _day1(rng, 8, 18), rng.choice((w.office_ip, p.home_ip))
-        _failures(w, t, p.name, ip, [rng.uniform(5, 25)] * (rng.randint(2, 3) - 1))
-        w.emit(t + 90, "auth.login", p.name, source_ip=ip)
-    return f"{len(people)} people mistype their password two or three times"
-
-
-def bn_forgot(w: World) -> str:
-    """Someone who forgot a password tries 3–9 variants over a few minutes, then resets it
-    and signs in; the reset page sometimes takes another typo."""
-    rng, p = w.rng, _person(w)
-    n, t = rng.randint(3, 9), _day1(rng, 8, 18)
-    ip = rng.choice((w.office_ip, p.home_ip))
-    _failures(w, t, p.name, ip, [rng.uniform(8, 60) for _ in range(n - 1)])
-    later = t + rng.uniform(4, 30) * MINUTE
-    w.emit(later, "user.password.reset", p.name, target=p.name, source_ip=ip)
-    w.login(p, later + 60, ip, typo_p=0.3)
-    return f"{p.name} forgot the password: {n} failures, reset, signed in"
-
-
-def bn_stale_script(w: World) -> str:
-    """A backup job with a stale password retries with exponential back-off (10 s
-    doubling to a 60 s cap, ±20 % jitter) for up to an hour and a half."""
-    rng = w.rng
-    ip, t = random_ipv4(rng, [w.office_ip]), _day1(rng, 0, 20)
-    end, gap = t + rng.uniform(20, 90) * MINUTE, 10.0
-    while t < end:
-        w.emit(t, "auth.login", "svc-backup", outcome="failure", source_ip=ip)
-        t += gap * rng.uniform(0.8, 1.2)
-        gap = min(gap * 2, 60.0)
-    return "a backup job retries a stale password with back-off"
-
-
-def bn_office_nat(w: World) -> str:
-    """A large office behind one NAT address arrives for a 09:00 stand-up: 20–60 staff
-    sign in within minutes, each mistyping with probability 0.12."""
-    rng = w.rng
-    staff = rng.randint(20, 60)
-    fails = 0
-    for i in range(staff):
-        t = BASE_TS + DAY + rng.gauss(9 * HOUR, 6 * MINUTE)
-        p = Person(f"staff{i:02d}", f"tok-staff{i:02d}", w.office_ip)
-        if rng.random() < 0.12:
-            for _ in range(rng.choice((1, 1, 2))):
-                w.emit(t, "auth.login", p.name, outcome="failure", source_ip=w.office_ip)
-                t += rng.uniform(4, 20)
-                fails += 1
-        w.emit(t, "auth.login", p.name, source_ip=w.office_ip)
-    return f"{staff} staff sign in through one NAT address around 09:00, {fails} typos"
-
-
-def bn_bulk_cleanup(w: World) -> str:
-    """The admin deletes 10–19 leftover VMs in one sitting (below the threshold of 20)."""
-    assert w.admin is not None
-    n = w.rng.randint(10, 19)
-    _deletes(w, w.admin.name, n, w.rng.uniform(240, 900), ("vm",))
-    return f"{w.admin.name} cleans up {n} VMs"
-
-
-def bn_travel(w: World) -> str:
-    """Someone works from a hotel on day 0 (the learning period) and again on day 1."""
-    rng, p = w.rng, _person(w)
-    hotel = random_ipv4(rng, [w.office_ip, p.home_ip])
-    for day, h in ((0, rng.uniform(14, 19)), (1, rng.uniform(8, 18))):
-        t = BASE_TS + day * DAY + h * HOUR
-        w.emit(t, "token.use", p.name, target=p.token, source_ip=hotel)
-        w.requests(p, t, t + rng.uniform(20, 60) * MINUTE, hotel, p.rate)
-    return f"{p.name} travels: a hotel address on the learning day and again on day 1"
-
-
-def bn_dynamic_ip(w: World) -> str:
-    """A home router gets a new DHCP lease in the same /24."""
-    rng, p = w.rng, _person(w)
-    prefix, last = p.home_ip.rsplit(".", 1)
-    new_ip = f"{prefix}.{(int(last) + rng.randint(1, 200)) % 254 + 1}"
-    t = _day1(rng, 8, 18)
-    w.emit(t, "token.use", p.name, target=p.token, source_ip=new_ip)
-    w.requests(p, t, t + rng.uniform(20, 60) * MINUTE, new_ip, p.rate)
-    return f"{p.name}'s home address changes within its /24"
-
-
-def bn_ci_bursts(w: World) -> str:
-    """Heavier CI all along (pipelines 2–3x the usual size, set in build_benign), plus a
-    release pipeline on day 1 as big as the biggest regular ones."""
-    t = _day1(w.rng, 10, 16)
-    ci_pipeline(w, t, w.rng.randint(120, 180), w.rng.uniform(2, 4))
-    return "bursty CI traffic with a release pipeline"
-
-
-def bn_busy_user(w: World) -> str:
-    """A read-only script (an export, a report) run by hand: 40–95 requests a minute for
-    20–60 minutes."""
-    rng, p = w.rng, _person(w)
-    rate, t = rng.uniform(40, 95), _day1(rng, 9, 17)
-    w.requests(p, t, t + rng.uniform(20, 60) * MINUTE, w.office_ip, rate, writes=0.0)
-    return f"{p.name} runs a script at ~{rate:.0f} requests/min"
-
-
-def bn_admin_grants(w: World) -> str:
-    """A day of legitimate role changes, including the near misses of every escalation
-    rule: an admin promoting someone else, an admin's failed (typo) privileged grant
-    retried, a denied self-grant followed by an ordinary role, and a denied self-grant
-    followed hours later by an approved promotion."""
-    rng, a = w.rng, w.admin
-    assert a is not None
-    t = _day1(rng, 9, 11)
-    people = rng.sample(w.people, min(3, len(w.people)))
-    for p in w.people:
-        _grant(w, t, a, p.name, rng.choice(("viewer", "operator")), "success")
-        t += rng.uniform(30, 300)
-    _grant(w, t, a, people[0].name, "admin", "success")
-    t += rng.uniform(60, 600)
-    _grant(w, t, a, people[1].name, "admin", "failure")
-    _grant(w, t + rng.uniform(20, 120), a, people[1].name, "admin", "success")
-    t += rng.uniform(600, 1800)
-    _grant(w, t, people[2], people[2].name, "admin", "denied")
-    _grant(w, t + rng.uniform(2, 25) * MINUTE, a, people[2].name, "viewer", "success")
-    _grant(w, t + rng.uniform(2, 4) * HOUR, a, people[2].name, "admin", "success")
-    return "an admin's day of role changes"
-
-
-_QEMU_NEAR_MISSES = (
-    "kernel: python3[{pid}]: segfault at 0 ip 00007f3a1c2b4e10 sp 00007ffc0a1b2c30 error 4 in "
-    "libpython3.11.so.1.0[7f3a1c000000+2a5000]",
-    'kernel: audit: type=1326 audit(1772467200.120:88): auid=1000 uid=1000 gid=1000 ses=3 '
-    'pid={pid} comm="chromium" exe="/usr/lib/chromium/chromium" sig=0 arch=c000003e '
-    "syscall=273 compat=0 ip=0x7f0c code=0x50000",
-    "qemu-system-x86_64: warning: vhost-net requested but could not be initialized",
-    "qemu-system-x86_64: -netdev tap,id=n0,vhost=on: vhost-net support is not compiled in",
-    "python3: ../Modules/_ctypes/cfield.c:214: PyCField_set: Assertion `self->index' failed.",
-    "kernel: kvm: emulating exchange as write",
-    "qemu-system-x86_64: warning: virtio-blk: discard request not supported",
-    "qemu-system-x86_64: terminating on signal 15 from pid {pid} (/usr/bin/novacron-agent)",
-)
-
-
-def bn_noisy_qemu(w: World) -> str:
-    """Host logs with every near miss of the escape patterns: another program's segfault,
-    assertion or seccomp record, vhost start-up configuration messages, KVM chatter."""
-    rng = w.rng
-    for line in _QEMU_NEAR_MISSES:
-        for _ in range(rng.randint(1, 3)):
-            w.log(_day1(rng, 0, 23.5), rng.choice(w.hosts), line.format(pid=rng.randint(300, 99_999)))
-    return "host logs full of harmless look-alikes"
-
-
-BENIGN_BUILDERS: dict[str, Callable[[World], str]] = {
-    "quiet_days": bn_quiet,
-    "typo_logins": bn_typos,
-    "forgot_password": bn_forgot,
-    "stale_script": bn_stale_script,
-    "office_nat": bn_office_nat,
-    "bulk_cleanup": bn_bulk_cleanup,
-    "travel_during_learning": bn_travel,
-    "dynamic_ip": bn_dynamic_ip,
-    "ci_bursts": bn_ci_bursts,
-    "busy_user": bn_busy_user,
-    "admin_grants": bn_admin_grants,
-    "noisy_qemu": bn_noisy_qemu,
 }
