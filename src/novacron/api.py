@@ -25,6 +25,7 @@ from novacron.core.events_api import router as events_router
 from novacron.corporate.api import mount as mount_corporate
 from novacron.security.api import routers as security_routers
 from novacron.security.audit.middleware import AuditMiddleware
+from novacron.security.audit.retention import AuditRetention
 from novacron.security.auth import require_user
 from novacron.security.hardening import (
     BodyLimitMiddleware,
@@ -58,15 +59,18 @@ def create_app(settings: Settings, *, workers: bool = True) -> FastAPI:
         app.state.authorizer = Authorizer()
         executor = Executor(db, settings, placement)
         reconciler = Reconciler(db, settings)
+        retention = AuditRetention(db, settings.audit_retention_days)
         app.state.executor, app.state.wake_workers = executor, executor.wake
         if workers:
             executor.start()
             reconciler.start()
+            retention.start()
         try:
             yield
         finally:
             executor.stop()
             reconciler.stop()
+            retention.stop()
             db.dispose()
 
     app = FastAPI(

@@ -200,6 +200,7 @@ _PREFIXES: tuple[tuple[str, str, str | None], ...] = (
     ("/api/v1/auth", "self", None),
     ("/api/v1/tokens", "self", None),
     ("/account", "self", None),
+    ("/security", "platform", None),
 )
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
