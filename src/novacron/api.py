@@ -33,6 +33,7 @@ from novacron.security.hardening import (
     SignInRateLimitMiddleware,
 )
 from novacron.security.rbac import Authorizer
+from novacron.security.threats.monitor import ThreatMonitor
 from novacron.security.tokens import ensure_bootstrap_secrets
 
 log = logging.getLogger("novacron.server")
@@ -60,17 +61,23 @@ def create_app(settings: Settings, *, workers: bool = True) -> FastAPI:
         executor = Executor(db, settings, placement)
         reconciler = Reconciler(db, settings)
         retention = AuditRetention(db, settings.audit_retention_days)
+        monitor = ThreatMonitor(db) if settings.threat_detection else None
+        app.state.threat_monitor = monitor
         app.state.executor, app.state.wake_workers = executor, executor.wake
         if workers:
             executor.start()
             reconciler.start()
             retention.start()
+            if monitor is not None:
+                monitor.start()
         try:
             yield
         finally:
             executor.stop()
             reconciler.stop()
             retention.stop()
+            if monitor is not None:
+                monitor.stop()
             db.dispose()
 
     app = FastAPI(

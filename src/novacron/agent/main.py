@@ -9,6 +9,7 @@ import os
 import secrets
 import signal
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 from novacron import __version__
 from novacron.agent.app import create_agent_app
 from novacron.agent.images import ImageCache
+from novacron.agent.qemu_logs import QemuLogShipper
 from novacron.agent.reporter import Reporter
 from novacron.agent.serving import EmbeddedServer, bind_socket, embedded_config, url_for
 from novacron.core.config import default_data_dir
@@ -26,6 +28,7 @@ from novacron.hypervisor.qemu.accel import ProbeGuest, choose_accel, qemu_versio
 from novacron.hypervisor.qemu.driver import QemuDriver
 from novacron.hypervisor.qemu.tiny import build_tiny, default_cache_dir
 from novacron.hypervisor.sim import SimFleet
+from novacron.security.pki.agent_tls import AgentTLS, prepare_agent_tls
 
 log = logging.getLogger("novacron.agent")
 
@@ -35,7 +38,7 @@ DRIVERS = ("sim", "qemu")
 async def serve_agent(
     *,
     server_url: str,
-    enrolment_token: str,
+    enrolment_token: str | None,
     listen_host: str = "127.0.0.1",
     listen_port: int = 0,
     name: str,
@@ -53,12 +56,20 @@ async def serve_agent(
     accel: str = "auto",
     bridge: str | None = None,
     migration_address: str | None = None,
+    enrol_token: str | None = None,
+    ca_file: Path | None = None,
+    ca_fingerprint: str | None = None,
+    cert_renew_days: float | None = None,
     ready: Callable[[str], None] | None = None,
 ) -> None:
     """Run an agent until cancelled or sent SIGTERM/SIGINT, then stop cleanly.
 
     ``listen_port=0`` picks a free port. ``ready(agent_url)`` is called once the API
     listens (before registration, which retries until the server answers).
+
+    With an https server the agent verifies it (``ca_file``, or the CA pinned by
+    ``ca_fingerprint``) and, once enrolled (``enrol_token``, one time), presents its
+    client certificate on every call and registers with its own registration token.
     """
     if driver not in DRIVERS:
         raise Invalid(
@@ -67,6 +78,21 @@ async def serve_agent(
         )
     if sim_hosts < 0:
         raise Invalid("sim_hosts must be >= 0", errors=[{"loc": ["sim_hosts"], "msg": ">= 0"}])
+    tls = await _agent_tls(
+        server_url,
+        data_dir or default_agent_dir(name),
+        name,
+        enrol_token,
+        ca_file,
+        ca_fingerprint,
+        cert_renew_days,
+    )
+    enrolment_token = (tls.registration_token if tls else None) or enrolment_token
+    if not enrolment_token:
+        raise Invalid(
+            "an enrolment token is required: --enrolment-token or --enrolment-token-file, "
+            "or a one-time --enrol-token (novacron pki token create)"
+        )
     token_of: list[Reporter] = []  # the reporter, once it exists (image downloads need its token)
     qemu: QemuDriver | None = None
     fleet: SimFleet | dict[str, HypervisorDriver]
@@ -79,6 +105,7 @@ async def serve_agent(
             server_url=server_url,
             token=lambda: token_of[0].token if token_of else None,
             migration_address=migration_address or _migration_address(listen_host, public_url),
+            tls=tls,
         )
         fleet = {name: qemu}
     else:
@@ -107,6 +134,7 @@ async def serve_agent(
         api_secret=api_secret,
         drivers=fleet,
         version=__version__,
+        tls=tls,
     )
     token_of.append(reporter)
     if qemu is not None:
@@ -117,6 +145,7 @@ async def serve_agent(
     handled = _install_signal_handlers(loop, stop, server)
     serve_task = asyncio.create_task(server.serve(sockets=[sock]), name="agent-http")
     report_task: asyncio.Task[None] | None = None
+    background: list[asyncio.Task[None]] = []
     try:
         while not server.started:
             if serve_task.done():
@@ -135,6 +164,15 @@ async def serve_agent(
         if ready is not None:
             ready(agent_url)
         report_task = asyncio.create_task(reporter.run(), name="agent-reporter")
+        if qemu is not None:  # guests' QEMU logs feed the server's VM-escape rules
+            shipper = QemuLogShipper(
+                name,
+                qemu.vms_dir,
+                qemu.vms_dir.parent / "qemu-log-offsets.json",
+                server_url,
+                lambda: reporter.token,
+            )
+            background.append(asyncio.create_task(shipper.run(), name="agent-qemu-logs"))
         stop_task = asyncio.create_task(stop.wait(), name="agent-stop")
         try:
             done, _ = await asyncio.wait(
@@ -150,6 +188,8 @@ async def serve_agent(
     finally:
         for sig in handled:
             loop.remove_signal_handler(sig)
+        for task in background:
+            task.cancel()
         if report_task is not None:
             report_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -182,6 +222,27 @@ def _install_signal_handlers(
     return handled
 
 
+async def _agent_tls(
+    server_url: str,
+    data_dir: Path,
+    name: str,
+    enrol_token: str | None,
+    ca_file: Path | None,
+    ca_fingerprint: str | None,
+    cert_renew_days: float | None,
+) -> AgentTLS | None:
+    """TLS towards the server (None for http): credentials in ``<data_dir>/tls``."""
+    return await prepare_agent_tls(
+        server_url,
+        data_dir / "tls",
+        name,
+        enrol_token=enrol_token,
+        ca_file=ca_file,
+        ca_fingerprint=ca_fingerprint,
+        renew_before=None if cert_renew_days is None else timedelta(days=cert_renew_days),
+    )
+
+
 def default_agent_dir(name: str) -> Path:
     return default_data_dir() / f"agent-{name}"
 
@@ -205,6 +266,7 @@ async def open_qemu_driver(
     server_url: str,
     token: Callable[[], str | None],
     migration_address: str = "127.0.0.1",
+    tls: AgentTLS | None = None,
 ) -> QemuDriver:
     """The host's QEMU driver: accelerator chosen (by a probe boot), VMs re-attached."""
     missing = missing_qemu()
@@ -220,7 +282,12 @@ async def open_qemu_driver(
         probe_guest=lambda: probe_guest(data_dir / "probe"),
     )
     log.info("accelerator: %s (%s)", choice.accel, choice.reason)
-    images = ImageCache.over_http(data_dir / "images", server_url, token)
+    images = ImageCache.over_http(
+        data_dir / "images",
+        server_url,
+        token,
+        transport=tls.async_transport() if tls is not None else None,
+    )
     driver = QemuDriver(
         name,
         data_dir,

@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     max_request_bytes: int = 1 << 20
     """Largest JSON or form body accepted; image uploads stream and are not limited here."""
 
+    threat_detection: bool = True
+    """Run the threat rules over the audit log and agents' QEMU logs (one replica at a
+    time on PostgreSQL)."""
+
     # Single sign-on (OpenID Connect); off unless an issuer is set
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None

@@ -8,6 +8,8 @@ the caller's roles in the project the request acts in (pycasbin, domains = proje
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import Request
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -16,6 +18,7 @@ from starlette.types import Scope
 from novacron.core.database import Database
 from novacron.core.errors import Forbidden, NotFound, Unauthorized
 from novacron.security import sessions
+from novacron.security.audit.log import AuditEntry, append
 from novacron.security.context import PROJECT_COOKIE, PROJECT_HEADER, PROJECT_QUERY
 from novacron.security.models import DEFAULT_PROJECT_ID, Project
 from novacron.security.rbac import Authorizer, Need, classify, scope_allows
@@ -69,7 +72,13 @@ def _authenticate_user(request: Request, s: Session) -> Principal:
     token = bearer(request)
     if token is not None:
         return authenticate(s, token, ("user",))
-    return sessions.session_principal(s, session_cookie(request))
+    return sessions.session_principal(s, session_cookie(request), _idle_timeout(request))
+
+
+def _idle_timeout(request: Request) -> timedelta:
+    settings = getattr(request.app.state, "settings", None)
+    minutes = getattr(settings, "session_idle_minutes", None)
+    return timedelta(minutes=minutes) if minutes else sessions.IDLE_TIMEOUT
 
 
 def _check_cookie_request(request: Request) -> None:
@@ -168,6 +177,18 @@ def require_user(request: Request) -> Principal:
                 sessions.touch_session(s, principal.session_id)
             elif principal.token_id:
                 touch(s, principal.token_id, client_ip(request))
+                # Where a token is used from, once a minute: the token-misuse rule's input.
+                append(
+                    s,
+                    AuditEntry(
+                        actor=principal.name,
+                        action="token.use",
+                        target=principal.token_id,
+                        project_id=project_id,
+                        source_ip=client_ip(request),
+                        request_id=getattr(request.state, "request_id", ""),
+                    ),
+                )
     request.state.project_id = project_id
     return principal
 

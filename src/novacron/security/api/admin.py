@@ -229,9 +229,21 @@ def add_member(request: Request, project_ref: str, body: MemberAdd) -> MemberOut
         request,
         "role.grant",
         target=f"user:{out.user}",
-        detail={"role": body.role, "project": project_ref},
+        detail={"role": body.role, "project": project_ref, "actor_role": _actor_role(request)},
     )
     return out
+
+
+def _actor_role(request: Request) -> str:
+    """The granting caller's strongest role where it acted (threat rules compare it)."""
+    principal: Principal = request.state.principal
+    authorizer: Authorizer = request.app.state.authorizer
+    if principal.user_id is None:
+        return ""
+    if "*" in authorizer.projects_of(principal.user_id):
+        return "platform-admin"
+    roles = authorizer.roles(principal.user_id, current_project(request))
+    return "admin" if "admin" in roles else (roles[0] if roles else "")
 
 
 @router.delete(
