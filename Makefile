@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: up test lint fmt bench bench-boot bench-migration bench-corporate clean
+.PHONY: up test lint fmt bench bench-boot bench-migration bench-corporate bench-threats clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "NovaCron needs Python 3.11 or newer")'
@@ -46,6 +46,9 @@ bench-migration: $(VENV)/.dev-installed
 
 bench-corporate: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/corporate_montecarlo.py $(ARGS)
+
+bench-threats: $(VENV)/.dev-installed
+	$(BIN)/python benchmarks/threats.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

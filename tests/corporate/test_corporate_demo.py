@@ -12,6 +12,7 @@ from novacron.corporate.demo import data, load
 from novacron.corporate.integration.service.summary import summary as programme_summary
 from novacron.corporate.ma.service import targets as ma_targets
 from novacron.corporate.strategy.service import dashboard
+from novacron.security.models import DEFAULT_PROJECT_ID
 from novacron.testing.corporate import CorporateServer
 
 
@@ -22,20 +23,20 @@ def by(rows: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
 def test_demo_loads_and_fills_every_dashboard_section(db: Database) -> None:
     today = utcnow().date()
     with db.session() as s:
-        first = load(s, "demo-admin", today)
+        first = load(s, "demo-admin", today, project_id=DEFAULT_PROJECT_ID)
     assert first.created["targets"] == len(data.TARGETS) == 8
     assert first.created["partners"] == len(data.PARTNERS) == 10
     assert first.created["government"] == 2 and first.created["licenses"] == 2
     assert first.skipped == {}
     with db.session() as s:
-        again = load(s, "demo-admin", today)
+        again = load(s, "demo-admin", today, project_id=DEFAULT_PROJECT_ID)
     assert again.created == {}
     assert again.skipped["targets"] == 8 and again.skipped["partners"] == 10
     assert again.message == "the demo portfolio is already loaded: nothing to do"
     assert ma_targets.utcnow is utcnow  # the back-dating clock is put back
 
     with db.session() as s:
-        dash = dashboard(s, today)
+        dash = dashboard(s, today, project_id=DEFAULT_PROJECT_ID)
     stages = by(dash["pipelines"]["ma"]["by_stage"], "stage")
     assert {k: v["count"] for k, v in stages.items()} == {
         "screening": 2, "preliminary": 1, "due_diligence": 1, "negotiation": 1, "closed": 1,
@@ -68,7 +69,9 @@ def test_demo_loads_and_fills_every_dashboard_section(db: Database) -> None:
     helios = next(p for p in dash["value_creation"]["programmes"] if p["name"].startswith("Helios"))
     assert helios["by_category"]["cost"]["realisation_pct"] == 62.0
     with db.read() as s:
-        overall = programme_summary(s, helios["target_id"], today).overall
+        overall = programme_summary(
+            s, helios["target_id"], today, project_id=DEFAULT_PROJECT_ID
+        ).overall
     # Past milestones were hit, but the operations workstream's slipped with its synergies.
     assert overall.milestones_hit > overall.milestones_missed >= 1
 
@@ -111,7 +114,7 @@ def test_demo_loads_and_fills_every_dashboard_section(db: Database) -> None:
 
 def test_an_empty_database_has_an_empty_but_complete_dashboard(db: Database) -> None:
     with db.session() as s:
-        dash = dashboard(s, date(2026, 6, 30))
+        dash = dashboard(s, date(2026, 6, 30), project_id=DEFAULT_PROJECT_ID)
     assert dash["as_of"] == "2026-06-30"
     assert all(r["count"] == 0 for r in dash["pipelines"]["ma"]["by_stage"])
     assert dash["value_creation"] == {"by_currency": {}, "programmes": []}

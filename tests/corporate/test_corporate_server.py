@@ -8,7 +8,8 @@ from novacron.testing.corporate import CorporateServer
 
 
 def test_corporate_routes_need_a_token(corp: CorporateServer) -> None:
-    spec = httpx.get(f"{corp.url}/openapi.json", headers=corp.api.headers).json()
+    # Generous: the first request builds the whole OpenAPI document (seconds on a busy box).
+    spec = httpx.get(f"{corp.url}/openapi.json", headers=corp.api.headers, timeout=60).json()
     corporate = [path for path in spec["paths"] if path.startswith("/api/v1/corporate")]
     assert corporate, "no corporate routes are mounted"
     for path in corporate:

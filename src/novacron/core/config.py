@@ -127,7 +127,7 @@ class Settings(BaseSettings):
     """Default ``<data_dir>/master-keys.json``."""
     secrets_master_key_var: str = "NOVACRON_MASTER_KEY"
     secrets_vault_url: str | None = None
-    secrets_vault_token: str | None = Field(None, repr=False)
+    secrets_vault_token: str | None = Field(default=None, repr=False)
     secrets_vault_key: str = "novacron"
     secrets_vault_mount: str = "transit"
 

@@ -45,17 +45,23 @@ def find_by_ref(
     ref: str,
     what: str,
     *,
+    project_id: str,
     field: str | None = None,
     by_name: bool = True,
     lock: bool = False,
 ) -> M:
-    """The row whose id (or, with ``by_name``, unique name) is ``ref``.
+    """The row of project ``project_id`` whose id (or, with ``by_name``, name: unique
+    within the project) is ``ref``; ``model`` is a top-level record (``ProjectOwned``).
 
-    Not found: ``NotFound`` for a reference in the URL, or ``Invalid`` naming ``field``
-    for one that came in a request body (the body is what is wrong, not the URL).
-    ``lock`` takes the row's lock (PostgreSQL) for writes that check its children."""
+    Not found, or in another project (which is not revealed): ``NotFound`` for a
+    reference in the URL, or ``Invalid`` naming ``field`` for one that came in a request
+    body (the body is what is wrong, not the URL). ``lock`` takes the row's lock
+    (PostgreSQL) for writes that check its children."""
     cls: Any = model
-    stmt = select(cls).where(or_(cls.id == ref, cls.name == ref) if by_name else cls.id == ref)
+    stmt = select(cls).where(
+        cls.project_id == project_id,
+        or_(cls.id == ref, cls.name == ref) if by_name else cls.id == ref,
+    )
     if lock:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     row = session.scalars(stmt).first()

@@ -28,8 +28,13 @@ API_CSP = b"default-src 'none'; frame-ancestors 'none'"
 HSTS = b"max-age=31536000; includeSubDomains"
 
 SIGN_IN_PATHS = frozenset({"/api/v1/auth/login", "/login", "/auth/oidc/callback"})
-STREAMED_UPLOADS = ("/api/v1/images/",)
-"""Bodies streamed to disk (image files): their size is the image store's business."""
+STREAMED_UPLOADS = (
+    "/api/v1/images/",
+    "/api/v1/corporate/targets/import",
+    "/api/v1/corporate/partners/import",
+)
+"""Bodies their routes stream and bound themselves: image files (to disk), CSV imports
+(capped at 5 MiB while read)."""
 
 
 def _problem(

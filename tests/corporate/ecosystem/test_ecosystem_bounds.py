@@ -14,6 +14,7 @@ from novacron.corporate.common import MAX_AMOUNT
 from novacron.corporate.ecosystem import programme_service
 from novacron.corporate.ecosystem.schemas import InvestmentIn, JVCreate, LicenseCreate, PeriodIn
 from novacron.corporate.ecosystem.schemas_programmes import LabCreate, ProjectIn
+from novacron.security.models import DEFAULT_PROJECT_ID
 
 LAB = {"name": "Quantum lab", "partners": ["ETH"], "budget": "1000", "currency": "CHF"}
 
@@ -60,8 +61,13 @@ def test_the_largest_amount_comes_back_to_the_cent(db: Database) -> None:
     largest = MAX_AMOUNT - Decimal("0.01")
     with db.session() as s:
         created = programme_service.create_lab(
-            s, LabCreate.model_validate(LAB | {"budget": str(largest)}), "alice"
+            s,
+            LabCreate.model_validate(LAB | {"budget": str(largest)}),
+            "alice",
+            project_id=DEFAULT_PROJECT_ID,
         )
     with db.read() as s:
-        shown = programme_service.lab_out(programme_service.find_lab(s, created.id))
+        shown = programme_service.lab_out(
+            programme_service.find_lab(s, created.id, project_id=DEFAULT_PROJECT_ID)
+        )
     assert shown.budget == Decimal("499999999999.99")

@@ -9,6 +9,7 @@ from novacron.core.database import Database
 from novacron.corporate.imports.service import PARTNERS, TARGETS, run_import
 from novacron.corporate.ma.models import Target
 from novacron.corporate.partners.models import Partner
+from novacron.security.models import DEFAULT_PROJECT_ID
 
 GOOD = b"name,category,revenue,currency\nAcme,storage,100,EUR\nBeta,security,,\n"
 MIXED = (
@@ -27,7 +28,7 @@ def names(db: Database, model: type = Target) -> list[str]:
 
 def test_happy_path_creates_every_row(db: Database) -> None:
     with db.session() as s:
-        report = run_import(s, TARGETS, GOOD, "alice")
+        report = run_import(s, TARGETS, GOOD, "alice", project_id=DEFAULT_PROJECT_ID)
     assert (report.rows, report.created, report.valid, report.errors) == (2, 2, 2, [])
     assert not report.rejected
     assert report.summary("target") == "created 2 target(s) from 2 row(s)"
@@ -40,7 +41,7 @@ def test_happy_path_creates_every_row(db: Database) -> None:
 
 def test_all_or_nothing_writes_no_row_when_one_fails(db: Database) -> None:
     with db.session() as s:
-        report = run_import(s, TARGETS, MIXED, "alice")
+        report = run_import(s, TARGETS, MIXED, "alice", project_id=DEFAULT_PROJECT_ID)
     assert report.rejected
     assert (report.rows, report.created, report.valid) == (4, 0, 2)
     assert [(e.row, e.field, e.value) for e in report.errors] == [
@@ -54,7 +55,7 @@ def test_all_or_nothing_writes_no_row_when_one_fails(db: Database) -> None:
 
 def test_partial_writes_the_good_rows(db: Database) -> None:
     with db.session() as s:
-        report = run_import(s, TARGETS, MIXED, "alice", partial=True)
+        report = run_import(s, TARGETS, MIXED, "alice", partial=True, project_id=DEFAULT_PROJECT_ID)
     assert not report.rejected
     assert (report.created, len(report.errors)) == (2, 2)
     assert names(db) == ["Acme", "Delta"]
@@ -62,11 +63,13 @@ def test_partial_writes_the_good_rows(db: Database) -> None:
 
 def test_dry_run_checks_everything_and_writes_nothing(db: Database) -> None:
     with db.session() as s:
-        report = run_import(s, TARGETS, GOOD, "alice", dry_run=True)
+        report = run_import(s, TARGETS, GOOD, "alice", dry_run=True, project_id=DEFAULT_PROJECT_ID)
     assert (report.created, report.valid, report.errors) == (0, 2, [])
     assert report.summary("target") == "dry run: 2 of 2 row(s) valid, nothing written"
     with db.session() as s:
-        report = run_import(s, TARGETS, MIXED, "alice", dry_run=True, partial=True)
+        report = run_import(
+            s, TARGETS, MIXED, "alice", dry_run=True, partial=True, project_id=DEFAULT_PROJECT_ID
+        )
     assert (report.created, report.valid, len(report.errors)) == (0, 2, 2)
     assert names(db) == []
     with db.read() as s:  # no stage history row either
@@ -75,10 +78,12 @@ def test_dry_run_checks_everything_and_writes_nothing(db: Database) -> None:
 
 def test_duplicates_against_existing_records_per_row(db: Database) -> None:
     with db.session() as s:
-        run_import(s, TARGETS, b"name,category\nAcme,storage\n", "alice")
+        run_import(
+            s, TARGETS, b"name,category\nAcme,storage\n", "alice", project_id=DEFAULT_PROJECT_ID
+        )
     with db.session() as s:
         report = run_import(s, TARGETS, b"name,category\nNew,storage\nACME,security\n", "bob",
-                            partial=True)  # fmt: skip
+                            partial=True, project_id=DEFAULT_PROJECT_ID)  # fmt: skip
     (err,) = report.errors
     assert (err.row, err.field, err.value) == (3, "name", "ACME")
     assert "already exists" in err.msg
@@ -92,7 +97,7 @@ def test_partners_import_with_contacts_and_tier(db: Database) -> None:
         b"Initech,reseller,EUR,,,,,\n"
     )
     with db.session() as s:
-        report = run_import(s, PARTNERS, data, "carol")
+        report = run_import(s, PARTNERS, data, "carol", project_id=DEFAULT_PROJECT_ID)
     assert (report.created, report.errors) == (2, [])
     with db.read() as s:
         globex = s.scalar(select(Partner).where(Partner.name == "Globex"))
@@ -103,7 +108,13 @@ def test_partners_import_with_contacts_and_tier(db: Database) -> None:
         assert globex.contacts[0]["email"] == "ann@globex.example"
         assert globex.tier in ("bronze", "silver", "gold", "platinum")
     with db.session() as s:
-        again = run_import(s, PARTNERS, b"name,type,currency\nglobex,cloud,USD\n", "carol")
+        again = run_import(
+            s,
+            PARTNERS,
+            b"name,type,currency\nglobex,cloud,USD\n",
+            "carol",
+            project_id=DEFAULT_PROJECT_ID,
+        )
     assert again.rejected and again.errors[0].field == "name"
     assert names(db, Partner) == ["Globex", "Initech"]
 
@@ -111,7 +122,7 @@ def test_partners_import_with_contacts_and_tier(db: Database) -> None:
 def test_bad_header_fails_even_with_partial(db: Database) -> None:
     with db.session() as s:
         report = run_import(s, TARGETS, b"name,category,colour\nA,storage,red\n", "x",
-                            partial=True)  # fmt: skip
+                            partial=True, project_id=DEFAULT_PROJECT_ID)  # fmt: skip
     assert report.rejected and report.created == 0
     assert [(e.row, e.field) for e in report.errors] == [(1, "colour")]
     assert names(db) == []

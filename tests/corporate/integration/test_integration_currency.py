@@ -15,6 +15,7 @@ from novacron.corporate.ma.models import Target
 from novacron.corporate.ma.schemas import TargetCreate
 from novacron.corporate.ma.service import create_target
 from novacron.corporate.ma.service.workflow import _generate_programme
+from novacron.security.models import DEFAULT_PROJECT_ID
 
 LINE = {"category": "cost", "name": "DCs", "run_rate": "1000000", "currency": "USD",
         "phase_in": ["0.5", "1"], "one_off_cost": "0"}  # fmt: skip
@@ -24,12 +25,12 @@ def test_the_deal_currency_is_the_programme_currency(db: Database) -> None:
     with db.session() as s:
         empty = generate_programme(
             s, target_id="tgt-1", target_name="Acme", close_date=date(2026, 6, 30),
-            synergy_plan=[], created_by="alice", currency="EUR",
+            synergy_plan=[], created_by="alice", currency="EUR", project_id=DEFAULT_PROJECT_ID,
         )  # fmt: skip
         assert empty.currency == "EUR"
         plain = generate_programme(
             s, target_id="tgt-2", target_name="Beta", close_date=date(2026, 6, 30),
-            synergy_plan=[LINE], created_by="alice",
+            synergy_plan=[LINE], created_by="alice", project_id=DEFAULT_PROJECT_ID,
         )  # fmt: skip
         assert plain.currency == "USD"
 
@@ -38,7 +39,7 @@ def test_plan_lines_in_another_currency_are_refused(db: Database) -> None:
     with db.session() as s, pytest.raises(CurrencyMismatch) as exc:
         generate_programme(
             s, target_id="tgt-3", target_name="Gamma", close_date=date(2026, 6, 30),
-            synergy_plan=[LINE], created_by="alice", currency="GBP",
+            synergy_plan=[LINE], created_by="alice", currency="GBP", project_id=DEFAULT_PROJECT_ID,
         )  # fmt: skip
     assert exc.value.errors[0]["loc"] == ["synergy_plan", 0, "currency"]
 
@@ -47,7 +48,8 @@ def test_closing_a_deal_without_synergies_keeps_its_currency(db: Database) -> No
     with db.session() as s:
         target = create_target(
             s, TargetCreate.model_validate({"name": "Acme", "category": "storage",
-                                            "currency": "EUR"}), "alice"
+                                            "currency": "EUR"}), "alice",
+            project_id=DEFAULT_PROJECT_ID,
         )  # fmt: skip
         target.closed_on = date(2026, 6, 30)
         _generate_programme(s, target, "alice")

@@ -16,6 +16,7 @@ from novacron.corporate.integration import plan
 from novacron.corporate.integration.models import SynergyLine, Task, TaskDependency
 from novacron.corporate.integration.service import generate_programme
 from novacron.models import Base
+from novacron.security.models import DEFAULT_PROJECT_ID
 
 LINE = {
     "category": "cost",
@@ -36,6 +37,7 @@ def test_generate_programme_as_the_ma_close_calls_it(db: Database) -> None:
             close_date=date(2027, 3, 31),
             synergy_plan=[LINE],
             created_by="alice",
+            project_id=DEFAULT_PROJECT_ID,
         )
         pid = programme.id
     assert pid.startswith("prog-")
@@ -59,6 +61,7 @@ def test_generate_programme_as_the_ma_close_calls_it(db: Database) -> None:
             close_date=date(2027, 3, 31),
             synergy_plan=[],
             created_by="alice",
+            project_id=DEFAULT_PROJECT_ID,
         )
 
 
@@ -82,6 +85,7 @@ def test_a_bad_synergy_plan_names_the_field(
             close_date=date(2027, 3, 31),
             synergy_plan=[line],
             created_by="bob",
+            project_id=DEFAULT_PROJECT_ID,
         )
     assert err.value.errors[0]["loc"] == loc
 

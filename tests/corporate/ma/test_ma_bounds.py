@@ -13,6 +13,7 @@ from novacron.core.database import Database
 from novacron.corporate.ma.models import Target
 from novacron.corporate.ma.schemas import SynergyLineIn, TargetCreate
 from novacron.corporate.ma.service import create_target, to_out
+from novacron.security.models import DEFAULT_PROJECT_ID
 
 
 @pytest.mark.parametrize("field", ["revenue", "asking_value", "ebitda"])
@@ -41,7 +42,7 @@ def test_figures_at_the_bound_round_trip_exactly(db: Database) -> None:
          "ebitda": "-499999999999.9999", "asking_value": "123456789012.3456"}
     )  # fmt: skip
     with db.session() as s:
-        target_id = create_target(s, data, "alice").id
+        target_id = create_target(s, data, "alice", project_id=DEFAULT_PROJECT_ID).id
     with db.read() as s:
         target = s.get(Target, target_id)
         assert target is not None

@@ -22,6 +22,7 @@ from novacron.corporate.partners.schemas_deals import (
 )
 from novacron.corporate.partners.service.common import book
 from novacron.corporate.partners.service.partners import create_partner
+from novacron.security.models import DEFAULT_PROJECT_ID
 
 TOO_BIG = str(MAX_AMOUNT + Decimal("0.01"))
 
@@ -69,7 +70,7 @@ def test_partner_and_programme_names_refuse_a_slash() -> None:
 def test_a_booking_at_the_bound_reads_back_to_the_cent(db: Database) -> None:
     with db.session() as s:
         data = PartnerCreate.model_validate({"name": "Big", "type": "cloud", "currency": "USD"})
-        partner = create_partner(s, data, "a")
+        partner = create_partner(s, data, "a", project_id=DEFAULT_PROJECT_ID)
         entry = book(
             s, partner_id=partner.id, kind="rebate_accrued",
             money=Money(Decimal("499999999999.985"), "USD"), by="a", at=utcnow(),

@@ -1,11 +1,12 @@
 """``novacron corporate demo``: load the sample portfolio of ``data`` through the
 services, so every gate, roll-up, tier rule and alert runs on it as on real data.
 
-Idempotent by name: a target, partner, programme, joint venture, licence, lab, academic
-or government partnership that already exists (by its name, or institution / agency)
-is skipped with everything under it, so running the demo twice changes nothing and a
-user's own records are never touched or deleted. Everything is loaded in the caller's
-transaction: a failure leaves nothing half-loaded.
+Idempotent by name within the project it loads into: a target, partner, programme,
+joint venture, licence, lab, academic or government partnership that already exists
+there (by its name, or institution / agency) is skipped with everything under it, so
+running the demo twice changes nothing and a user's own records are never touched or
+deleted. Everything is loaded in the caller's transaction: a failure leaves nothing
+half-loaded.
 
 Dates are offsets from ``today``. Stage history is back-dated so the pipeline looks
 lived-in (days in stage, days to close): the M&A service's ``create_target``,
@@ -37,11 +38,12 @@ from novacron.corporate.strategy.schemas import DemoOut
 __all__ = ["load"]
 
 
-def load(session: Session, by: str, today: date) -> DemoOut:
-    """Load whatever part of the demo portfolio is missing (see the module docstring)."""
-    loader = Loader(session, by, today)
+def load(session: Session, by: str, today: date, *, project_id: str) -> DemoOut:
+    """Load whatever part of the demo portfolio is missing from project ``project_id``
+    into it (see the module docstring)."""
+    loader = Loader(session, by, today, project_id)
     for spec in data.TARGETS:
-        if exists(ma_targets.find_target, session, spec.name):
+        if exists(ma_targets.find_target, loader, spec.name):
             loader.skip("targets")
         else:
             load_target(loader, spec)

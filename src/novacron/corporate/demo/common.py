@@ -30,6 +30,8 @@ class Loader:
     s: Session
     by: str
     today: date
+    project_id: str
+    """Everything is loaded into this project (and looked up in it)."""
     created: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     _pairs: Iterator[tuple[str, str]] = field(init=False)
@@ -62,9 +64,10 @@ def _customer_pairs() -> Iterator[tuple[str, str]]:
                 yield customer, product
 
 
-def exists(find: Callable[[Session, str], Any], s: Session, ref: str) -> bool:
+def exists(find: Callable[..., Any], ld: Loader, ref: str) -> bool:
+    """Whether ``find(session, ref, project_id=…)`` finds ``ref`` in the loader's project."""
     try:
-        find(s, ref)
+        find(ld.s, ref, project_id=ld.project_id)
     except NotFound:
         return False
     return True

@@ -17,23 +17,25 @@ from novacron.corporate.ecosystem import schemas_programmes as eco_prog
 
 
 def load_ecosystem(ld: Loader) -> None:
-    if exists(jv_service.find_jv, ld.s, data.JOINT_VENTURE["name"]):
+    if exists(jv_service.find_jv, ld, data.JOINT_VENTURE["name"]):
         ld.skip("joint_ventures")
     else:
         _joint_venture(ld, data.JOINT_VENTURE)
     for spec in data.LICENSES:
-        if exists(license_service.find_license, ld.s, spec["name"]):
+        if exists(license_service.find_license, ld, spec["name"]):
             ld.skip("licenses")
         else:
             _license(ld, spec)
-    if exists(programme_service.find_lab, ld.s, data.LAB["name"]):
+    if exists(programme_service.find_lab, ld, data.LAB["name"]):
         ld.skip("labs")
     else:
         _lab(ld, data.LAB)
     _academic(ld, data.ACADEMIC)
     agencies = {
         g.agency
-        for g in programme_service.list_government(ld.s, PageParams(limit=MAX_LIMIT), ld.today)[0]
+        for g in programme_service.list_government(
+            ld.s, PageParams(limit=MAX_LIMIT), ld.today, project_id=ld.project_id
+        )[0]
     }
     for spec in data.GOVERNMENT:
         if spec["agency"] in agencies:
@@ -65,6 +67,7 @@ def _joint_venture(ld: Loader, spec: dict[str, Any]) -> None:
             parties=[build(eco.PartyIn, **p) for p in spec["parties"]],
         ),
         ld.by,
+        project_id=ld.project_id,
     )
     ld.count("joint_ventures")
     for party, amount, offset in spec["investments"]:
@@ -78,6 +81,7 @@ def _joint_venture(ld: Loader, spec: dict[str, Any]) -> None:
                 currency=spec["currency"],
                 invested_on=ld.day(offset),
             ),
+            project_id=ld.project_id,
         )
     # The last completed quarters, oldest first.
     quarters = spec["quarters"]
@@ -94,6 +98,7 @@ def _joint_venture(ld: Loader, spec: dict[str, Any]) -> None:
                 profit=Decimal(profit),
                 currency=spec["currency"],
             ),
+            project_id=ld.project_id,
         )
 
 
@@ -116,6 +121,7 @@ def _license(ld: Loader, spec: dict[str, Any]) -> None:
             upfront_fee=Decimal(spec["upfront_fee"]),
         ),
         ld.by,
+        project_id=ld.project_id,
     )
     ld.count("licenses")
     for i, net_sales in enumerate(spec["sales"]):
@@ -135,6 +141,7 @@ def _license(ld: Loader, spec: dict[str, Any]) -> None:
                 net_sales=Decimal(net_sales),
             ),
             ld.by,
+            project_id=ld.project_id,
         )
         ld.count("sales_reports")
 
@@ -152,11 +159,15 @@ def _lab(ld: Loader, spec: dict[str, Any]) -> None:
             status="active",
         ),
         ld.by,
+        project_id=ld.project_id,
     )
     ld.count("labs")
     for title, status, outcome in spec["projects"]:
         programme_service.add_project(
-            ld.s, lab.id, build(eco_prog.ProjectIn, title=title, status=status, outcome=outcome)
+            ld.s,
+            lab.id,
+            build(eco_prog.ProjectIn, title=title, status=status, outcome=outcome),
+            project_id=ld.project_id,
         )
     for amount, offset in spec["spend"]:
         programme_service.add_spend(
@@ -168,11 +179,14 @@ def _lab(ld: Loader, spec: dict[str, Any]) -> None:
                 currency=spec["currency"],
                 spent_on=ld.day(offset),
             ),
+            project_id=ld.project_id,
         )
 
 
 def _academic(ld: Loader, spec: dict[str, Any]) -> None:
-    found, _ = programme_service.list_academic(ld.s, PageParams(limit=MAX_LIMIT), ld.today)
+    found, _ = programme_service.list_academic(
+        ld.s, PageParams(limit=MAX_LIMIT), ld.today, project_id=ld.project_id
+    )
     if any(a.institution == spec["institution"] and a.title == spec["title"] for a in found):
         ld.skip("academic")
         return
@@ -190,6 +204,7 @@ def _academic(ld: Loader, spec: dict[str, Any]) -> None:
         ),
         ld.by,
         ld.today,
+        project_id=ld.project_id,
     )
     ld.count("academic")
     for kind, title, offset in spec["outputs"]:
@@ -197,6 +212,7 @@ def _academic(ld: Loader, spec: dict[str, Any]) -> None:
             ld.s,
             ap.id,
             build(eco_prog.OutputIn, kind=kind, title=title, occurred_on=ld.day(offset)),
+            project_id=ld.project_id,
         )
 
 
@@ -226,5 +242,6 @@ def _government(ld: Loader, spec: dict[str, Any]) -> None:
         ),
         ld.by,
         ld.today,
+        project_id=ld.project_id,
     )
     ld.count("government")

@@ -21,13 +21,13 @@ from novacron.corporate.partners.service import rebate_runs
 def load_partners(ld: Loader) -> None:
     new = []
     for spec in data.PARTNERS:
-        if exists(partner_common.find_partner, ld.s, spec.name):
+        if exists(partner_common.find_partner, ld, spec.name):
             ld.skip("partners")
             continue
         _partner(ld, spec)
         new.append(spec)
     for prog in data.PARTNER_PROGRAMMES:
-        if exists(partner_common.find_programme, ld.s, prog["name"]):
+        if exists(partner_common.find_programme, ld, prog["name"]):
             ld.skip("partner_programmes")
         else:
             _programme(ld, prog)
@@ -57,6 +57,7 @@ def _partner(ld: Loader, spec: data.PartnerSpec) -> None:
             last_activity_on=ld.day(-7),
         ),
         ld.by,
+        project_id=ld.project_id,
     )
     ld.count("partners")
     # Closing a deal re-evaluates the tier as of its close date, so closes go in date
@@ -91,10 +92,13 @@ def _deal(ld: Loader, spec: data.PartnerSpec, deal: data.Deal) -> None:
         ),
         ld.by,
         now=registered,
+        project_id=ld.project_id,
     )
     ld.count("registrations")
     if deal.outcome in ("won", "approved"):
-        partner_deals.approve(ld.s, reg.id, ld.by, now=registered + timedelta(days=3))
+        partner_deals.approve(
+            ld.s, reg.id, ld.by, now=registered + timedelta(days=3), project_id=ld.project_id
+        )
     if deal.outcome in ("won", "lost") and deal.closed is not None:
         partner_deals.close(
             ld.s,
@@ -102,6 +106,7 @@ def _deal(ld: Loader, spec: data.PartnerSpec, deal: data.Deal) -> None:
             build(p_deals.CloseIn, outcome=deal.outcome, closed_on=ld.day(deal.closed)),
             ld.by,
             now=ld.moment(deal.closed, 16),
+            project_id=ld.project_id,
         )
 
 
@@ -113,6 +118,7 @@ def _programme(ld: Loader, prog: dict[str, object]) -> None:
         ld.s,
         p_schemas.ProgrammeCreate.model_validate({**fields, "start_on": ld.day(offset)}),
         ld.by,
+        project_id=ld.project_id,
     )
     ld.count("partner_programmes")
 
@@ -128,7 +134,7 @@ def _enrol(ld: Loader, names: set[str]) -> None:
     for programme, partners in plan.items():
         for partner in partners:
             if partner in names:
-                partner_programmes.enrol(ld.s, programme, partner, ld.by)
+                partner_programmes.enrol(ld.s, programme, partner, ld.by, project_id=ld.project_id)
                 ld.count("enrolments")
 
 
@@ -148,11 +154,12 @@ def _mdf(ld: Loader, req: dict[str, object]) -> None:
             planned_end=ld.day(end),
         ),
         ld.by,
+        project_id=ld.project_id,
     )
     ld.count("mdf_requests")
     if req.get("approve", True) is False:
         return
-    partner_mdf.approve(ld.s, mdf.id, build(p_deals.MDFApprove), ld.by)
+    partner_mdf.approve(ld.s, mdf.id, build(p_deals.MDFApprove), ld.by, project_id=ld.project_id)
     claim = req.get("claim")
     if claim is None:
         return
@@ -167,10 +174,11 @@ def _mdf(ld: Loader, req: dict[str, object]) -> None:
             invoice_date=ld.day(end),
         ),
         ld.by,
+        project_id=ld.project_id,
     )
     paid = req.get("paid")
     if paid is not None:
-        partner_mdf.pay(ld.s, mdf.id, ld.day(int(str(paid))), ld.by)
+        partner_mdf.pay(ld.s, mdf.id, ld.day(int(str(paid))), ld.by, project_id=ld.project_id)
 
 
 def _last_quarter(today: date) -> tuple[date, date]:
@@ -182,9 +190,13 @@ def _last_quarter(today: date) -> tuple[date, date]:
 def _rebates(ld: Loader, partners: list[str]) -> None:
     """A custom gold schedule, and last quarter's rebates booked for the new partners."""
     rebate_runs.set_schedule(
-        ld.s, "gold", p_deals.ScheduleIn.model_validate(data.GOLD_REBATES), ld.by
+        ld.s,
+        "gold",
+        p_deals.ScheduleIn.model_validate(data.GOLD_REBATES),
+        ld.by,
+        project_id=ld.project_id,
     )
     start, end = _last_quarter(ld.today)
     for name in partners:
-        run = rebate_runs.compute(ld.s, start, end, name, True, ld.by)
+        run = rebate_runs.compute(ld.s, start, end, name, True, ld.by, project_id=ld.project_id)
         ld.count("rebates_booked", sum(1 for r in run["rebates"] if r["ledger_entry_id"]))

@@ -52,12 +52,20 @@ def load_target(ld: Loader, spec: data.TargetSpec) -> None:
         ),
         by,
         at=ld.moment(spec.created),
+        project_id=ld.project_id,
     )
     ld.count("targets")
     _scorecard(ld, spec)
     for stage, offset in spec.moves:
         _prepare_gate(ld, spec, target.stage)
-        ma_workflow.advance(s, target.id, by, reason=f"demo: entered {stage}", at=ld.moment(offset))
+        ma_workflow.advance(
+            s,
+            target.id,
+            by,
+            reason=f"demo: entered {stage}",
+            at=ld.moment(offset),
+            project_id=ld.project_id,
+        )
         ld.count("stage_moves")
     if spec.stuck_diligence:
         _diligence(ld, spec, done=False)
@@ -76,11 +84,12 @@ def load_target(ld: Loader, spec: data.TargetSpec) -> None:
                 deal_breaker=True,
             ),
             by,
+            project_id=ld.project_id,
         )
         ld.count("findings")
     if spec.drop:
         offset, reason = spec.drop
-        ma_workflow.drop(s, target.id, by, reason, at=ld.moment(offset))
+        ma_workflow.drop(s, target.id, by, reason, at=ld.moment(offset), project_id=ld.project_id)
     if target.integration_programme_id:
         _integration(ld, spec, target.integration_programme_id)
 
@@ -106,6 +115,7 @@ def _scorecard(ld: Loader, spec: data.TargetSpec) -> None:
             note="demo screening",
         ),
         ld.by,
+        project_id=ld.project_id,
     )
     ld.count("scorecards")
 
@@ -116,11 +126,18 @@ def _prepare_gate(ld: Loader, spec: data.TargetSpec, stage: str) -> None:
     if stage == "preliminary":
         for kind, inputs in _valuation_inputs(spec):
             ma_valuations.add_valuation(
-                s, spec.name, build(ma.ValuationCreate, kind=kind, inputs=inputs), by
+                s,
+                spec.name,
+                build(ma.ValuationCreate, kind=kind, inputs=inputs),
+                by,
+                project_id=ld.project_id,
             )
             ld.count("valuations")
         ma_targets.update_target(
-            s, spec.name, build(ma.TargetUpdate, nda_signed=True, nda_owner="legal.counsel")
+            s,
+            spec.name,
+            build(ma.TargetUpdate, nda_signed=True, nda_owner="legal.counsel"),
+            project_id=ld.project_id,
         )
         if spec.synergies:
             _synergy_plan(ld, spec)
@@ -128,7 +145,7 @@ def _prepare_gate(ld: Loader, spec: data.TargetSpec, stage: str) -> None:
         _diligence(ld, spec, done=True)
     elif stage == "negotiation":
         latest = max(v.version for v in s.scalars(ma_valuations.valuations_query(_id(ld, spec))))
-        ma_valuations.approve(s, spec.name, latest, by)
+        ma_valuations.approve(s, spec.name, latest, by, project_id=ld.project_id)
         if spec.signed is not None and spec.closed is not None:
             ma_targets.update_target(
                 s,
@@ -136,11 +153,12 @@ def _prepare_gate(ld: Loader, spec: data.TargetSpec, stage: str) -> None:
                 build(
                     ma.TargetUpdate, signed_on=ld.day(spec.signed), closed_on=ld.day(spec.closed)
                 ),
+                project_id=ld.project_id,
             )
 
 
 def _id(ld: Loader, spec: data.TargetSpec) -> str:
-    return ma_targets.find_target(ld.s, spec.name).id
+    return ma_targets.find_target(ld.s, spec.name, project_id=ld.project_id).id
 
 
 def _valuation_inputs(spec: data.TargetSpec) -> list[tuple[str, dict[str, Any]]]:
@@ -205,7 +223,9 @@ def _synergy_plan(ld: Loader, spec: data.TargetSpec) -> None:
         )
         for syn in spec.synergies
     ]
-    ma_synergies.replace_plan(ld.s, spec.name, build(ma.SynergyPlanIn, lines=lines), ld.by)
+    ma_synergies.replace_plan(
+        ld.s, spec.name, build(ma.SynergyPlanIn, lines=lines), ld.by, project_id=ld.project_id
+    )
     ld.count("synergy_lines", len(lines))
 
 
@@ -234,6 +254,7 @@ def _diligence(ld: Loader, spec: data.TargetSpec, *, done: bool) -> None:
                 due_on=ld.day(due),
             ),
             ld.by,
+            project_id=ld.project_id,
         )
     ld.count("diligence_requests", len(data.DILIGENCE_REQUESTS))
     ma_diligence.add_finding(
@@ -250,6 +271,7 @@ def _diligence(ld: Loader, spec: data.TargetSpec, *, done: bool) -> None:
             status="mitigated" if done else "open",
         ),
         ld.by,
+        project_id=ld.project_id,
     )
     ld.count("findings")
 
@@ -259,7 +281,7 @@ def _diligence(ld: Loader, spec: data.TargetSpec, *, done: bool) -> None:
 
 def _integration(ld: Loader, spec: data.TargetSpec, programme_id: str) -> None:
     s, by, today = ld.s, ld.by, ld.today
-    report = int_value.synergies(s, programme_id, today)
+    report = int_value.synergies(s, programme_id, today, project_id=ld.project_id)
     factor = {syn.name: Decimal(repr(syn.realised)) for syn in spec.synergies}
     for line in report.lines:
         for period in line.periods:
@@ -278,6 +300,7 @@ def _integration(ld: Loader, spec: data.TargetSpec, programme_id: str) -> None:
                     note="demo actual",
                 ),
                 by,
+                project_id=ld.project_id,
             )
             ld.count("synergy_actuals")
     _task_progress(ld, programme_id)
@@ -294,6 +317,7 @@ def _integration(ld: Loader, spec: data.TargetSpec, programme_id: str) -> None:
                 retention_bonus=Decimal(bonus),
                 status=status,
             ),
+            project_id=ld.project_id,
         )
         ld.count("key_employees")
     for name, arr, status in spec.customers:
@@ -301,6 +325,7 @@ def _integration(ld: Loader, spec: data.TargetSpec, programme_id: str) -> None:
             s,
             programme_id,
             build(int_schemas.CustomerIn, name=name, arr=Decimal(arr), status=status),
+            project_id=ld.project_id,
         )
         ld.count("key_customers")
     if any(syn.realised < 0.8 for syn in spec.synergies):
@@ -318,6 +343,7 @@ def _integration(ld: Loader, spec: data.TargetSpec, programme_id: str) -> None:
             ),
             by,
             today,
+            project_id=ld.project_id,
         )
         ld.count("escalations")
 
@@ -326,7 +352,9 @@ def _milestones(ld: Loader, programme_id: str, *, behind: bool) -> None:
     """Milestones due in the past were hit a few days early, except, in a programme
     behind plan, the latest one: missed, as its synergies are."""
     today = ld.today
-    views, _ = int_tasks.list_milestones(ld.s, programme_id, PageParams(limit=MAX_LIMIT), today)
+    views, _ = int_tasks.list_milestones(
+        ld.s, programme_id, PageParams(limit=MAX_LIMIT), today, project_id=ld.project_id
+    )
     past = sorted((m for m in views if m.due_date < today), key=lambda m: m.due_date)
     for i, m in enumerate(past):
         if behind and i == len(past) - 1:
@@ -334,7 +362,7 @@ def _milestones(ld: Loader, programme_id: str, *, behind: bool) -> None:
         else:
             hit_on = m.due_date - timedelta(days=3)
             body = build(int_schemas.MilestoneUpdate, status="hit", completed_on=hit_on)
-        int_tasks.update_milestone(ld.s, programme_id, m.id, body, today)
+        int_tasks.update_milestone(ld.s, programme_id, m.id, body, today, project_id=ld.project_id)
         ld.count("milestone_updates")
 
 
@@ -343,7 +371,12 @@ def _task_progress(ld: Loader, programme_id: str) -> None:
     progress by elapsed time."""
     today = ld.today
     views, _ = int_tasks.list_tasks(
-        ld.s, programme_id, PageParams(limit=MAX_LIMIT), int_tasks.TaskFilter(), today
+        ld.s,
+        programme_id,
+        PageParams(limit=MAX_LIMIT),
+        int_tasks.TaskFilter(),
+        today,
+        project_id=ld.project_id,
     )
     for i, task in enumerate(views):
         if task.due_date < today and i % 7 != 6:
@@ -355,7 +388,9 @@ def _task_progress(ld: Loader, programme_id: str) -> None:
         else:
             continue
         try:
-            int_tasks.update_task(ld.s, programme_id, task.id, body, today)
+            int_tasks.update_task(
+                ld.s, programme_id, task.id, body, today, project_id=ld.project_id
+            )
         except InvalidState:  # a dependency slipped: the task stays in progress
             int_tasks.update_task(
                 ld.s,
@@ -363,5 +398,6 @@ def _task_progress(ld: Loader, programme_id: str) -> None:
                 task.id,
                 build(int_schemas.TaskUpdate, percent_complete=80),
                 today,
+                project_id=ld.project_id,
             )
         ld.count("task_updates")

@@ -26,18 +26,21 @@ def find(
     ref: str,
     what: str,
     *,
+    project_id: str,
     by_name: bool = True,
     lock: bool = False,
 ) -> M:
-    """The row whose id (or unique name) is ``ref``; ``NotFound`` saying what was sought.
-    ``lock`` takes the row's lock (PostgreSQL) so that writes checking its children
-    (overlapping sales periods, a party leaving the cap table) serialize."""
-    return find_by_ref(session, model, ref, what, by_name=by_name, lock=lock)
+    """The project's row whose id (or name, unique in the project) is ``ref``;
+    ``NotFound`` saying what was sought (also for another project's row). ``lock`` takes
+    the row's lock (PostgreSQL) so that writes checking its children (overlapping sales
+    periods, a party leaving the cap table) serialize."""
+    return find_by_ref(session, model, ref, what, project_id=project_id, by_name=by_name, lock=lock)
 
 
-def unique_name(session: Session, model: type[Any], name: str, what: str) -> None:
-    """``Conflict`` naming the field when another row already has this name."""
-    if session.scalar(select(model.id).where(model.name == name)) is not None:
+def unique_name(session: Session, model: type[Any], name: str, what: str, project_id: str) -> None:
+    """``Conflict`` naming the field when another row of the project has this name."""
+    stmt = select(model.id).where(model.project_id == project_id, model.name == name)
+    if session.scalar(stmt) is not None:
         raise Conflict(
             f"a {what} named {name!r} already exists",
             errors=[{"loc": ["name"], "msg": "already exists"}],

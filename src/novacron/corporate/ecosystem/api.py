@@ -18,6 +18,7 @@ from novacron.corporate.ecosystem.routes_licenses import router as licenses_rout
 from novacron.corporate.ecosystem.routes_programmes import router as programmes_router
 from novacron.corporate.ecosystem.routes_programmes import today_or
 from novacron.security.auth import require_user
+from novacron.security.context import current_project
 
 router = APIRouter(
     prefix="/api/v1/corporate/ecosystem",
@@ -33,7 +34,7 @@ def ecosystem_summary(
 ) -> dict[str, Any]:
     """Counts, JV money, royalties recognised this year, certifications expiring."""
     with db_of(request).read() as s:
-        return service.summary(s, today_or(today))
+        return service.summary(s, today_or(today), project_id=current_project(request))
 
 
 for _sub in (jv_router, licenses_router, programmes_router):

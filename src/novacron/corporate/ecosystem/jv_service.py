@@ -152,25 +152,30 @@ def to_detail(jv: JointVenture) -> JVDetail:
 # -- use cases --------------------------------------------------------------------------------
 
 
-def find_jv(session: Session, ref: str, *, lock: bool = False) -> JointVenture:
-    return find(session, JointVenture, ref, "joint venture", lock=lock)
+def find_jv(session: Session, ref: str, *, project_id: str, lock: bool = False) -> JointVenture:
+    return find(session, JointVenture, ref, "joint venture", project_id=project_id, lock=lock)
 
 
 def list_jvs(
-    session: Session, page: PageParams, status: str | None = None
+    session: Session, page: PageParams, status: str | None = None, *, project_id: str
 ) -> tuple[list[JVOut], int]:
-    stmt = select(JointVenture).order_by(JointVenture.name)
+    stmt = (
+        select(JointVenture)
+        .where(JointVenture.project_id == project_id)
+        .order_by(JointVenture.name)
+    )
     if status:
         stmt = stmt.where(JointVenture.status == status)
     rows, total = paginate(session, stmt, page)
     return [to_out(jv) for jv in rows], total
 
 
-def create_jv(session: Session, body: JVCreate, who: str) -> JVDetail:
+def create_jv(session: Session, body: JVCreate, who: str, *, project_id: str) -> JVDetail:
     table = _cap_table(body.parties)
-    unique_name(session, JointVenture, body.name, "joint venture")
+    unique_name(session, JointVenture, body.name, "joint venture", project_id)
     jv = JointVenture(
         id=new_id("jv"),
+        project_id=project_id,
         name=body.name,
         purpose=body.purpose,
         status=body.status,
@@ -187,12 +192,12 @@ def create_jv(session: Session, body: JVCreate, who: str) -> JVDetail:
     return to_detail(jv)
 
 
-def get_jv(session: Session, ref: str) -> JVDetail:
-    return to_detail(find_jv(session, ref))
+def get_jv(session: Session, ref: str, *, project_id: str) -> JVDetail:
+    return to_detail(find_jv(session, ref, project_id=project_id))
 
 
-def update_jv(session: Session, ref: str, body: JVUpdate) -> JVDetail:
-    jv = find_jv(session, ref)
+def update_jv(session: Session, ref: str, body: JVUpdate, *, project_id: str) -> JVDetail:
+    jv = find_jv(session, ref, project_id=project_id)
     for key, value in body.model_dump(exclude_unset=True).items():
         if value is None and key != "formation_date":
             continue
@@ -201,14 +206,14 @@ def update_jv(session: Session, ref: str, body: JVUpdate) -> JVDetail:
     return to_detail(jv)
 
 
-def delete_jv(session: Session, ref: str) -> None:
-    session.delete(find_jv(session, ref))
+def delete_jv(session: Session, ref: str, *, project_id: str) -> None:
+    session.delete(find_jv(session, ref, project_id=project_id))
 
 
-def set_parties(session: Session, ref: str, body: PartiesPut) -> JVDetail:
+def set_parties(session: Session, ref: str, body: PartiesPut, *, project_id: str) -> JVDetail:
     """Replace the cap table; parties keep their id (and investments) by name, and a
     party that has invested cannot be dropped."""
-    jv = find_jv(session, ref, lock=True)
+    jv = find_jv(session, ref, project_id=project_id, lock=True)
     table = _cap_table(body.parties)
     existing = {p.name: p for p in jv.parties}
     keep = {name for name, _ in table}
@@ -241,8 +246,10 @@ def _party(jv: JointVenture, ref: str) -> JVParty:
     )
 
 
-def add_investment(session: Session, ref: str, body: InvestmentIn) -> InvestmentOut:
-    jv = find_jv(session, ref, lock=True)
+def add_investment(
+    session: Session, ref: str, body: InvestmentIn, *, project_id: str
+) -> InvestmentOut:
+    jv = find_jv(session, ref, project_id=project_id, lock=True)
     _currency_of(jv, body.currency)
     party = _party(jv, body.party)
     inv = JVInvestment(
@@ -258,13 +265,13 @@ def add_investment(session: Session, ref: str, body: InvestmentIn) -> Investment
     return _investment_out(jv, inv)
 
 
-def list_investments(session: Session, ref: str) -> list[InvestmentOut]:
-    jv = find_jv(session, ref)
+def list_investments(session: Session, ref: str, *, project_id: str) -> list[InvestmentOut]:
+    jv = find_jv(session, ref, project_id=project_id)
     return [_investment_out(jv, i) for i in jv.investments]
 
 
-def add_period(session: Session, ref: str, body: PeriodIn) -> PeriodOut:
-    jv = find_jv(session, ref, lock=True)
+def add_period(session: Session, ref: str, body: PeriodIn, *, project_id: str) -> PeriodOut:
+    jv = find_jv(session, ref, project_id=project_id, lock=True)
     _currency_of(jv, body.currency)
     if any(p.period == body.period for p in jv.periods):
         raise Conflict(
@@ -287,14 +294,14 @@ def add_period(session: Session, ref: str, body: PeriodIn) -> PeriodOut:
     return _period_out(jv, period)
 
 
-def list_periods(session: Session, ref: str) -> list[PeriodOut]:
-    jv = find_jv(session, ref)
+def list_periods(session: Session, ref: str, *, project_id: str) -> list[PeriodOut]:
+    jv = find_jv(session, ref, project_id=project_id)
     return [_period_out(jv, p) for p in sorted(jv.periods, key=lambda p: p.period)]
 
 
-def distributions(session: Session, ref: str) -> DistributionsOut:
+def distributions(session: Session, ref: str, *, project_id: str) -> DistributionsOut:
     """Every period's distribution split by equity, and what each party received."""
-    jv = find_jv(session, ref)
+    jv = find_jv(session, ref, project_id=project_id)
     periods = [_period_out(jv, p) for p in sorted(jv.periods, key=lambda p: p.period)]
     received = {name: ZERO for name, _ in _split_of(jv)}
     for period in periods:

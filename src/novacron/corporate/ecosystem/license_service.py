@@ -118,14 +118,14 @@ def _report_out(r: SalesReport) -> SalesReportOut:
 # -- use cases --------------------------------------------------------------------------------
 
 
-def find_license(session: Session, ref: str, *, lock: bool = False) -> License:
-    return find(session, License, ref, "licence", lock=lock)
+def find_license(session: Session, ref: str, *, project_id: str, lock: bool = False) -> License:
+    return find(session, License, ref, "licence", project_id=project_id, lock=lock)
 
 
 def list_licenses(
-    session: Session, page: PageParams, direction: str | None = None
+    session: Session, page: PageParams, direction: str | None = None, *, project_id: str
 ) -> tuple[list[LicenseOut], int]:
-    stmt = select(License).order_by(License.name)
+    stmt = select(License).where(License.project_id == project_id).order_by(License.name)
     if direction:
         stmt = stmt.where(License.direction == direction)
     rows, total = paginate(session, stmt, page)
@@ -151,12 +151,15 @@ def _check_achieved(lic_start: date, achieved_on: date | None, loc: list[str | i
         )
 
 
-def create_license(session: Session, body: LicenseCreate, who: str) -> LicenseOut:
+def create_license(
+    session: Session, body: LicenseCreate, who: str, *, project_id: str
+) -> LicenseOut:
     tiers = [
         {"from_sales": str(t.from_sales), "rate_pct": str(t.rate_pct)} for t in body.royalty_tiers
     ]
     lic = License(
         id=new_id("lic"),
+        project_id=project_id,
         name=body.name,
         direction=body.direction,
         licensor=body.licensor,
@@ -180,22 +183,24 @@ def create_license(session: Session, body: LicenseCreate, who: str) -> LicenseOu
         for m in body.milestones
     ]
     royalties.validate_terms(terms_of(lic))
-    unique_name(session, License, body.name, "licence")
+    unique_name(session, License, body.name, "licence", project_id)
     session.add(lic)
     session.flush()
     return to_out(lic)
 
 
-def get_license(session: Session, ref: str) -> LicenseOut:
-    return to_out(find_license(session, ref))
+def get_license(session: Session, ref: str, *, project_id: str) -> LicenseOut:
+    return to_out(find_license(session, ref, project_id=project_id))
 
 
-def delete_license(session: Session, ref: str) -> None:
-    session.delete(find_license(session, ref))
+def delete_license(session: Session, ref: str, *, project_id: str) -> None:
+    session.delete(find_license(session, ref, project_id=project_id))
 
 
-def add_milestone(session: Session, ref: str, body: MilestoneIn) -> MilestoneOut:
-    lic = find_license(session, ref, lock=True)
+def add_milestone(
+    session: Session, ref: str, body: MilestoneIn, *, project_id: str
+) -> MilestoneOut:
+    lic = find_license(session, ref, project_id=project_id, lock=True)
     if any(m.name == body.name for m in lic.milestones):
         raise Conflict(
             f"{lic.name} already has a milestone {body.name!r}",
@@ -211,11 +216,11 @@ def add_milestone(session: Session, ref: str, body: MilestoneIn) -> MilestoneOut
 
 
 def update_milestone(
-    session: Session, ref: str, milestone_ref: str, body: MilestoneUpdate
+    session: Session, ref: str, milestone_ref: str, body: MilestoneUpdate, *, project_id: str
 ) -> MilestoneOut:
     """Mark a milestone achieved (or not yet): it is recognised in the period containing
     the date."""
-    lic = find_license(session, ref, lock=True)
+    lic = find_license(session, ref, project_id=project_id, lock=True)
     for milestone in lic.milestones:
         if milestone_ref in (milestone.id, milestone.name):
             _check_achieved(lic.term_start, body.achieved_on, ["achieved_on"])
@@ -255,8 +260,10 @@ def _report_total(lic: License, body: SalesReportIn) -> tuple[Decimal, list[dict
     return body.net_sales, []
 
 
-def add_sales_report(session: Session, ref: str, body: SalesReportIn, who: str) -> SalesReportOut:
-    lic = find_license(session, ref, lock=True)
+def add_sales_report(
+    session: Session, ref: str, body: SalesReportIn, who: str, *, project_id: str
+) -> SalesReportOut:
+    lic = find_license(session, ref, project_id=project_id, lock=True)
     net_sales, lines = _report_total(lic, body)
     period = royalties.SalesPeriod(body.period_start, body.period_end, net_sales)
     royalties.validate_period(terms_of(lic), period, periods_of(lic))
@@ -274,13 +281,13 @@ def add_sales_report(session: Session, ref: str, body: SalesReportIn, who: str) 
     return _report_out(report)
 
 
-def list_sales_reports(session: Session, ref: str) -> list[SalesReportOut]:
-    lic = find_license(session, ref)
+def list_sales_reports(session: Session, ref: str, *, project_id: str) -> list[SalesReportOut]:
+    lic = find_license(session, ref, project_id=project_id)
     return [_report_out(r) for r in sorted(lic.sales_reports, key=lambda r: r.period_start)]
 
 
-def schedule(session: Session, ref: str) -> ScheduleOut:
-    lic = find_license(session, ref)
+def schedule(session: Session, ref: str, *, project_id: str) -> ScheduleOut:
+    lic = find_license(session, ref, project_id=project_id)
     result = compute_schedule(lic)
     return ScheduleOut(
         license=lic.id,

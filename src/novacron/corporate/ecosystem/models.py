@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from novacron.core.database import Base, Timestamped
+from novacron.corporate.tenancy import ProjectOwned
 
 MONEY = Numeric(20, 4)
 
@@ -37,11 +38,12 @@ def _fk(target: str) -> Any:
 # -- joint ventures ---------------------------------------------------------------------------
 
 
-class JointVenture(Timestamped, Base):
+class JointVenture(ProjectOwned, Timestamped, Base):
     __tablename__ = "corp_eco_joint_ventures"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
     purpose: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default="forming")
     formation_date: Mapped[date | None] = mapped_column(Date)
@@ -103,11 +105,12 @@ class JVPeriod(Timestamped, Base):
 # -- licensing --------------------------------------------------------------------------------
 
 
-class License(Timestamped, Base):
+class License(ProjectOwned, Timestamped, Base):
     __tablename__ = "corp_eco_licenses"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
     direction: Mapped[str] = mapped_column(String(8))
     licensor: Mapped[str] = mapped_column(String(128))
     licensee: Mapped[str] = mapped_column(String(128))
@@ -158,11 +161,12 @@ class SalesReport(Timestamped, Base):
 # -- co-innovation labs -----------------------------------------------------------------------
 
 
-class Lab(Timestamped, Base):
+class Lab(ProjectOwned, Timestamped, Base):
     __tablename__ = "corp_eco_labs"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
     partners: Mapped[list[str]] = mapped_column(JSON)
     focus_area: Mapped[str] = mapped_column(String(256), default="")
     budget: Mapped[Decimal] = mapped_column(MONEY)
@@ -205,7 +209,7 @@ class LabSpend(Timestamped, Base):
 # -- academic partnerships --------------------------------------------------------------------
 
 
-class AcademicPartnership(Timestamped, Base):
+class AcademicPartnership(ProjectOwned, Timestamped, Base):
     __tablename__ = "corp_eco_academic"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -236,7 +240,7 @@ class AcademicOutput(Timestamped, Base):
 # -- government partnerships ------------------------------------------------------------------
 
 
-class GovernmentPartnership(Timestamped, Base):
+class GovernmentPartnership(ProjectOwned, Timestamped, Base):
     __tablename__ = "corp_eco_government"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -75,24 +75,25 @@ def lab_out(lab: Lab) -> LabOut:
     )
 
 
-def find_lab(session: Session, ref: str, *, lock: bool = False) -> Lab:
-    return find(session, Lab, ref, "lab", lock=lock)
+def find_lab(session: Session, ref: str, *, project_id: str, lock: bool = False) -> Lab:
+    return find(session, Lab, ref, "lab", project_id=project_id, lock=lock)
 
 
 def list_labs(
-    session: Session, page: PageParams, status: str | None = None
+    session: Session, page: PageParams, status: str | None = None, *, project_id: str
 ) -> tuple[list[LabOut], int]:
-    stmt = select(Lab).order_by(Lab.name)
+    stmt = select(Lab).where(Lab.project_id == project_id).order_by(Lab.name)
     if status:
         stmt = stmt.where(Lab.status == status)
     rows, total = paginate(session, stmt, page)
     return [lab_out(lab) for lab in rows], total
 
 
-def create_lab(session: Session, body: LabCreate, who: str) -> LabOut:
-    unique_name(session, Lab, body.name, "lab")
+def create_lab(session: Session, body: LabCreate, who: str, *, project_id: str) -> LabOut:
+    unique_name(session, Lab, body.name, "lab", project_id)
     lab = Lab(
         id=new_id("lab"),
+        project_id=project_id,
         name=body.name,
         partners=list(body.partners),
         focus_area=body.focus_area,
@@ -106,8 +107,8 @@ def create_lab(session: Session, body: LabCreate, who: str) -> LabOut:
     return lab_out(lab)
 
 
-def update_lab(session: Session, ref: str, body: LabUpdate) -> LabOut:
-    lab = find_lab(session, ref)
+def update_lab(session: Session, ref: str, body: LabUpdate, *, project_id: str) -> LabOut:
+    lab = find_lab(session, ref, project_id=project_id)
     if body.status is not None:
         programmes.check_lab_transition(lab.status, body.status)
         lab.status = body.status
@@ -121,12 +122,12 @@ def update_lab(session: Session, ref: str, body: LabUpdate) -> LabOut:
     return lab_out(lab)
 
 
-def delete_lab(session: Session, ref: str) -> None:
-    session.delete(find_lab(session, ref))
+def delete_lab(session: Session, ref: str, *, project_id: str) -> None:
+    session.delete(find_lab(session, ref, project_id=project_id))
 
 
-def add_project(session: Session, ref: str, body: ProjectIn) -> ProjectOut:
-    lab = find_lab(session, ref, lock=True)
+def add_project(session: Session, ref: str, body: ProjectIn, *, project_id: str) -> ProjectOut:
+    lab = find_lab(session, ref, project_id=project_id, lock=True)
     if any(p.title == body.title for p in lab.projects):
         raise Conflict(
             f"{lab.name} already has a project {body.title!r}",
@@ -140,8 +141,10 @@ def add_project(session: Session, ref: str, body: ProjectIn) -> ProjectOut:
     return ProjectOut.model_validate(project)
 
 
-def update_project(session: Session, ref: str, project_ref: str, body: ProjectUpdate) -> ProjectOut:
-    lab = find_lab(session, ref)
+def update_project(
+    session: Session, ref: str, project_ref: str, body: ProjectUpdate, *, project_id: str
+) -> ProjectOut:
+    lab = find_lab(session, ref, project_id=project_id)
     for project in lab.projects:
         if project_ref in (project.id, project.title):
             if body.status is not None:
@@ -153,8 +156,8 @@ def update_project(session: Session, ref: str, project_ref: str, body: ProjectUp
     raise NotFound(f"{lab.name} has no project {project_ref!r}")
 
 
-def add_spend(session: Session, ref: str, body: SpendIn) -> SpendOut:
-    lab = find_lab(session, ref, lock=True)
+def add_spend(session: Session, ref: str, body: SpendIn, *, project_id: str) -> SpendOut:
+    lab = find_lab(session, ref, project_id=project_id, lock=True)
     same_currency([("lab.currency", lab.currency), ("currency", body.currency)])
     if lab.status == "concluded":
         raise InvalidState(f"{lab.name} is concluded: it takes no more spend")
@@ -180,8 +183,8 @@ def _spend_out(spend: LabSpend) -> SpendOut:
     )
 
 
-def list_spend(session: Session, ref: str) -> list[SpendOut]:
-    return [_spend_out(s) for s in find_lab(session, ref).spend]
+def list_spend(session: Session, ref: str, *, project_id: str) -> list[SpendOut]:
+    return [_spend_out(s) for s in find_lab(session, ref, project_id=project_id).spend]
 
 
 # -- academic ---------------------------------------------------------------------------------
@@ -206,15 +209,23 @@ def academic_out(ap: AcademicPartnership, today: date) -> AcademicOut:
     )
 
 
-def find_academic(session: Session, ref: str) -> AcademicPartnership:
-    return find(session, AcademicPartnership, ref, "academic partnership", by_name=False)
+def find_academic(session: Session, ref: str, *, project_id: str) -> AcademicPartnership:
+    what = "academic partnership"
+    return find(session, AcademicPartnership, ref, what, project_id=project_id, by_name=False)
 
 
 def list_academic(
-    session: Session, page: PageParams, today: date, programme_type: str | None = None
+    session: Session,
+    page: PageParams,
+    today: date,
+    programme_type: str | None = None,
+    *,
+    project_id: str,
 ) -> tuple[list[AcademicOut], int]:
-    stmt = select(AcademicPartnership).order_by(
-        AcademicPartnership.institution, AcademicPartnership.start_on
+    stmt = (
+        select(AcademicPartnership)
+        .where(AcademicPartnership.project_id == project_id)
+        .order_by(AcademicPartnership.institution, AcademicPartnership.start_on)
     )
     if programme_type:
         stmt = stmt.where(AcademicPartnership.programme_type == programme_type)
@@ -222,24 +233,28 @@ def list_academic(
     return [academic_out(ap, today) for ap in rows], total
 
 
-def create_academic(session: Session, body: AcademicCreate, who: str, today: date) -> AcademicOut:
+def create_academic(
+    session: Session, body: AcademicCreate, who: str, today: date, *, project_id: str
+) -> AcademicOut:
     programmes.check_period(body.start_on, body.end_on)
-    ap = AcademicPartnership(id=new_id("acad"), created_by=who, **body.model_dump())
+    ap = AcademicPartnership(
+        id=new_id("acad"), project_id=project_id, created_by=who, **body.model_dump()
+    )
     session.add(ap)
     session.flush()
     return academic_out(ap, today)
 
 
-def add_output(session: Session, ref: str, body: OutputIn) -> OutputOut:
-    ap = find_academic(session, ref)
+def add_output(session: Session, ref: str, body: OutputIn, *, project_id: str) -> OutputOut:
+    ap = find_academic(session, ref, project_id=project_id)
     output = AcademicOutput(id=new_id("aout"), **body.model_dump())
     ap.outputs.append(output)
     session.flush()
     return OutputOut.model_validate(output)
 
 
-def delete_academic(session: Session, ref: str) -> None:
-    session.delete(find_academic(session, ref))
+def delete_academic(session: Session, ref: str, *, project_id: str) -> None:
+    session.delete(find_academic(session, ref, project_id=project_id))
 
 
 # -- government -------------------------------------------------------------------------------
@@ -276,16 +291,27 @@ def gov_out(gp: GovernmentPartnership, today: date) -> GovOut:
     )
 
 
-def find_government(session: Session, ref: str, *, lock: bool = False) -> GovernmentPartnership:
+def find_government(
+    session: Session, ref: str, *, project_id: str, lock: bool = False
+) -> GovernmentPartnership:
     what = "government partnership"
-    return find(session, GovernmentPartnership, ref, what, by_name=False, lock=lock)
+    return find(
+        session, GovernmentPartnership, ref, what, project_id=project_id, by_name=False, lock=lock
+    )
 
 
 def list_government(
-    session: Session, page: PageParams, today: date, jurisdiction: str | None = None
+    session: Session,
+    page: PageParams,
+    today: date,
+    jurisdiction: str | None = None,
+    *,
+    project_id: str,
 ) -> tuple[list[GovOut], int]:
-    stmt = select(GovernmentPartnership).order_by(
-        GovernmentPartnership.agency, GovernmentPartnership.created_at
+    stmt = (
+        select(GovernmentPartnership)
+        .where(GovernmentPartnership.project_id == project_id)
+        .order_by(GovernmentPartnership.agency, GovernmentPartnership.created_at)
     )
     if jurisdiction:
         stmt = stmt.where(GovernmentPartnership.jurisdiction == jurisdiction)
@@ -299,7 +325,9 @@ def _check_cert(body: CertIn) -> None:
     )
 
 
-def create_government(session: Session, body: GovCreate, who: str, today: date) -> GovOut:
+def create_government(
+    session: Session, body: GovCreate, who: str, today: date, *, project_id: str
+) -> GovOut:
     names: set[str] = set()
     for index, cert in enumerate(body.certifications):
         if cert.name in names:
@@ -316,6 +344,7 @@ def create_government(session: Session, body: GovCreate, who: str, today: date) 
             raise
     gp = GovernmentPartnership(
         id=new_id("gov"),
+        project_id=project_id,
         created_by=who,
         **body.model_dump(exclude={"certifications"}),
     )
@@ -327,13 +356,15 @@ def create_government(session: Session, body: GovCreate, who: str, today: date) 
     return gov_out(gp, today)
 
 
-def delete_government(session: Session, ref: str) -> None:
-    session.delete(find_government(session, ref))
+def delete_government(session: Session, ref: str, *, project_id: str) -> None:
+    session.delete(find_government(session, ref, project_id=project_id))
 
 
-def certify(session: Session, ref: str, name: str, body: CertIn, today: date) -> CertOut:
+def certify(
+    session: Session, ref: str, name: str, body: CertIn, today: date, *, project_id: str
+) -> CertOut:
     """Record a certification's status and dates (created, or replaced by name)."""
-    gp = find_government(session, ref, lock=True)
+    gp = find_government(session, ref, project_id=project_id, lock=True)
     _check_cert(body)
     cert = next((c for c in gp.certifications if c.name == name), None)
     if cert is None:
@@ -345,5 +376,10 @@ def certify(session: Session, ref: str, name: str, body: CertIn, today: date) ->
     return cert_out(cert, today)
 
 
-def list_certifications(session: Session, ref: str, today: date) -> list[CertOut]:
-    return [cert_out(c, today) for c in find_government(session, ref).certifications]
+def list_certifications(
+    session: Session, ref: str, today: date, *, project_id: str
+) -> list[CertOut]:
+    return [
+        cert_out(c, today)
+        for c in find_government(session, ref, project_id=project_id).certifications
+    ]

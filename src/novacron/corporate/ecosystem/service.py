@@ -5,7 +5,7 @@
     programme_service  co-innovation labs, academic and government partnerships
 
 This module holds what spans them: ``summary``, the figures the executive dashboard
-shows (it calls ``summary(session, today)``).
+shows (it calls ``summary(session, today, project_id=…)``).
 """
 
 from __future__ import annotations
@@ -94,8 +94,9 @@ def _certifications(govs: list[GovernmentPartnership], today: date) -> dict[str,
     }
 
 
-def summary(session: Session, today: date) -> dict[str, Any]:
-    """The ecosystem at a glance on ``today``, JSON-ready (amounts are strings by currency).
+def summary(session: Session, today: date, *, project_id: str) -> dict[str, Any]:
+    """The project's ecosystem at a glance on ``today``, JSON-ready (amounts are strings
+    by currency).
 
     Keys: ``as_of``; ``counts`` (joint_ventures, licenses, labs, academic, government,
     certifications); ``active`` (joint_ventures, licenses in term, labs, academic);
@@ -103,11 +104,19 @@ def summary(session: Session, today: date) -> dict[str, Any]:
     ``lab_spent``; ``royalty_revenue_ytd`` (out-licences) / ``royalty_expense_ytd``
     (in-licences): revenue recognised in reported periods ending Jan 1 – ``today``;
     ``certifications_expiring`` (within 90 days) and ``certifications_expired``."""
-    jvs = list(session.scalars(select(JointVenture)))
-    licenses = list(session.scalars(select(License)))
-    labs = list(session.scalars(select(Lab)))
-    academic = list(session.scalars(select(AcademicPartnership)))
-    govs = list(session.scalars(select(GovernmentPartnership)))
+    jvs = list(session.scalars(select(JointVenture).where(JointVenture.project_id == project_id)))
+    licenses = list(session.scalars(select(License).where(License.project_id == project_id)))
+    labs = list(session.scalars(select(Lab).where(Lab.project_id == project_id)))
+    academic = list(
+        session.scalars(
+            select(AcademicPartnership).where(AcademicPartnership.project_id == project_id)
+        )
+    )
+    govs = list(
+        session.scalars(
+            select(GovernmentPartnership).where(GovernmentPartnership.project_id == project_id)
+        )
+    )
     certs = _certifications(govs, today)
     return {
         "as_of": today.isoformat(),

@@ -14,6 +14,7 @@ from novacron.corporate.common import db_of
 from novacron.corporate.export.service import content_disposition, inputs_xlsx, valuation_xlsx
 from novacron.corporate.export.xlsx import XLSX_MEDIA_TYPE
 from novacron.security.auth import require_user
+from novacron.security.context import current_project
 
 router = APIRouter(
     prefix="/api/v1/corporate",
@@ -42,7 +43,7 @@ def xlsx_response(filename: str, data: bytes) -> Response:
 )
 def export_valuation(request: Request, ref: str, version: int) -> Response:
     with db_of(request).read() as s:
-        filename, data = valuation_xlsx(s, ref, version)
+        filename, data = valuation_xlsx(s, ref, version, project_id=current_project(request))
     return xlsx_response(filename, data)
 
 

@@ -54,16 +54,17 @@ def inputs_xlsx(inputs: Any, now: datetime | None = None) -> tuple[str, bytes]:
 
 
 def valuation_xlsx(
-    session: Session, ref: str, version: int, now: datetime | None = None
+    session: Session, ref: str, version: int, now: datetime | None = None, *, project_id: str
 ) -> tuple[str, bytes]:
-    """Version ``version`` of target ``ref``'s valuation as ``(filename, xlsx bytes)``.
+    """Version ``version`` of the project's target ``ref``'s valuation as ``(filename,
+    xlsx bytes)``.
 
     DCF-based kinds export their DCF; any other kind (comps, precedents …) is refused
     naming ``version``. Inputs are re-validated: a stored model the current engine refuses
     fails with the engine's field paths rather than producing a wrong workbook.
     """
-    target = find_target(session, ref)
-    row = get_valuation(session, target.id, version)
+    target = find_target(session, ref, project_id=project_id)
+    row = get_valuation(session, target.id, version, project_id=project_id)
     if row.kind not in DCF_KINDS:
         kinds = ", ".join(DCF_KINDS)
         msg = f"v{version} is a {row.kind} model; only DCF-based valuations ({kinds}) export"

@@ -23,6 +23,7 @@ from novacron.corporate.common import db_of, who
 from novacron.corporate.imports import csv_import as ci
 from novacron.corporate.imports.service import IMPORTERS, ImportReport, rejection, run_import
 from novacron.security.auth import require_user
+from novacron.security.context import current_project
 
 router = APIRouter(
     prefix="/api/v1/corporate",
@@ -67,13 +68,21 @@ def _import(
     kind: str,
     data: bytes,
     by: str,
+    project_id: str,
     dry_run: bool,
     partial: bool,
     encoding: str | None,
 ) -> ImportReport:
     with db.session() as s:
         return run_import(
-            s, IMPORTERS[kind], data, by, dry_run=dry_run, partial=partial, encoding=encoding
+            s,
+            IMPORTERS[kind],
+            data,
+            by,
+            project_id=project_id,
+            dry_run=dry_run,
+            partial=partial,
+            encoding=encoding,
         )
 
 
@@ -81,7 +90,15 @@ async def _respond(request: Request, kind: str, dry_run: bool, partial: bool,
                    encoding: str | None) -> Response:  # fmt: skip
     data = await read_csv(request)
     report = await run_in_threadpool(
-        _import, db_of(request), kind, data, who(request), dry_run, partial, encoding
+        _import,
+        db_of(request),
+        kind,
+        data,
+        who(request),
+        current_project(request),
+        dry_run,
+        partial,
+        encoding,
     )
     if report.rejected:
         problem = rejection(report, IMPORTERS[kind].spec.noun).problem(str(request.url.path))

@@ -9,9 +9,8 @@ checks exactly what a real run would, and writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -24,10 +23,16 @@ from novacron.corporate.partners.schemas import PartnerCreate
 from novacron.corporate.partners.service import create_partner
 
 
+class Create(Protocol):
+    """A slice's create use case: the row's request model, the caller, the project."""
+
+    def __call__(self, session: Session, data: Any, by: str, /, *, project_id: str) -> object: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Importer:
     spec: ci.ImportSpec
-    create: Callable[[Session, Any, str], object]
+    create: Create
 
 
 TARGETS = Importer(ci.ImportSpec("target", TargetCreate), create_target)
@@ -91,11 +96,13 @@ def run_import(
     data: bytes,
     by: str,
     *,
+    project_id: str,
     dry_run: bool = False,
     partial: bool = False,
     encoding: str | None = None,
 ) -> ImportReport:
-    """Import a CSV file's rows; see the module docstring for what is kept."""
+    """Import a CSV file's rows into project ``project_id`` (names need only be free in
+    it); see the module docstring for what is kept."""
     parsed = ci.parse(importer.spec, ci.decode(data, encoding))
     report = ImportReport(parsed.rows, 0, 0, dry_run, partial, list(parsed.errors))
     if parsed.fatal:
@@ -103,7 +110,7 @@ def run_import(
         return report
     batch = session.begin_nested()
     for row in parsed.valid:
-        error = _create(session, importer, row, by)
+        error = _create(session, importer, row, by, project_id)
         if error is None:
             report.valid += 1
         else:
@@ -117,11 +124,13 @@ def run_import(
     return report
 
 
-def _create(session: Session, importer: Importer, row: ci.ParsedRow, by: str) -> ci.RowError | None:
+def _create(
+    session: Session, importer: Importer, row: ci.ParsedRow, by: str, project_id: str
+) -> ci.RowError | None:
     """Create one row in its own savepoint; the service's refusal as a row error."""
     try:
         with session.begin_nested():
-            importer.create(session, row.model, by)
+            importer.create(session, row.model, by, project_id=project_id)
     except NovaCronError as exc:
         loc = (exc.errors[0].get("loc") if exc.errors else None) or []
         path = str(loc[-1]) if loc else None

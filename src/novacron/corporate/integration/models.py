@@ -17,6 +17,7 @@ from sqlalchemy import JSON, Date, ForeignKey, Integer, Numeric, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column
 
 from novacron.core.database import Base, Timestamped
+from novacron.corporate.tenancy import ProjectOwned
 
 MONEY = Numeric(20, 4)
 PROGRAMME_FK = "corp_int_programmes.id"
@@ -26,12 +27,16 @@ def _programme_id() -> Mapped[str]:
     return mapped_column(ForeignKey(PROGRAMME_FK, ondelete="CASCADE"), index=True)
 
 
-class Programme(Timestamped, Base):
+class Programme(ProjectOwned, Timestamped, Base):
+    """Created in its target's project."""
+
     __tablename__ = "corp_int_programmes"
+    __table_args__ = (UniqueConstraint("project_id", "target_id"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    target_id: Mapped[str] = mapped_column(String(64), unique=True)
-    """The M&A target (``corp_targets.id``), by value: one programme per target."""
+    target_id: Mapped[str] = mapped_column(String(64))
+    """The M&A target (``corp_ma_targets.id``), by value: one programme per target in
+    the project."""
     target_name: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(200))
     close_date: Mapped[date] = mapped_column(Date)

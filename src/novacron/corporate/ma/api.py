@@ -26,6 +26,7 @@ from novacron.corporate.ma.schemas import (
 )
 from novacron.corporate.ma.service import scorecards, targets, workflow
 from novacron.security.auth import require_user
+from novacron.security.context import current_project
 
 router = APIRouter(
     prefix="/api/v1/corporate", tags=["corporate: M&A"], dependencies=[Depends(require_user)]
@@ -49,7 +50,13 @@ def list_targets(
 ) -> Page[TargetOut]:
     with db_of(request).read() as s:
         items, total = targets.list_targets(
-            s, page, stage=stage, category=category, owner=owner, name=name
+            s,
+            page,
+            stage=stage,
+            category=category,
+            owner=owner,
+            name=name,
+            project_id=current_project(request),
         )
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
@@ -57,26 +64,30 @@ def list_targets(
 @router.post("/targets", status_code=201, response_model=TargetOut)
 def create_target(request: Request, body: TargetCreate) -> TargetOut:
     with db_of(request).session() as s:
-        return targets.to_out(targets.create_target(s, body, who(request)))
+        return targets.to_out(
+            targets.create_target(s, body, who(request), project_id=current_project(request))
+        )
 
 
 @router.get("/targets/{ref}", response_model=TargetOut)
 def get_target(request: Request, ref: str) -> TargetOut:
     with db_of(request).read() as s:
-        return targets.to_out(targets.find_target(s, ref))
+        return targets.to_out(targets.find_target(s, ref, project_id=current_project(request)))
 
 
 @router.patch("/targets/{ref}", response_model=TargetOut)
 def update_target(request: Request, ref: str, body: TargetUpdate) -> TargetOut:
     with db_of(request).session() as s:
-        return targets.to_out(targets.update_target(s, ref, body))
+        return targets.to_out(
+            targets.update_target(s, ref, body, project_id=current_project(request))
+        )
 
 
 @router.delete("/targets/{ref}", status_code=204)
 def delete_target(request: Request, ref: str) -> Response:
     """Only screening or dropped targets (409 otherwise): later ones carry a record."""
     with db_of(request).session() as s:
-        targets.delete_target(s, ref)
+        targets.delete_target(s, ref, project_id=current_project(request))
     return Response(status_code=204)
 
 
@@ -91,7 +102,9 @@ def get_gate(
 ) -> GateOut:
     """Preview the gate out of the current stage: every criterion, met or not."""
     with db_of(request).read() as s:
-        return GateOut.model_validate(workflow.gate(s, ref, min_score))
+        return GateOut.model_validate(
+            workflow.gate(s, ref, min_score, project_id=current_project(request))
+        )
 
 
 @router.post("/targets/{ref}/advance", response_model=TargetOut)
@@ -102,7 +115,12 @@ def advance_target(
     body = body or AdvanceRequest.model_validate({})
     with db_of(request).session() as s:
         target = workflow.advance(
-            s, ref, who(request), reason=body.reason, min_score=body.min_score
+            s,
+            ref,
+            who(request),
+            reason=body.reason,
+            min_score=body.min_score,
+            project_id=current_project(request),
         )
         return targets.to_out(target)
 
@@ -110,14 +128,18 @@ def advance_target(
 @router.post("/targets/{ref}/drop", response_model=TargetOut)
 def drop_target(request: Request, ref: str, body: DropRequest) -> TargetOut:
     with db_of(request).session() as s:
-        return targets.to_out(workflow.drop(s, ref, who(request), body.reason))
+        return targets.to_out(
+            workflow.drop(s, ref, who(request), body.reason, project_id=current_project(request))
+        )
 
 
 @router.post("/targets/{ref}/reopen", response_model=TargetOut)
 def reopen_target(request: Request, ref: str, body: ReopenRequest | None = Body(None)) -> TargetOut:
     """A dropped target back in the stage it was dropped from."""
     with db_of(request).session() as s:
-        target = workflow.reopen(s, ref, who(request), body.reason if body else None)
+        target = workflow.reopen(
+            s, ref, who(request), body.reason if body else None, project_id=current_project(request)
+        )
         return targets.to_out(target)
 
 
@@ -126,7 +148,7 @@ def target_history(
     request: Request, ref: str, page: PageParams = Depends(page_params)
 ) -> Page[StageChangeOut]:
     with db_of(request).read() as s:
-        target = targets.find_target(s, ref)
+        target = targets.find_target(s, ref, project_id=current_project(request))
         rows, total = paginate(s, workflow.history_query(target.id), page)
         items = [StageChangeOut.model_validate(r) for r in rows]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
@@ -141,7 +163,7 @@ def list_scorecards(
 ) -> Page[ScorecardOut]:
     """Newest version first; the newest is the one the screening gate reads."""
     with db_of(request).read() as s:
-        target = targets.find_target(s, ref)
+        target = targets.find_target(s, ref, project_id=current_project(request))
         rows, total = paginate(s, scorecards.scorecards_query(target.id), page)
         items = [ScorecardOut.model_validate(r) for r in rows]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
@@ -150,13 +172,19 @@ def list_scorecards(
 @router.post("/targets/{ref}/scorecards", status_code=201, response_model=ScorecardOut)
 def add_scorecard(request: Request, ref: str, body: ScorecardCreate) -> ScorecardOut:
     with db_of(request).session() as s:
-        return ScorecardOut.model_validate(scorecards.add_scorecard(s, ref, body, who(request)))
+        return ScorecardOut.model_validate(
+            scorecards.add_scorecard(
+                s, ref, body, who(request), project_id=current_project(request)
+            )
+        )
 
 
 @router.get("/targets/{ref}/scorecards/{version}", response_model=ScorecardOut)
 def get_scorecard(request: Request, ref: str, version: int) -> ScorecardOut:
     with db_of(request).read() as s:
-        return ScorecardOut.model_validate(scorecards.get_scorecard(s, ref, version))
+        return ScorecardOut.model_validate(
+            scorecards.get_scorecard(s, ref, version, project_id=current_project(request))
+        )
 
 
 router.include_router(diligence_router)

@@ -19,6 +19,7 @@ from novacron.corporate.ma.schemas import (
 )
 from novacron.corporate.ma.service import synergies, valuations
 from novacron.corporate.ma.service.targets import find_target
+from novacron.security.context import current_project
 
 router = APIRouter()
 
@@ -35,7 +36,7 @@ def list_valuations(
 ) -> Page[ValuationOut]:
     """Newest version first."""
     with db_of(request).read() as s:
-        target = find_target(s, ref)
+        target = find_target(s, ref, project_id=current_project(request))
         rows, total = paginate(s, valuations.valuations_query(target.id, kind), page)
         items = [ValuationOut.model_validate(r) for r in rows]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
@@ -46,7 +47,11 @@ def add_valuation(request: Request, ref: str, body: ValuationCreate) -> Valuatio
     """Version n+1, computed by the finance engine (422 naming ``inputs.…`` when the model
     is inconsistent)."""
     with db_of(request).session() as s:
-        return ValuationOut.model_validate(valuations.add_valuation(s, ref, body, who(request)))
+        return ValuationOut.model_validate(
+            valuations.add_valuation(
+                s, ref, body, who(request), project_id=current_project(request)
+            )
+        )
 
 
 @router.get(f"{VALUATIONS}/diff", response_model=ValuationDiffOut)
@@ -57,41 +62,51 @@ def diff_valuations(
     b: int = Query(..., ge=1, description="To version"),
 ) -> ValuationDiffOut:
     with db_of(request).read() as s:
-        return ValuationDiffOut.model_validate(valuations.diff(s, ref, a, b))
+        return ValuationDiffOut.model_validate(
+            valuations.diff(s, ref, a, b, project_id=current_project(request))
+        )
 
 
 @router.get(f"{VALUATIONS}/{{version}}", response_model=ValuationOut)
 def get_valuation(request: Request, ref: str, version: int) -> ValuationOut:
     with db_of(request).read() as s:
-        return ValuationOut.model_validate(valuations.get_valuation(s, ref, version))
+        return ValuationOut.model_validate(
+            valuations.get_valuation(s, ref, version, project_id=current_project(request))
+        )
 
 
 @router.post(f"{VALUATIONS}/{{version}}/approve", response_model=ValuationOut)
 def approve_valuation(request: Request, ref: str, version: int) -> ValuationOut:
     with db_of(request).session() as s:
-        return ValuationOut.model_validate(valuations.approve(s, ref, version, who(request)))
+        return ValuationOut.model_validate(
+            valuations.approve(s, ref, version, who(request), project_id=current_project(request))
+        )
 
 
 @router.get(PLAN, response_model=SynergyPlanOut)
 def get_synergy_plan(request: Request, ref: str) -> SynergyPlanOut:
     with db_of(request).read() as s:
-        return synergies.plan_out(s, ref)
+        return synergies.plan_out(s, ref, project_id=current_project(request))
 
 
 @router.put(PLAN, response_model=SynergyPlanOut)
 def replace_synergy_plan(request: Request, ref: str, body: SynergyPlanIn) -> SynergyPlanOut:
     with db_of(request).session() as s:
-        return synergies.replace_plan(s, ref, body, who(request))
+        return synergies.replace_plan(
+            s, ref, body, who(request), project_id=current_project(request)
+        )
 
 
 @router.post(f"{PLAN}/lines", status_code=201, response_model=SynergyLineOut)
 def add_synergy_line(request: Request, ref: str, body: SynergyLineIn) -> SynergyLineOut:
     with db_of(request).session() as s:
-        return SynergyLineOut.model_validate(synergies.add_line(s, ref, body, who(request)))
+        return SynergyLineOut.model_validate(
+            synergies.add_line(s, ref, body, who(request), project_id=current_project(request))
+        )
 
 
 @router.delete(f"{PLAN}/lines/{{line_id}}", status_code=204)
 def delete_synergy_line(request: Request, ref: str, line_id: str) -> Response:
     with db_of(request).session() as s:
-        synergies.delete_line(s, ref, line_id)
+        synergies.delete_line(s, ref, line_id, project_id=current_project(request))
     return Response(status_code=204)

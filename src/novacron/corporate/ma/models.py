@@ -29,18 +29,21 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from novacron.core.clock import utcnow
 from novacron.core.database import Base, Timestamped
+from novacron.corporate.tenancy import ProjectOwned
 
 MONEY = Numeric(20, 4)
 TARGET_FK = "corp_ma_targets.id"
 
 
-class Target(Timestamped, Base):
+class Target(ProjectOwned, Timestamped, Base):
     """An acquisition target moving through the deal stages."""
 
     __tablename__ = "corp_ma_targets"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    """Unique within the project."""
     category: Mapped[str] = mapped_column(String(32))
     custom_category: Mapped[str | None] = mapped_column(String(100))
     description: Mapped[str] = mapped_column(Text, default="")

@@ -32,6 +32,7 @@ from novacron.corporate.partners.schemas import (
 from novacron.corporate.partners.service import partners, programmes
 from novacron.corporate.partners.service.common import find_partner, find_programme
 from novacron.security.auth import require_user
+from novacron.security.context import current_project
 
 router = APIRouter(
     prefix="/api/v1/corporate", tags=["corporate: partners"], dependencies=[Depends(require_user)]
@@ -53,7 +54,14 @@ def list_partners(
 ) -> Page[PartnerOut]:
     with db_of(request).read() as s:
         rows, total = partners.list_partners(
-            s, page, type=type, status=status, tier=tier, region=region, name=name
+            s,
+            page,
+            type=type,
+            status=status,
+            tier=tier,
+            region=region,
+            name=name,
+            project_id=current_project(request),
         )
         items = [PartnerOut.model_validate(r) for r in rows]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
@@ -62,7 +70,9 @@ def list_partners(
 @router.post("/partners", status_code=201, response_model=PartnerOut)
 def create_partner(request: Request, body: PartnerCreate) -> PartnerOut:
     with db_of(request).session() as s:
-        return PartnerOut.model_validate(partners.create_partner(s, body, who(request)))
+        return PartnerOut.model_validate(
+            partners.create_partner(s, body, who(request), project_id=current_project(request))
+        )
 
 
 @router.get("/partners/tier-criteria", response_model=list[TierCriteriaOut])
@@ -73,19 +83,21 @@ def tier_criteria() -> list[TierCriteriaOut]:
 @router.get("/partners/{ref}", response_model=PartnerOut)
 def show_partner(request: Request, ref: str) -> PartnerOut:
     with db_of(request).read() as s:
-        return PartnerOut.model_validate(find_partner(s, ref))
+        return PartnerOut.model_validate(find_partner(s, ref, project_id=current_project(request)))
 
 
 @router.patch("/partners/{ref}", response_model=PartnerOut)
 def update_partner(request: Request, ref: str, body: PartnerUpdate) -> PartnerOut:
     with db_of(request).session() as s:
-        return PartnerOut.model_validate(partners.update_partner(s, ref, body))
+        return PartnerOut.model_validate(
+            partners.update_partner(s, ref, body, project_id=current_project(request))
+        )
 
 
 @router.post("/partners/{ref}/evaluate-tier", response_model=TierEvaluationOut)
 def evaluate_tier(request: Request, ref: str) -> TierEvaluationOut:
     with db_of(request).session() as s:
-        partner = find_partner(s, ref)
+        partner = find_partner(s, ref, project_id=current_project(request))
         previous, result, metrics = partners.evaluate_tier(
             s, partner, f"evaluation requested by {who(request)}"
         )
@@ -97,7 +109,10 @@ def evaluate_tier(request: Request, ref: str) -> TierEvaluationOut:
 @router.get("/partners/{ref}/tier-history", response_model=list[TierChangeOut])
 def tier_history(request: Request, ref: str) -> list[TierChangeOut]:
     with db_of(request).read() as s:
-        return [TierChangeOut.model_validate(c) for c in partners.tier_history(s, ref)]
+        return [
+            TierChangeOut.model_validate(c)
+            for c in partners.tier_history(s, ref, project_id=current_project(request))
+        ]
 
 
 @router.get("/partners/{ref}/performance", response_model=PerformanceOut)
@@ -108,7 +123,9 @@ def performance(
     end: date | None = Query(None, description="Period end (default: today)"),
 ) -> PerformanceOut:
     with db_of(request).read() as s:
-        return PerformanceOut.model_validate(partners.partner_performance(s, ref, start, end))
+        return PerformanceOut.model_validate(
+            partners.partner_performance(s, ref, start, end, project_id=current_project(request))
+        )
 
 
 @router.get("/partners/{ref}/health", response_model=HealthOut)
@@ -116,7 +133,9 @@ def health(
     request: Request, ref: str, today: date | None = Query(None, description="As of this day")
 ) -> HealthOut:
     with db_of(request).read() as s:
-        return HealthOut.model_validate(partners.partner_health(s, ref, today))
+        return HealthOut.model_validate(
+            partners.partner_health(s, ref, today, project_id=current_project(request))
+        )
 
 
 # -- programmes ----------------------------------------------------------------------------
@@ -129,7 +148,7 @@ def list_programmes(
     kind: ProgrammeKind | None = None,
 ) -> Page[ProgrammeOut]:
     with db_of(request).read() as s:
-        rows, total = programmes.list_programmes(s, page, kind)
+        rows, total = programmes.list_programmes(s, page, kind, project_id=current_project(request))
         items = [ProgrammeOut.model_validate(r) for r in rows]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
@@ -137,25 +156,36 @@ def list_programmes(
 @router.post("/partner-programmes", status_code=201, response_model=ProgrammeOut)
 def create_programme(request: Request, body: ProgrammeCreate) -> ProgrammeOut:
     with db_of(request).session() as s:
-        return ProgrammeOut.model_validate(programmes.create_programme(s, body, who(request)))
+        return ProgrammeOut.model_validate(
+            programmes.create_programme(s, body, who(request), project_id=current_project(request))
+        )
 
 
 @router.get("/partner-programmes/{ref}", response_model=ProgrammeOut)
 def show_programme(request: Request, ref: str) -> ProgrammeOut:
     with db_of(request).read() as s:
-        return ProgrammeOut.model_validate(find_programme(s, ref))
+        return ProgrammeOut.model_validate(
+            find_programme(s, ref, project_id=current_project(request))
+        )
 
 
 @router.post("/partner-programmes/{ref}/enrol", status_code=201, response_model=EnrolmentOut)
 def enrol(request: Request, ref: str, body: EnrolIn) -> EnrolmentOut:
     with db_of(request).session() as s:
-        return EnrolmentOut.model_validate(programmes.enrol(s, ref, body.partner, who(request)))
+        return EnrolmentOut.model_validate(
+            programmes.enrol(
+                s, ref, body.partner, who(request), project_id=current_project(request)
+            )
+        )
 
 
 @router.get("/partner-programmes/{ref}/enrolments", response_model=list[EnrolmentOut])
 def enrolments(request: Request, ref: str) -> list[EnrolmentOut]:
     with db_of(request).read() as s:
-        return [EnrolmentOut.model_validate(e) for e in programmes.enrolments(s, ref)]
+        return [
+            EnrolmentOut.model_validate(e)
+            for e in programmes.enrolments(s, ref, project_id=current_project(request))
+        ]
 
 
 router.include_router(api_deals.router)

@@ -18,6 +18,7 @@ from novacron.corporate.partners.schemas_deals import (
     RegistrationOut,
 )
 from novacron.corporate.partners.service import deals
+from novacron.security.context import current_project
 
 router = APIRouter(tags=["corporate: partners"])
 BASE = "/deal-registrations"
@@ -36,7 +37,13 @@ def list_registrations(
     # A write session: reading expires registrations whose time has passed.
     with db_of(request).session() as s:
         rows, total = deals.list_registrations(
-            s, page, partner=partner, status=status, conflict=conflict, customer=customer
+            s,
+            page,
+            partner=partner,
+            status=status,
+            conflict=conflict,
+            customer=customer,
+            project_id=current_project(request),
         )
         items = [RegistrationOut.model_validate(r) for r in rows]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
@@ -45,44 +52,61 @@ def list_registrations(
 @router.post(BASE, status_code=201, response_model=RegistrationOut)
 def register(request: Request, body: RegistrationCreate) -> RegistrationOut:
     with db_of(request).session() as s:
-        return RegistrationOut.model_validate(deals.register(s, body, who(request)))
+        return RegistrationOut.model_validate(
+            deals.register(s, body, who(request), project_id=current_project(request))
+        )
 
 
 @router.post(f"{BASE}/expire", response_model=ExpiredOut)
 def expire(request: Request, body: ExpireIn | None = Body(None)) -> ExpiredOut:
-    """The sweep: expire every open registration past its ``expires_at`` (at ``now``)."""
+    """The sweep of the project: expire every open registration past its ``expires_at``
+    (at ``now``)."""
     now = body.now.replace(tzinfo=None) if body and body.now else None
     with db_of(request).session() as s:
-        return ExpiredOut(expired=deals.expire_registrations(s, now or utcnow()))
+        return ExpiredOut(
+            expired=deals.expire_registrations(
+                s, now or utcnow(), project_id=current_project(request)
+            )
+        )
 
 
 @router.get(BASE + "/{reg_id}", response_model=RegistrationOut)
 def show(request: Request, reg_id: str) -> RegistrationOut:
     with db_of(request).session() as s:
-        return RegistrationOut.model_validate(deals.get_registration(s, reg_id))
+        return RegistrationOut.model_validate(
+            deals.get_registration(s, reg_id, project_id=current_project(request))
+        )
 
 
 @router.post(BASE + "/{reg_id}/approve", response_model=RegistrationOut)
 def approve(request: Request, reg_id: str) -> RegistrationOut:
     with db_of(request).session() as s:
-        return RegistrationOut.model_validate(deals.approve(s, reg_id, who(request)))
+        return RegistrationOut.model_validate(
+            deals.approve(s, reg_id, who(request), project_id=current_project(request))
+        )
 
 
 @router.post(BASE + "/{reg_id}/reject", response_model=RegistrationOut)
 def reject(request: Request, reg_id: str, body: ReasonIn | None = Body(None)) -> RegistrationOut:
     reason = body.reason if body else ""
     with db_of(request).session() as s:
-        return RegistrationOut.model_validate(deals.reject(s, reg_id, reason, who(request)))
+        return RegistrationOut.model_validate(
+            deals.reject(s, reg_id, reason, who(request), project_id=current_project(request))
+        )
 
 
 @router.post(BASE + "/{reg_id}/extend", response_model=RegistrationOut)
 def extend(request: Request, reg_id: str, body: ExtendIn | None = Body(None)) -> RegistrationOut:
     days = body.days if body else 30
     with db_of(request).session() as s:
-        return RegistrationOut.model_validate(deals.extend(s, reg_id, days))
+        return RegistrationOut.model_validate(
+            deals.extend(s, reg_id, days, project_id=current_project(request))
+        )
 
 
 @router.post(BASE + "/{reg_id}/close", response_model=RegistrationOut)
 def close(request: Request, reg_id: str, body: CloseIn) -> RegistrationOut:
     with db_of(request).session() as s:
-        return RegistrationOut.model_validate(deals.close(s, reg_id, body, who(request)))
+        return RegistrationOut.model_validate(
+            deals.close(s, reg_id, body, who(request), project_id=current_project(request))
+        )

@@ -27,15 +27,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from novacron.core.clock import utcnow
 from novacron.core.database import Base, Timestamped
+from novacron.corporate.tenancy import ProjectOwned
 
 MONEY = Numeric(20, 4)
 
 
-class Partner(Timestamped, Base):
+class Partner(ProjectOwned, Timestamped, Base):
     __tablename__ = "corp_partners"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
     type: Mapped[str] = mapped_column(String(32))
     region: Mapped[str] = mapped_column(String(64), default="")
     currency: Mapped[str] = mapped_column(String(3))
@@ -62,11 +64,12 @@ class PartnerTierChange(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
 
 
-class PartnerProgramme(Timestamped, Base):
+class PartnerProgramme(ProjectOwned, Timestamped, Base):
     __tablename__ = "corp_partner_programmes"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))
     description: Mapped[str] = mapped_column(Text, default="")
     min_tier: Mapped[str] = mapped_column(String(16), default="bronze")
@@ -91,7 +94,9 @@ class PartnerEnrolment(Base):
     enrolled_by: Mapped[str] = mapped_column(String(128), default="")
 
 
-class DealRegistration(Timestamped, Base):
+class DealRegistration(ProjectOwned, Timestamped, Base):
+    """In its partner's project."""
+
     __tablename__ = "corp_deal_registrations"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -116,7 +121,9 @@ class DealRegistration(Timestamped, Base):
     registered_by: Mapped[str] = mapped_column(String(128), default="")
 
 
-class MDFRequest(Timestamped, Base):
+class MDFRequest(ProjectOwned, Timestamped, Base):
+    """In its partner's (and programme's) project."""
+
     __tablename__ = "corp_mdf_requests"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -160,13 +167,15 @@ class PartnerLedgerEntry(Base):
     booked_by: Mapped[str] = mapped_column(String(128), default="")
 
 
-class RebateSchedule(Timestamped, Base):
-    """A tier's rebate schedule when it differs from ``rebates.DEFAULT_SCHEDULES``."""
+class RebateSchedule(ProjectOwned, Timestamped, Base):
+    """A tier's rebate schedule in one project when it differs from
+    ``rebates.DEFAULT_SCHEDULES``."""
 
     __tablename__ = "corp_rebate_schedules"
+    __table_args__ = (UniqueConstraint("project_id", "tier"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    tier: Mapped[str] = mapped_column(String(16), unique=True)
+    tier: Mapped[str] = mapped_column(String(16))
     method: Mapped[str] = mapped_column(String(16))
     bands: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     """``[{"up_to": "1000000" | null, "rate": "0.02"}, …]`` (Decimal strings)."""

@@ -13,6 +13,7 @@ from novacron.corporate.common import db_of, who
 from novacron.corporate.strategy import kpis, service
 from novacron.corporate.strategy.schemas import DemoOut
 from novacron.security.auth import require_user
+from novacron.security.context import current_project
 
 router = APIRouter(
     prefix="/api/v1/corporate",
@@ -35,17 +36,20 @@ def get_dashboard(
     overrides = kpis.parse_overrides(threshold or [])
     # A session, not a read: reading registrations expires the ones past their date.
     with db_of(request).session() as s:
-        return service.dashboard(s, today or utcnow().date(), overrides)
+        return service.dashboard(
+            s, today or utcnow().date(), overrides, project_id=current_project(request)
+        )
 
 
 @router.post("/demo", response_model=DemoOut, status_code=201)
 def load_demo(request: Request, response: Response) -> DemoOut:
-    """Load the sample portfolio through the services; what exists by name is skipped
-    (201 when anything was created, 200 when it was all there already)."""
+    """Load the sample portfolio into the request's project through the services; what
+    exists there by name is skipped (201 when anything was created, 200 when it was all
+    there already)."""
     from novacron.corporate.demo import load
 
     with db_of(request).session() as s:
-        result = load(s, who(request), utcnow().date())
+        result = load(s, who(request), utcnow().date(), project_id=current_project(request))
     if not any(result.created.values()):
         response.status_code = 200
     return result

@@ -2,9 +2,9 @@
 services, turned into pipelines, value creation, KPIs and recommendations by the pure
 modules (``funnel``, ``value``, ``kpis``, ``recommendations``).
 
-``dashboard(session, today)`` answers one JSON-ready dict whose shape the web page and
-the CLI rely on (see its docstring). Money is always ``{currency: "decimal string"}``:
-no figure adds two currencies.
+``dashboard(session, today, project_id=…)`` answers one JSON-ready dict, about one
+project's records, whose shape the web page and the CLI rely on (see its docstring).
+Money is always ``{currency: "decimal string"}``: no figure adds two currencies.
 """
 
 from __future__ import annotations
@@ -52,9 +52,9 @@ def _all(fetch: Callable[[PageParams], tuple[list[T], int]]) -> Iterator[T]:
 # -- M&A ------------------------------------------------------------------------------------
 
 
-def _targets(s: Session) -> list[TargetFacts]:
+def _targets(s: Session, project_id: str) -> list[TargetFacts]:
     out = []
-    for t in s.scalars(ma_targets.query_targets()):
+    for t in s.scalars(ma_targets.query_targets(project_id=project_id)):
         history = tuple(
             StageEvent(c.to_stage, c.at) for c in s.scalars(ma_workflow.history_query(t.id))
         )
@@ -74,13 +74,13 @@ def _targets(s: Session) -> list[TargetFacts]:
 
 
 def _diligence(
-    s: Session, targets: list[TargetFacts], today: date
+    s: Session, targets: list[TargetFacts], today: date, project_id: str
 ) -> list[recommendations.DiligenceFacts]:
     out = []
     for t in targets:
         if t.stage not in DILIGENCE_STAGES:
             continue
-        summary = ma_diligence.summary(s, t.id, today)
+        summary = ma_diligence.summary(s, t.id, today, project_id=project_id)
         open_requests = sum(
             w["by_status"].get("open", 0) + w["by_status"].get("in_progress", 0)
             for w in summary["workstreams"]
@@ -129,12 +129,12 @@ def vars_of(obj: Any) -> dict[str, Any]:
 
 
 def _programmes(
-    s: Session, today: date
+    s: Session, today: date, project_id: str
 ) -> tuple[list[value.ProgrammeValue], list[recommendations.PeopleFacts], tuple[int, int]]:
     values, people = [], []
     retained = total = 0
-    for p in _all(lambda page: int_programmes.list_programmes(s, page)):
-        syn = int_value.synergies(s, p.id, today)
+    for p in _all(lambda page: int_programmes.list_programmes(s, page, project_id=project_id)):
+        syn = int_value.synergies(s, p.id, today, project_id=project_id)
         points = tuple(
             value.Point(cat, pt.end, pt.planned, pt.actual)
             for cat, series in syn.series_by_category.items()
@@ -166,16 +166,19 @@ def _programmes(
 # -- partners -------------------------------------------------------------------------------
 
 
-def _registrations(s: Session, now: datetime) -> list[RegistrationFacts]:
+def _registrations(s: Session, now: datetime, project_id: str) -> list[RegistrationFacts]:
     """Every registration with its status as of ``now`` (a registration past its expiry
     reads ``expired`` even before a sweep has marked it)."""
     real_now = utcnow()
     names: dict[str, str] = {}
     out = []
-    regs = _all(lambda page: partner_deals.list_registrations(s, page, real_now))
+    regs = _all(
+        lambda page: partner_deals.list_registrations(s, page, real_now, project_id=project_id)
+    )
     for r in regs:
         if r.partner_id not in names:
-            names[r.partner_id] = partner_svc.find_partner(s, r.partner_id).name
+            partner = partner_svc.find_partner(s, r.partner_id, project_id=project_id)
+            names[r.partner_id] = partner.name
         status = "expired" if reg_rules.is_expired(r.status, r.expires_at, now) else r.status
         out.append(
             RegistrationFacts(
@@ -197,9 +200,11 @@ def _registrations(s: Session, now: datetime) -> list[RegistrationFacts]:
     return out
 
 
-def _tiers(s: Session, today: date) -> tuple[list[recommendations.TierFacts], dict[str, int]]:
+def _tiers(
+    s: Session, today: date, project_id: str
+) -> tuple[list[recommendations.TierFacts], dict[str, int]]:
     facts, by_tier = [], dict.fromkeys(tier_rules.TIERS, 0)
-    for partner in _all(lambda page: partner_svc.list_partners(s, page)):
+    for partner in _all(lambda page: partner_svc.list_partners(s, page, project_id=project_id)):
         by_tier[partner.tier] = by_tier.get(partner.tier, 0) + 1
         if partner.status in ("suspended", "terminated"):
             continue
@@ -226,10 +231,10 @@ def _next(tier: str) -> str | None:
     return tier_rules.TIERS[rank + 1] if rank + 1 < len(tier_rules.TIERS) else None
 
 
-def _mdf(s: Session) -> dict[str, tuple[Decimal, Decimal]]:
+def _mdf(s: Session, project_id: str) -> dict[str, tuple[Decimal, Decimal]]:
     return {
         b.currency: (b.approved, b.claimed)
-        for b in partner_mdf.ledger(s)["balances"]
+        for b in partner_mdf.ledger(s, project_id=project_id)["balances"]
         if b.approved > 0
     }
 
@@ -244,9 +249,14 @@ def _moment(today: date) -> datetime:
 
 
 def dashboard(
-    session: Session, today: date, overrides: Mapping[str, Mapping[str, Any]] | None = None
+    session: Session,
+    today: date,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    project_id: str,
 ) -> dict[str, Any]:
-    """The executive dashboard as of ``today``, JSON-ready. Keys:
+    """The executive dashboard of project ``project_id`` as of ``today``, JSON-ready
+    (every figure is of that project's records only). Keys:
 
     ``as_of``; ``settings`` (every threshold in force);
     ``pipelines.ma``: ``by_stage`` [{stage, count, unvalued, value{cur}, weighted{cur}}]
@@ -273,11 +283,11 @@ def dashboard(
     Amounts are decimal strings; dates and times ISO 8601 (UTC)."""
     settings = kpis.resolve(overrides)
     now = _moment(today)
-    targets = _targets(session)
-    programmes, people, (retained, employees) = _programmes(session, today)
-    regs = _registrations(session, now)
-    tiers, by_tier = _tiers(session, today)
-    eco = ecosystem.summary(session, today)
+    targets = _targets(session, project_id)
+    programmes, people, (retained, employees) = _programmes(session, today, project_id)
+    regs = _registrations(session, now, project_id)
+    tiers, by_tier = _tiers(session, today, project_id)
+    eco = ecosystem.summary(session, today, project_id=project_id)
     since = today - TRAILING
     certs = [
         recommendations.CertificationFacts(
@@ -294,7 +304,7 @@ def dashboard(
         sourced_revenue=motion["sourced"]["won_revenue"],
         won=wins["won"],
         lost=wins["lost"],
-        mdf=_mdf(session),
+        mdf=_mdf(session, project_id),
         employees_retained=retained,
         employees_total=employees,
         certification_days=[c.days_to_expiry for c in certs],
@@ -304,7 +314,7 @@ def dashboard(
     facts = recommendations.Facts(
         programmes=programmes,
         registrations=regs,
-        diligence=_diligence(session, targets, today),
+        diligence=_diligence(session, targets, today, project_id),
         tiers=tiers,
         certifications=certs,
         people=people,

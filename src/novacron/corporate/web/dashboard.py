@@ -96,8 +96,8 @@ def _href(subject: dict[str, Any] | None) -> str | None:
     return pattern.format(id=subject.get("id", "")) if pattern else None
 
 
-def dashboard_context(session: Session, today: date) -> dict[str, Any]:
-    data = dashboard(session, today)
+def dashboard_context(session: Session, today: date, *, project_id: str) -> dict[str, Any]:
+    data = dashboard(session, today, project_id=project_id)
     ma = data["pipelines"]["ma"]
     partnerships = data["pipelines"]["partnerships"]
     kpis = [

@@ -19,6 +19,7 @@ from novacron.core.errors import Invalid, NotFound
 from novacron.corporate.common import db_of
 from novacron.corporate.web import dashboard, views_ecosystem, views_ma, views_partners
 from novacron.corporate.web import views_programme as views_pg
+from novacron.security.context import current_project
 from novacron.web import ui
 
 router = APIRouter(
@@ -45,7 +46,9 @@ def dashboard_page(request: Request) -> Response:
         # A write transaction: gathering registrations marks the expired ones, as the
         # API's own listing does.
         with db_of(request).session() as s:
-            return dashboard.dashboard_context(s, utcnow().date())
+            return dashboard.dashboard_context(
+                s, utcnow().date(), project_id=current_project(request)
+            )
 
     return _page(request, "dashboard.html", "corp-dashboard", build)
 
@@ -61,7 +64,12 @@ def targets_page(
     def build() -> dict[str, Any]:
         with db_of(request).read() as s:
             return views_ma.targets_context(
-                s, stage=stage, category=category, name=name, offset=offset
+                s,
+                stage=stage,
+                category=category,
+                name=name,
+                offset=offset,
+                project_id=current_project(request),
             )
 
     return _page(request, "targets.html", "corp-targets", build)
@@ -71,7 +79,7 @@ def targets_page(
 def target_page(request: Request, ref: str) -> Response:
     def build() -> dict[str, Any]:
         with db_of(request).read() as s:
-            return views_ma.target_context(s, ref)
+            return views_ma.target_context(s, ref, project_id=current_project(request))
 
     return _page(request, "target.html", "corp-targets", build)
 
@@ -80,7 +88,7 @@ def target_page(request: Request, ref: str) -> Response:
 def programmes_page(request: Request) -> Response:
     def build() -> dict[str, Any]:
         with db_of(request).read() as s:
-            return {"programmes": views_pg.programmes_list(s)}
+            return {"programmes": views_pg.programmes_list(s, project_id=current_project(request))}
 
     return _page(request, "programmes.html", "corp-programmes", build)
 
@@ -89,7 +97,9 @@ def programmes_page(request: Request) -> Response:
 def programme_page(request: Request, ref: str) -> Response:
     def build() -> dict[str, Any]:
         with db_of(request).read() as s:
-            return views_pg.programme_context(s, ref, utcnow().date())
+            return views_pg.programme_context(
+                s, ref, utcnow().date(), project_id=current_project(request)
+            )
 
     return _page(request, "programme.html", "corp-programmes", build)
 
@@ -105,7 +115,12 @@ def partners_page(
     def build() -> dict[str, Any]:
         with db_of(request).read() as s:
             return views_partners.partners_context(
-                s, tier=tier or None, type_=type or None, name=name or None, offset=offset
+                s,
+                tier=tier or None,
+                type_=type or None,
+                name=name or None,
+                offset=offset,
+                project_id=current_project(request),
             )
 
     return _page(request, "partners.html", "corp-partners", build)
@@ -115,7 +130,9 @@ def partners_page(
 def partner_page(request: Request, ref: str) -> Response:
     def build() -> dict[str, Any]:
         with db_of(request).session() as s:
-            return views_partners.partner_context(s, ref, utcnow().date())
+            return views_partners.partner_context(
+                s, ref, utcnow().date(), project_id=current_project(request)
+            )
 
     return _page(request, "partner.html", "corp-partners", build)
 
@@ -124,6 +141,8 @@ def partner_page(request: Request, ref: str) -> Response:
 def ecosystem_page(request: Request) -> Response:
     def build() -> dict[str, Any]:
         with db_of(request).read() as s:
-            return views_ecosystem.ecosystem_context(s, utcnow().date())
+            return views_ecosystem.ecosystem_context(
+                s, utcnow().date(), project_id=current_project(request)
+            )
 
     return _page(request, "ecosystem.html", "corp-ecosystem", build)

@@ -16,15 +16,19 @@ from novacron.corporate.ecosystem import service as ecosystem
 MAX_ROWS = 200
 
 
-def ecosystem_context(session: Session, today: date) -> dict[str, Any]:
+def ecosystem_context(session: Session, today: date, *, project_id: str) -> dict[str, Any]:
     page = PageParams(limit=MAX_ROWS, offset=0)
-    jvs, jv_total = jv_service.list_jvs(session, page)
-    licences, licence_total = license_service.list_licenses(session, page)
-    labs, lab_total = programme_service.list_labs(session, page)
-    academic, academic_total = programme_service.list_academic(session, page, today)
-    government, government_total = programme_service.list_government(session, page, today)
+    jvs, jv_total = jv_service.list_jvs(session, page, project_id=project_id)
+    licences, licence_total = license_service.list_licenses(session, page, project_id=project_id)
+    labs, lab_total = programme_service.list_labs(session, page, project_id=project_id)
+    academic, academic_total = programme_service.list_academic(
+        session, page, today, project_id=project_id
+    )
+    government, government_total = programme_service.list_government(
+        session, page, today, project_id=project_id
+    )
     return {
-        "summary": ecosystem.summary(session, today),
+        "summary": ecosystem.summary(session, today, project_id=project_id),
         "jvs": jvs,
         "licences": licences,
         "labs": labs,

@@ -64,6 +64,7 @@ def latest_scores(session: Session, target_ids: list[str]) -> dict[str, float]:
 def targets_context(
     session: Session,
     *,
+    project_id: str,
     stage: str | None,
     category: str | None,
     name: str | None,
@@ -74,7 +75,8 @@ def targets_context(
         "category": _choice(category, CATEGORIES, "category"),
         "name": (name or "").strip() or None,
     }
-    items, total = list_targets(session, PageParams(limit=PAGE_SIZE, offset=offset), **filters)
+    page = PageParams(limit=PAGE_SIZE, offset=offset)
+    items, total = list_targets(session, page, project_id=project_id, **filters)
     return {
         "targets": items,
         "scores": latest_scores(session, [t.id for t in items]),
@@ -155,10 +157,10 @@ def valuation_context(target: TargetOut, versions: list[ValuationOut]) -> dict[s
     return ctx
 
 
-def target_context(session: Session, ref: str) -> dict[str, Any]:
-    target = to_out(find_target(session, ref))
+def target_context(session: Session, ref: str, *, project_id: str) -> dict[str, Any]:
+    target = to_out(find_target(session, ref, project_id=project_id))
     card_row = session.scalars(scorecards.scorecards_query(target.id).limit(1)).first()
-    summary = diligence.summary(session, target.id)
+    summary = diligence.summary(session, target.id, project_id=project_id)
     versions = _versions(session, target.id)
     history = [
         {"from": c.from_stage, "to": c.to_stage, "by": c.by, "at": c.at, "reason": c.reason}
@@ -167,12 +169,12 @@ def target_context(session: Session, ref: str) -> dict[str, Any]:
     return {
         "target": target,
         "steps": stage_steps(target),
-        "gate": workflow.gate(session, target.id),
+        "gate": workflow.gate(session, target.id, project_id=project_id),
         "scorecard": ScorecardOut.model_validate(card_row) if card_row else None,
         "diligence": summary,
         "findings_count": sum(summary["ratings"].values()),
         "risk_fig": charts.risk_heat_map(summary["heat_map"]["counts"]),
-        "plan": synergies.plan_out(session, target.id),
+        "plan": synergies.plan_out(session, target.id, project_id=project_id),
         "history": history,
         **valuation_context(target, versions),
     }

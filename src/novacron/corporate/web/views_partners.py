@@ -29,7 +29,13 @@ TYPES = ("cloud", "hardware", "telco", "system_integrator", "reseller", "technol
 
 
 def partners_context(
-    session: Session, *, tier: str | None, type_: str | None, name: str | None, offset: int
+    session: Session,
+    *,
+    project_id: str,
+    tier: str | None,
+    type_: str | None,
+    name: str | None,
+    offset: int,
 ) -> dict[str, Any]:
     for field, value, allowed in (("tier", tier, tiers.TIERS), ("type", type_, TYPES)):
         if value and value not in allowed:
@@ -38,10 +44,15 @@ def partners_context(
                 errors=[{"loc": ["query", field], "msg": "unknown value"}],
             )
     rows, total = svc.list_partners(
-        session, PageParams(limit=PAGE_SIZE, offset=offset), tier=tier, type=type_, name=name
+        session,
+        PageParams(limit=PAGE_SIZE, offset=offset),
+        tier=tier,
+        type=type_,
+        name=name,
+        project_id=project_id,
     )
     items = [PartnerOut.model_validate(p) for p in rows]
-    health = {p.id: svc.partner_health(session, p.id) for p in items}
+    health = {p.id: svc.partner_health(session, p.id, project_id=project_id) for p in items}
     return {
         "partners": items,
         "health": health,
@@ -54,28 +65,31 @@ def partners_context(
     }
 
 
-def partner_context(session: Session, ref: str, today: date) -> dict[str, Any]:
-    partner = find_partner(session, ref)
+def partner_context(session: Session, ref: str, today: date, *, project_id: str) -> dict[str, Any]:
+    partner = find_partner(session, ref, project_id=project_id)
     metrics = svc.tier_metrics(session, partner, today)
     evaluation = tiers.evaluate(metrics)
     registrations, reg_total = deals.list_registrations(
-        session, PageParams(limit=MAX_ROWS, offset=0), partner=partner.id
+        session, PageParams(limit=MAX_ROWS, offset=0), partner=partner.id, project_id=project_id
     )
     requests, _ = mdf.list_requests(
-        session, PageParams(limit=MAX_ROWS, offset=0), partner=partner.id
+        session, PageParams(limit=MAX_ROWS, offset=0), partner=partner.id, project_id=project_id
     )
-    performance = svc.partner_performance(session, partner.id, None, today)
+    performance = svc.partner_performance(session, partner.id, None, today, project_id=project_id)
     periods = performance["periods"]
     return {
         "partner": PartnerOut.model_validate(partner),
         "metrics": metrics,
         "evaluation": evaluation,
-        "health": svc.partner_health(session, partner.id, today),
-        "history": svc.tier_history(session, partner.id),
+        "health": svc.partner_health(session, partner.id, today, project_id=project_id),
+        "history": svc.tier_history(session, partner.id, project_id=project_id),
         "registrations": [RegistrationOut.model_validate(r) for r in registrations],
         "registration_total": reg_total,
         "mdf_requests": [MDFRequestOut.model_validate(r) for r in requests],
-        "balances": [asdict(b) for b in mdf.ledger(session, partner=partner.id)["balances"]],
+        "balances": [
+            asdict(b)
+            for b in mdf.ledger(session, partner=partner.id, project_id=project_id)["balances"]
+        ],
         "performance": performance,
         "performance_fig": charts.grouped_bars(
             [p["period"] for p in periods],

@@ -23,24 +23,33 @@ MAX_ROWS = 500
 """Tasks and milestones shown on the page (a programme holds tens to hundreds)."""
 
 
-def programmes_list(session: Session) -> list[ProgrammeOut]:
-    rows, _ = programmes.list_programmes(session, PageParams(limit=MAX_ROWS, offset=0))
+def programmes_list(session: Session, *, project_id: str) -> list[ProgrammeOut]:
+    rows, _ = programmes.list_programmes(
+        session, PageParams(limit=MAX_ROWS, offset=0), project_id=project_id
+    )
     return [ProgrammeOut.model_validate(p) for p in rows]
 
 
-def programme_context(session: Session, ref: str, today: date) -> dict[str, Any]:
-    programme = find_programme(session, ref)
-    roll = summary.summary(session, programme.id, today)
+def programme_context(
+    session: Session, ref: str, today: date, *, project_id: str
+) -> dict[str, Any]:
+    programme = find_programme(session, ref, project_id=project_id)
+    roll = summary.summary(session, programme.id, today, project_id=project_id)
     task_items, task_total = tasks.list_tasks(
-        session, programme.id, PageParams(limit=MAX_ROWS, offset=0), tasks.TaskFilter(), today
+        session,
+        programme.id,
+        PageParams(limit=MAX_ROWS, offset=0),
+        tasks.TaskFilter(),
+        today,
+        project_id=project_id,
     )
     milestones, milestone_total = tasks.list_milestones(
-        session, programme.id, PageParams(limit=MAX_ROWS, offset=0), today
+        session, programme.id, PageParams(limit=MAX_ROWS, offset=0), today, project_id=project_id
     )
     escalation_rows, _ = governance.list_escalations(
-        session, programme.id, PageParams(limit=MAX_ROWS, offset=0)
+        session, programme.id, PageParams(limit=MAX_ROWS, offset=0), project_id=project_id
     )
-    synergy = value.synergies(session, programme.id, today)
+    synergy = value.synergies(session, programme.id, today, project_id=project_id)
     phases = [
         {
             "key": p.key,
@@ -60,7 +69,7 @@ def programme_context(session: Session, ref: str, today: date) -> dict[str, Any]
         "milestone_total": milestone_total,
         "escalations": [_escalation(e) for e in escalation_rows],
         "synergies": synergy,
-        "retention": value.retention(session, programme.id),
+        "retention": value.retention(session, programme.id, project_id=project_id),
         "workstream_names": {w.key: w.name for w in roll.workstreams},
         "phase_names": {p.key: p.name for p in roll.phases},
         "timeline_fig": charts.timeline(phases, today) if phases else None,

@@ -27,6 +27,7 @@ from novacron.corporate.integration.schemas import (
     WorkstreamKey,
 )
 from novacron.corporate.integration.service import governance as svc
+from novacron.security.context import current_project
 
 router = APIRouter()
 
@@ -34,7 +35,7 @@ router = APIRouter()
 @router.get("/programmes/{ref}/committee", response_model=CommitteeOut)
 def committee(request: Request, ref: str) -> CommitteeOut:
     with db_of(request).read() as s:
-        return svc.committee(s, ref)
+        return svc.committee(s, ref, project_id=current_project(request))
 
 
 @router.post(
@@ -42,13 +43,17 @@ def committee(request: Request, ref: str) -> CommitteeOut:
 )
 def add_member(request: Request, ref: str, body: CommitteeMemberIn) -> CommitteeMemberOut:
     with db_of(request).session() as s:
-        return CommitteeMemberOut.model_validate(svc.add_member(s, ref, body))
+        return CommitteeMemberOut.model_validate(
+            svc.add_member(s, ref, body, project_id=current_project(request))
+        )
 
 
 @router.post("/programmes/{ref}/committee/meetings", status_code=201, response_model=MeetingOut)
 def add_meeting(request: Request, ref: str, body: MeetingIn) -> MeetingOut:
     with db_of(request).session() as s:
-        return MeetingOut.model_validate(svc.add_meeting(s, ref, body))
+        return MeetingOut.model_validate(
+            svc.add_meeting(s, ref, body, project_id=current_project(request))
+        )
 
 
 @router.get("/programmes/{ref}/decisions", response_model=Page[DecisionOut])
@@ -59,7 +64,9 @@ def list_decisions(
     workstream: WorkstreamKey | None = None,
 ) -> Page[Any]:
     with db_of(request).read() as s:
-        rows, total = svc.list_decisions(s, ref, page, workstream)
+        rows, total = svc.list_decisions(
+            s, ref, page, workstream, project_id=current_project(request)
+        )
         items = [DecisionOut.model_validate(r) for r in rows]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
@@ -69,7 +76,9 @@ def add_decision(
     request: Request, ref: str, body: DecisionIn, day: date = Depends(as_of)
 ) -> DecisionOut:
     with db_of(request).session() as s:
-        return DecisionOut.model_validate(svc.add_decision(s, ref, body, who(request), day))
+        return DecisionOut.model_validate(
+            svc.add_decision(s, ref, body, who(request), day, project_id=current_project(request))
+        )
 
 
 @router.get("/programmes/{ref}/escalations", response_model=Page[EscalationOut])
@@ -80,7 +89,9 @@ def list_escalations(
     status: str | None = Query(None, pattern="^(open|resolved)$"),
 ) -> Page[Any]:
     with db_of(request).read() as s:
-        rows, total = svc.list_escalations(s, ref, page, status)
+        rows, total = svc.list_escalations(
+            s, ref, page, status, project_id=current_project(request)
+        )
         items = [EscalationOut.model_validate(r) for r in rows]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
@@ -90,7 +101,9 @@ def add_escalation(
     request: Request, ref: str, body: EscalationIn, day: date = Depends(as_of)
 ) -> EscalationOut:
     with db_of(request).session() as s:
-        return EscalationOut.model_validate(svc.add_escalation(s, ref, body, who(request), day))
+        return EscalationOut.model_validate(
+            svc.add_escalation(s, ref, body, who(request), day, project_id=current_project(request))
+        )
 
 
 @router.post("/programmes/{ref}/escalations/{escalation_id}/resolve", response_model=EscalationOut)
@@ -102,7 +115,9 @@ def resolve_escalation(
     day: date = Depends(as_of),
 ) -> EscalationOut:
     with db_of(request).session() as s:
-        row = svc.resolve_escalation(s, ref, escalation_id, body, who(request), day)
+        row = svc.resolve_escalation(
+            s, ref, escalation_id, body, who(request), day, project_id=current_project(request)
+        )
         return EscalationOut.model_validate(row)
 
 
@@ -117,17 +132,25 @@ def list_risks(
 ) -> Page[Any]:
     """Issues and risks, highest severity × likelihood first."""
     with db_of(request).read() as s:
-        items, total = svc.list_risks(s, ref, page, kind=kind, status=status, workstream=workstream)
+        items, total = svc.list_risks(
+            s,
+            ref,
+            page,
+            kind=kind,
+            status=status,
+            workstream=workstream,
+            project_id=current_project(request),
+        )
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.post("/programmes/{ref}/risks", status_code=201, response_model=RiskOut)
 def add_risk(request: Request, ref: str, body: RiskIn) -> RiskOut:
     with db_of(request).session() as s:
-        return svc.add_risk(s, ref, body)
+        return svc.add_risk(s, ref, body, project_id=current_project(request))
 
 
 @router.patch("/programmes/{ref}/risks/{risk_id}", response_model=RiskOut)
 def update_risk(request: Request, ref: str, risk_id: str, body: RiskUpdate) -> RiskOut:
     with db_of(request).session() as s:
-        return svc.update_risk(s, ref, risk_id, body)
+        return svc.update_risk(s, ref, risk_id, body, project_id=current_project(request))

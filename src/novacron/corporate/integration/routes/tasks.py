@@ -24,6 +24,7 @@ from novacron.corporate.integration.schemas import (
     WorkstreamKey,
 )
 from novacron.corporate.integration.service import tasks as svc
+from novacron.security.context import current_project
 
 router = APIRouter()
 
@@ -43,7 +44,7 @@ def list_tasks(
 ) -> Page[Any]:
     filt = svc.TaskFilter(workstream, phase, status, owner, rag, critical)
     with db_of(request).read() as s:
-        items, total = svc.list_tasks(s, ref, page, filt, day)
+        items, total = svc.list_tasks(s, ref, page, filt, day, project_id=current_project(request))
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
@@ -52,13 +53,13 @@ def create_task(
     request: Request, ref: str, body: TaskCreate, day: date = Depends(as_of)
 ) -> TaskOut:
     with db_of(request).session() as s:
-        return svc.create_task(s, ref, body, who(request), day)
+        return svc.create_task(s, ref, body, who(request), day, project_id=current_project(request))
 
 
 @router.get("/programmes/{ref}/tasks/{task_id}", response_model=TaskOut)
 def show_task(request: Request, ref: str, task_id: str, day: date = Depends(as_of)) -> TaskOut:
     with db_of(request).read() as s:
-        return svc.get_task(s, ref, task_id, day)
+        return svc.get_task(s, ref, task_id, day, project_id=current_project(request))
 
 
 @router.patch("/programmes/{ref}/tasks/{task_id}", response_model=TaskOut)
@@ -67,7 +68,7 @@ def update_task(
 ) -> TaskOut:
     """Progress, status, dates, owner, and the manual RAG override (with a reason)."""
     with db_of(request).session() as s:
-        return svc.update_task(s, ref, task_id, body, day)
+        return svc.update_task(s, ref, task_id, body, day, project_id=current_project(request))
 
 
 @router.post(
@@ -78,20 +79,20 @@ def add_dependency(
 ) -> TaskOut:
     """The task waits for ``depends_on``; 422 naming the dependency if it closes a cycle."""
     with db_of(request).session() as s:
-        return svc.add_dependency(s, ref, task_id, body, day)
+        return svc.add_dependency(s, ref, task_id, body, day, project_id=current_project(request))
 
 
 @router.delete("/programmes/{ref}/tasks/{task_id}/dependencies/{depends_on}", status_code=204)
 def remove_dependency(request: Request, ref: str, task_id: str, depends_on: str) -> Response:
     with db_of(request).session() as s:
-        svc.remove_dependency(s, ref, task_id, depends_on)
+        svc.remove_dependency(s, ref, task_id, depends_on, project_id=current_project(request))
     return Response(status_code=204)
 
 
 @router.get("/programmes/{ref}/critical-path", response_model=CriticalPathOut)
 def critical_path(request: Request, ref: str, day: date = Depends(as_of)) -> CriticalPathOut:
     with db_of(request).read() as s:
-        return svc.critical_path(s, ref, day)
+        return svc.critical_path(s, ref, day, project_id=current_project(request))
 
 
 @router.get("/programmes/{ref}/milestones", response_model=Page[MilestoneOut])
@@ -106,7 +107,14 @@ def list_milestones(
 ) -> Page[Any]:
     with db_of(request).read() as s:
         items, total = svc.list_milestones(
-            s, ref, page, day, phase=phase, workstream=workstream, status=status
+            s,
+            ref,
+            page,
+            day,
+            phase=phase,
+            workstream=workstream,
+            status=status,
+            project_id=current_project(request),
         )
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
@@ -121,4 +129,6 @@ def update_milestone(
 ) -> MilestoneOut:
     """Mark hit (on ``completed_on``, default today), missed, or pending again."""
     with db_of(request).session() as s:
-        return svc.update_milestone(s, ref, milestone_id, body, day)
+        return svc.update_milestone(
+            s, ref, milestone_id, body, day, project_id=current_project(request)
+        )

@@ -20,6 +20,7 @@ from novacron.corporate.integration.schemas import (
     EmployeeUpdate,
 )
 from novacron.corporate.integration.service import value as svc
+from novacron.security.context import current_project
 
 router = APIRouter()
 
@@ -29,26 +30,30 @@ def synergies(request: Request, ref: str, day: date = Depends(as_of)) -> Synergi
     """Plan vs actual per line and quarter after close, realisation by category, and the
     cumulative series for the chart."""
     with db_of(request).read() as s:
-        return svc.synergies(s, ref, day)
+        return svc.synergies(s, ref, day, project_id=current_project(request))
 
 
 @router.post("/programmes/{ref}/synergies/actuals", status_code=201, response_model=ActualOut)
 def record_actual(request: Request, ref: str, body: ActualIn) -> ActualOut:
     """The actual of a plan line for one quarter (again for the same quarter: a correction)."""
     with db_of(request).session() as s:
-        return ActualOut.model_validate(svc.record_actual(s, ref, body, who(request)))
+        return ActualOut.model_validate(
+            svc.record_actual(s, ref, body, who(request), project_id=current_project(request))
+        )
 
 
 @router.get("/programmes/{ref}/retention", response_model=RetentionOut)
 def retention(request: Request, ref: str) -> RetentionOut:
     with db_of(request).read() as s:
-        return svc.retention(s, ref)
+        return svc.retention(s, ref, project_id=current_project(request))
 
 
 @router.post("/programmes/{ref}/retention/employees", status_code=201, response_model=EmployeeOut)
 def add_employee(request: Request, ref: str, body: EmployeeIn) -> EmployeeOut:
     with db_of(request).session() as s:
-        return EmployeeOut.model_validate(svc.add_employee(s, ref, body))
+        return EmployeeOut.model_validate(
+            svc.add_employee(s, ref, body, project_id=current_project(request))
+        )
 
 
 @router.patch("/programmes/{ref}/retention/employees/{employee_id}", response_model=EmployeeOut)
@@ -56,13 +61,17 @@ def update_employee(
     request: Request, ref: str, employee_id: str, body: EmployeeUpdate
 ) -> EmployeeOut:
     with db_of(request).session() as s:
-        return EmployeeOut.model_validate(svc.update_employee(s, ref, employee_id, body))
+        return EmployeeOut.model_validate(
+            svc.update_employee(s, ref, employee_id, body, project_id=current_project(request))
+        )
 
 
 @router.post("/programmes/{ref}/retention/customers", status_code=201, response_model=CustomerOut)
 def add_customer(request: Request, ref: str, body: CustomerIn) -> CustomerOut:
     with db_of(request).session() as s:
-        return CustomerOut.model_validate(svc.add_customer(s, ref, body))
+        return CustomerOut.model_validate(
+            svc.add_customer(s, ref, body, project_id=current_project(request))
+        )
 
 
 @router.patch("/programmes/{ref}/retention/customers/{customer_id}", response_model=CustomerOut)
@@ -70,4 +79,6 @@ def update_customer(
     request: Request, ref: str, customer_id: str, body: CustomerUpdate
 ) -> CustomerOut:
     with db_of(request).session() as s:
-        return CustomerOut.model_validate(svc.update_customer(s, ref, customer_id, body))
+        return CustomerOut.model_validate(
+            svc.update_customer(s, ref, customer_id, body, project_id=current_project(request))
+        )

@@ -23,9 +23,13 @@ def today() -> date:
     return utcnow().date()
 
 
-def find_programme(s: Session, ref: str, *, lock: bool = False) -> Programme:
-    """A programme by its id or by its M&A target's id."""
-    stmt = select(Programme).where(or_(Programme.id == ref, Programme.target_id == ref))
+def find_programme(s: Session, ref: str, *, project_id: str, lock: bool = False) -> Programme:
+    """A programme of the project by its id or by its M&A target's id (another
+    project's is ``NotFound``). Its children are reached through it only."""
+    stmt = select(Programme).where(
+        Programme.project_id == project_id,
+        or_(Programme.id == ref, Programme.target_id == ref),
+    )
     if lock:
         stmt = stmt.with_for_update()
     programme = s.scalars(stmt).first()

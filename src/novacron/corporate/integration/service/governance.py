@@ -34,8 +34,8 @@ from novacron.corporate.integration.schemas import (
 from novacron.corporate.integration.service.common import child, find_programme
 
 
-def committee(s: Session, ref: str) -> CommitteeOut:
-    programme = find_programme(s, ref)
+def committee(s: Session, ref: str, *, project_id: str) -> CommitteeOut:
+    programme = find_programme(s, ref, project_id=project_id)
     members = s.scalars(
         select(CommitteeMember)
         .where(CommitteeMember.programme_id == programme.id)
@@ -52,24 +52,28 @@ def committee(s: Session, ref: str) -> CommitteeOut:
     )
 
 
-def add_member(s: Session, ref: str, body: CommitteeMemberIn) -> CommitteeMember:
-    programme = find_programme(s, ref)
+def add_member(
+    s: Session, ref: str, body: CommitteeMemberIn, *, project_id: str
+) -> CommitteeMember:
+    programme = find_programme(s, ref, project_id=project_id)
     member = CommitteeMember(id=new_id("scm"), programme_id=programme.id, **body.model_dump())
     s.add(member)
     s.flush()
     return member
 
 
-def add_meeting(s: Session, ref: str, body: MeetingIn) -> Meeting:
-    programme = find_programme(s, ref)
+def add_meeting(s: Session, ref: str, body: MeetingIn, *, project_id: str) -> Meeting:
+    programme = find_programme(s, ref, project_id=project_id)
     meeting = Meeting(id=new_id("mtg"), programme_id=programme.id, **body.model_dump())
     s.add(meeting)
     s.flush()
     return meeting
 
 
-def add_decision(s: Session, ref: str, body: DecisionIn, who: str, today: date) -> Decision:
-    programme = find_programme(s, ref)
+def add_decision(
+    s: Session, ref: str, body: DecisionIn, who: str, today: date, *, project_id: str
+) -> Decision:
+    programme = find_programme(s, ref, project_id=project_id)
     decision = Decision(
         id=new_id("dec"),
         programme_id=programme.id,
@@ -85,17 +89,19 @@ def add_decision(s: Session, ref: str, body: DecisionIn, who: str, today: date) 
 
 
 def list_decisions(
-    s: Session, ref: str, page: PageParams, workstream: str | None = None
+    s: Session, ref: str, page: PageParams, workstream: str | None = None, *, project_id: str
 ) -> tuple[list[Decision], int]:
-    programme = find_programme(s, ref)
+    programme = find_programme(s, ref, project_id=project_id)
     stmt = select(Decision).where(Decision.programme_id == programme.id)
     if workstream is not None:
         stmt = stmt.where(Decision.workstream == workstream)
     return paginate(s, stmt.order_by(Decision.decided_on.desc(), Decision.created_at.desc()), page)
 
 
-def add_escalation(s: Session, ref: str, body: EscalationIn, who: str, today: date) -> Escalation:
-    programme = find_programme(s, ref)
+def add_escalation(
+    s: Session, ref: str, body: EscalationIn, who: str, today: date, *, project_id: str
+) -> Escalation:
+    programme = find_programme(s, ref, project_id=project_id)
     escalation = Escalation(
         id=new_id("esc"),
         programme_id=programme.id,
@@ -114,9 +120,9 @@ def add_escalation(s: Session, ref: str, body: EscalationIn, who: str, today: da
 
 
 def list_escalations(
-    s: Session, ref: str, page: PageParams, status: str | None = None
+    s: Session, ref: str, page: PageParams, status: str | None = None, *, project_id: str
 ) -> tuple[list[Escalation], int]:
-    programme = find_programme(s, ref)
+    programme = find_programme(s, ref, project_id=project_id)
     stmt = select(Escalation).where(Escalation.programme_id == programme.id)
     if status is not None:
         stmt = stmt.where(Escalation.status == status)
@@ -124,9 +130,16 @@ def list_escalations(
 
 
 def resolve_escalation(
-    s: Session, ref: str, escalation_id: str, body: EscalationResolve, who: str, today: date
+    s: Session,
+    ref: str,
+    escalation_id: str,
+    body: EscalationResolve,
+    who: str,
+    today: date,
+    *,
+    project_id: str,
 ) -> Escalation:
-    programme = find_programme(s, ref)
+    programme = find_programme(s, ref, project_id=project_id)
     escalation = child(s, Escalation, programme, escalation_id, "escalation")
     if escalation.status == "resolved":
         raise InvalidState(
@@ -156,8 +169,8 @@ def risk_view(risk: Risk) -> RiskOut:
     )
 
 
-def add_risk(s: Session, ref: str, body: RiskIn) -> RiskOut:
-    programme = find_programme(s, ref)
+def add_risk(s: Session, ref: str, body: RiskIn, *, project_id: str) -> RiskOut:
+    programme = find_programme(s, ref, project_id=project_id)
     risk = Risk(id=new_id("risk"), programme_id=programme.id, **body.model_dump())
     s.add(risk)
     s.flush()
@@ -169,12 +182,13 @@ def list_risks(
     ref: str,
     page: PageParams,
     *,
+    project_id: str,
     kind: str | None = None,
     status: str | None = None,
     workstream: str | None = None,
 ) -> tuple[list[RiskOut], int]:
     """Highest severity × likelihood first."""
-    programme = find_programme(s, ref)
+    programme = find_programme(s, ref, project_id=project_id)
     stmt = select(Risk).where(Risk.programme_id == programme.id)
     for column, value in ((Risk.kind, kind), (Risk.status, status), (Risk.workstream, workstream)):
         if value is not None:
@@ -184,8 +198,10 @@ def list_risks(
     return [risk_view(r) for r in rows], total
 
 
-def update_risk(s: Session, ref: str, risk_id: str, body: RiskUpdate) -> RiskOut:
-    programme = find_programme(s, ref)
+def update_risk(
+    s: Session, ref: str, risk_id: str, body: RiskUpdate, *, project_id: str
+) -> RiskOut:
+    programme = find_programme(s, ref, project_id=project_id)
     risk = child(s, Risk, programme, risk_id, "risk")
     for field, value in body.model_dump(exclude_unset=True).items():
         if value is not None or field == "due_date":

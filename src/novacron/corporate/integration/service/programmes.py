@@ -67,13 +67,15 @@ def generate_programme(
     close_date: date,
     synergy_plan: list[dict[str, Any]],
     created_by: str,
+    project_id: str,
     currency: str | None = None,
 ) -> Programme:
-    """The default integration programme for a target that has just closed: nine
-    workstreams, four phases dated from ``close_date``, milestones, tasks with their
-    dependencies, and the synergy plan copied for realisation tracking. One programme per
-    target: a second call raises ``Conflict``. The programme's currency is ``currency``
-    (the deal's) when given, else its synergy lines', else USD."""
+    """The default integration programme, in project ``project_id`` (the deal's), for a
+    target that has just closed: nine workstreams, four phases dated from ``close_date``,
+    milestones, tasks with their dependencies, and the synergy plan copied for
+    realisation tracking. One programme per target in a project: a second call raises
+    ``Conflict``. The programme's currency is ``currency`` (the deal's) when given, else
+    its synergy lines', else USD."""
     if not target_id or len(target_id) > 64:
         raise Invalid("target_id is required", errors=[{"loc": ["target_id"], "msg": "1-64 chars"}])
     if not target_name or len(target_name) > 200:
@@ -81,11 +83,16 @@ def generate_programme(
             "target_name is required", errors=[{"loc": ["target_name"], "msg": "1-200 chars"}]
         )
     lines = _synergy_lines(synergy_plan, currency)
-    existing = session.scalar(select(Programme.id).where(Programme.target_id == target_id))
+    existing = session.scalar(
+        select(Programme.id).where(
+            Programme.project_id == project_id, Programme.target_id == target_id
+        )
+    )
     if existing:
         raise Conflict(f"target {target_id} already has integration programme {existing}")
     programme = Programme(
         id=new_id("prog"),
+        project_id=project_id,
         target_id=target_id,
         target_name=target_name,
         name=f"{target_name} integration"[:200],
@@ -176,12 +183,15 @@ def _lay_out(s: Session, programme: Programme, layout: plan.Plan, created_by: st
             )
 
 
-def list_programmes(s: Session, page: PageParams) -> tuple[list[Programme], int]:
-    return paginate(s, select(Programme).order_by(Programme.created_at, Programme.id), page)
+def list_programmes(
+    s: Session, page: PageParams, *, project_id: str
+) -> tuple[list[Programme], int]:
+    stmt = select(Programme).where(Programme.project_id == project_id)
+    return paginate(s, stmt.order_by(Programme.created_at, Programme.id), page)
 
 
-def detail(s: Session, ref: str) -> ProgrammeDetail:
-    programme = find_programme(s, ref)
+def detail(s: Session, ref: str, *, project_id: str) -> ProgrammeDetail:
+    programme = find_programme(s, ref, project_id=project_id)
     tasks = s.scalar(select(func.count()).where(Task.programme_id == programme.id)) or 0
     milestones = s.scalar(select(func.count()).where(Milestone.programme_id == programme.id)) or 0
     return ProgrammeDetail(
@@ -203,9 +213,11 @@ def phases(s: Session, programme: Programme) -> list[Phase]:
     return list(s.scalars(stmt.order_by(Phase.position)))
 
 
-def update_workstream(s: Session, ref: str, key: str, body: WorkstreamUpdate) -> Workstream:
+def update_workstream(
+    s: Session, ref: str, key: str, body: WorkstreamUpdate, *, project_id: str
+) -> Workstream:
     """Name (or clear) a workstream's lead."""
-    programme = find_programme(s, ref)
+    programme = find_programme(s, ref, project_id=project_id)
     for ws in workstreams(s, programme):
         if ws.key == key:
             ws.lead = body.lead or None

@@ -67,10 +67,10 @@ def _facts(
     return tasks, milestones, escalations, risks, graph.path.tasks, graph.path.length_days
 
 
-def summary(s: Session, ref: str, today: date) -> SummaryOut:
+def summary(s: Session, ref: str, today: date, *, project_id: str) -> SummaryOut:
     """Per workstream, per phase and overall: progress, RAG, milestones, escalations;
     plus synergy realisation and retention rates. Nothing here is stored."""
-    programme = find_programme(s, ref)
+    programme = find_programme(s, ref, project_id=project_id)
     tasks, milestones, escalations, risks, path, path_days = _facts(s, programme, today)
 
     def group(key: str, attr: str) -> rollup.Rollup:

@@ -119,17 +119,17 @@ class TaskFilter:
 
 
 def list_tasks(
-    s: Session, ref: str, page: PageParams, filt: TaskFilter, today: date
+    s: Session, ref: str, page: PageParams, filt: TaskFilter, today: date, *, project_id: str
 ) -> tuple[list[TaskOut], int]:
     """A page of tasks with computed RAG (filtering on RAG needs it computed first; a
     programme holds tens to hundreds of tasks, so this happens in memory)."""
-    graph = load_graph(s, find_programme(s, ref))
+    graph = load_graph(s, find_programme(s, ref, project_id=project_id))
     views = [v for v in (graph.view(t, today) for t in graph.tasks.values()) if filt.keeps(v)]
     return views[page.offset : page.offset + page.limit], len(views)
 
 
-def get_task(s: Session, ref: str, task_id: str, today: date) -> TaskOut:
-    programme = find_programme(s, ref)
+def get_task(s: Session, ref: str, task_id: str, today: date, *, project_id: str) -> TaskOut:
+    programme = find_programme(s, ref, project_id=project_id)
     task = child(s, Task, programme, task_id, "task")
     return load_graph(s, programme).view(task, today)
 
@@ -139,8 +139,10 @@ def _check_dates(start: date, due: date) -> None:
         raise invalid("due_date", f"due date {due} is before the start date {start}")
 
 
-def create_task(s: Session, ref: str, body: TaskCreate, who: str, today: date) -> TaskOut:
-    programme = find_programme(s, ref, lock=True)
+def create_task(
+    s: Session, ref: str, body: TaskCreate, who: str, today: date, *, project_id: str
+) -> TaskOut:
+    programme = find_programme(s, ref, project_id=project_id, lock=True)
     _check_dates(body.start_date, body.due_date)
     for i, dep in enumerate(body.depends_on):
         found = s.get(Task, dep)
@@ -171,10 +173,12 @@ def create_task(s: Session, ref: str, body: TaskCreate, who: str, today: date) -
     return load_graph(s, programme).view(task, today)
 
 
-def update_task(s: Session, ref: str, task_id: str, body: TaskUpdate, today: date) -> TaskOut:
+def update_task(
+    s: Session, ref: str, task_id: str, body: TaskUpdate, today: date, *, project_id: str
+) -> TaskOut:
     """Progress, dates, owner, status and the RAG override. ``done`` needs every
     dependency done first (``InvalidState`` naming them)."""
-    programme = find_programme(s, ref, lock=True)
+    programme = find_programme(s, ref, project_id=project_id, lock=True)
     task = child(s, Task, programme, task_id, "task")
     given = body.model_fields_set
     for field in ("title", "owner", "start_date", "due_date"):
@@ -220,10 +224,12 @@ def _set_override(task: Task, body: TaskUpdate) -> None:
     task.rag_override, task.rag_override_reason = body.rag_override, reason
 
 
-def add_dependency(s: Session, ref: str, task_id: str, body: DependencyIn, today: date) -> TaskOut:
+def add_dependency(
+    s: Session, ref: str, task_id: str, body: DependencyIn, today: date, *, project_id: str
+) -> TaskOut:
     """``task_id`` now waits for ``body.depends_on``; refused with ``Invalid`` (naming the
     dependency and the cycle) when that would close a cycle."""
-    programme = find_programme(s, ref, lock=True)
+    programme = find_programme(s, ref, project_id=project_id, lock=True)
     task = child(s, Task, programme, task_id, "task")
     dep = s.get(Task, body.depends_on)
     if dep is None or dep.programme_id != programme.id:
@@ -251,8 +257,10 @@ def add_dependency(s: Session, ref: str, task_id: str, body: DependencyIn, today
     return load_graph(s, programme).view(task, today)
 
 
-def remove_dependency(s: Session, ref: str, task_id: str, depends_on: str) -> None:
-    programme = find_programme(s, ref, lock=True)
+def remove_dependency(
+    s: Session, ref: str, task_id: str, depends_on: str, *, project_id: str
+) -> None:
+    programme = find_programme(s, ref, project_id=project_id, lock=True)
     edge = s.scalars(
         select(TaskDependency).where(
             TaskDependency.programme_id == programme.id,
@@ -265,8 +273,8 @@ def remove_dependency(s: Session, ref: str, task_id: str, depends_on: str) -> No
     s.delete(edge)
 
 
-def critical_path(s: Session, ref: str, today: date) -> CriticalPathOut:
-    graph = load_graph(s, find_programme(s, ref))
+def critical_path(s: Session, ref: str, today: date, *, project_id: str) -> CriticalPathOut:
+    graph = load_graph(s, find_programme(s, ref, project_id=project_id))
     return CriticalPathOut(
         length_days=graph.path.length_days,
         tasks=[graph.view(graph.tasks[t], today) for t in graph.path.tasks],
@@ -299,11 +307,12 @@ def list_milestones(
     page: PageParams,
     today: date,
     *,
+    project_id: str,
     phase: str | None = None,
     workstream: str | None = None,
     status: str | None = None,
 ) -> tuple[list[MilestoneOut], int]:
-    programme = find_programme(s, ref)
+    programme = find_programme(s, ref, project_id=project_id)
     stmt = select(Milestone).where(Milestone.programme_id == programme.id)
     for column, value in (
         (Milestone.phase, phase),
@@ -317,10 +326,10 @@ def list_milestones(
 
 
 def update_milestone(
-    s: Session, ref: str, milestone_id: str, body: MilestoneUpdate, today: date
+    s: Session, ref: str, milestone_id: str, body: MilestoneUpdate, today: date, *, project_id: str
 ) -> MilestoneOut:
     """Mark a milestone hit (on ``completed_on``, default today), missed, or pending again."""
-    programme = find_programme(s, ref)
+    programme = find_programme(s, ref, project_id=project_id)
     m = child(s, Milestone, programme, milestone_id, "milestone")
     for field in ("owner", "due_date", "note"):
         value = getattr(body, field)

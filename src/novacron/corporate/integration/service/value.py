@@ -79,10 +79,10 @@ def realisation_report(s: Session, programme: Programme, as_of: date) -> synergy
     return synergy.report(facts, synergy.elapsed_periods(programme.close_date, as_of))
 
 
-def synergies(s: Session, ref: str, as_of: date) -> SynergiesOut:
+def synergies(s: Session, ref: str, as_of: date, *, project_id: str) -> SynergiesOut:
     """Plan vs actual per line and quarter, realisation by category, and the cumulative
     series for the chart."""
-    programme = find_programme(s, ref)
+    programme = find_programme(s, ref, project_id=project_id)
     pairs = line_facts(s, programme)
     facts = [f for _, f in pairs]
     elapsed = synergy.elapsed_periods(programme.close_date, as_of)
@@ -131,10 +131,12 @@ def synergies(s: Session, ref: str, as_of: date) -> SynergiesOut:
     )
 
 
-def record_actual(s: Session, ref: str, body: ActualIn, who: str) -> SynergyActual:
+def record_actual(
+    s: Session, ref: str, body: ActualIn, who: str, *, project_id: str
+) -> SynergyActual:
     """The actual of one plan line for one quarter; recording the same quarter again
     replaces the figure (a correction)."""
-    programme = find_programme(s, ref)
+    programme = find_programme(s, ref, project_id=project_id)
     line = s.get(SynergyLine, body.line_id)
     if line is None or line.programme_id != programme.id:
         raise invalid("line_id", f"no synergy plan line {body.line_id!r} in this programme")
@@ -185,8 +187,8 @@ def retention_rates(s: Session, programme: Programme) -> rollup.Retention:
     return _rates(*_people(s, programme))
 
 
-def retention(s: Session, ref: str) -> RetentionOut:
-    programme = find_programme(s, ref)
+def retention(s: Session, ref: str, *, project_id: str) -> RetentionOut:
+    programme = find_programme(s, ref, project_id=project_id)
     employees, customers = _people(s, programme)
     return RetentionOut(
         currency=programme.currency,
@@ -199,8 +201,8 @@ def retention(s: Session, ref: str) -> RetentionOut:
     )
 
 
-def add_employee(s: Session, ref: str, body: EmployeeIn) -> KeyEmployee:
-    programme = find_programme(s, ref)
+def add_employee(s: Session, ref: str, body: EmployeeIn, *, project_id: str) -> KeyEmployee:
+    programme = find_programme(s, ref, project_id=project_id)
     currency = body.currency or programme.currency
     _same(programme.currency, currency)
     employee = KeyEmployee(
@@ -214,8 +216,10 @@ def add_employee(s: Session, ref: str, body: EmployeeIn) -> KeyEmployee:
     return employee
 
 
-def update_employee(s: Session, ref: str, employee_id: str, body: EmployeeUpdate) -> KeyEmployee:
-    programme = find_programme(s, ref)
+def update_employee(
+    s: Session, ref: str, employee_id: str, body: EmployeeUpdate, *, project_id: str
+) -> KeyEmployee:
+    programme = find_programme(s, ref, project_id=project_id)
     employee = child(s, KeyEmployee, programme, employee_id, "key employee")
     if body.currency is not None:
         _same(programme.currency, body.currency)
@@ -225,8 +229,8 @@ def update_employee(s: Session, ref: str, employee_id: str, body: EmployeeUpdate
     return employee
 
 
-def add_customer(s: Session, ref: str, body: CustomerIn) -> KeyCustomer:
-    programme = find_programme(s, ref)
+def add_customer(s: Session, ref: str, body: CustomerIn, *, project_id: str) -> KeyCustomer:
+    programme = find_programme(s, ref, project_id=project_id)
     currency = body.currency or programme.currency
     _same(programme.currency, currency)
     customer = KeyCustomer(
@@ -240,8 +244,10 @@ def add_customer(s: Session, ref: str, body: CustomerIn) -> KeyCustomer:
     return customer
 
 
-def update_customer(s: Session, ref: str, customer_id: str, body: CustomerUpdate) -> KeyCustomer:
-    programme = find_programme(s, ref)
+def update_customer(
+    s: Session, ref: str, customer_id: str, body: CustomerUpdate, *, project_id: str
+) -> KeyCustomer:
+    programme = find_programme(s, ref, project_id=project_id)
     customer = child(s, KeyCustomer, programme, customer_id, "key customer")
     if body.currency is not None:
         _same(programme.currency, body.currency)

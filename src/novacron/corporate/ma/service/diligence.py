@@ -37,8 +37,8 @@ def today() -> date:
 
 
 def ensure_workstreams(session: Session, target_id: str) -> list[Workstream]:
-    """The target's six workstreams, created the first time anyone needs them (entering
-    due_diligence, or the first request or finding)."""
+    """The six workstreams of a target the caller found in its project, created the first
+    time anyone needs them (entering due_diligence, or the first request or finding)."""
     have = {
         w.workstream: w
         for w in session.scalars(select(Workstream).where(Workstream.target_id == target_id))
@@ -51,8 +51,10 @@ def ensure_workstreams(session: Session, target_id: str) -> list[Workstream]:
     return [have[name] for name in WORKSTREAMS]
 
 
-def set_lead(session: Session, ref: str, workstream: str, data: WorkstreamUpdate) -> Workstream:
-    target = find_target(session, ref)
+def set_lead(
+    session: Session, ref: str, workstream: str, data: WorkstreamUpdate, *, project_id: str
+) -> Workstream:
+    target = find_target(session, ref, project_id=project_id)
     found = {w.workstream: w for w in ensure_workstreams(session, target.id)}
     if workstream not in found:
         raise NotFound(f"no workstream {workstream!r} (one of: {', '.join(WORKSTREAMS)})")
@@ -86,8 +88,10 @@ def requests_query(
     return stmt.order_by(*order)
 
 
-def add_request(session: Session, ref: str, data: RequestCreate, by: str) -> DiligenceRequest:
-    target = find_target(session, ref)
+def add_request(
+    session: Session, ref: str, data: RequestCreate, by: str, *, project_id: str
+) -> DiligenceRequest:
+    target = find_target(session, ref, project_id=project_id)
     ensure_workstreams(session, target.id)
     row = DiligenceRequest(
         id=new_id("ddr"), target_id=target.id, created_by=by, **data.model_dump()
@@ -98,6 +102,8 @@ def add_request(session: Session, ref: str, data: RequestCreate, by: str) -> Dil
 
 
 def _own(session: Session, model: type[Any], target_id: str, item_id: str, what: str) -> Any:
+    """A child row of the target (found in the caller's project): one of another target,
+    hence of another project, is as unknown as a made-up id."""
     row = session.get(model, item_id)
     if row is None or row.target_id != target_id:
         raise NotFound(f"no {what} {item_id!r} on this target")
@@ -105,9 +111,9 @@ def _own(session: Session, model: type[Any], target_id: str, item_id: str, what:
 
 
 def update_request(
-    session: Session, ref: str, request_id: str, data: RequestUpdate
+    session: Session, ref: str, request_id: str, data: RequestUpdate, *, project_id: str
 ) -> DiligenceRequest:
-    target = find_target(session, ref)
+    target = find_target(session, ref, project_id=project_id)
     row: DiligenceRequest = _own(session, DiligenceRequest, target.id, request_id, "request")
     _apply(row, data.model_dump(exclude_unset=True), required=("workstream", "title", "status"))
     session.flush()
@@ -150,8 +156,10 @@ def findings_query(
     )
 
 
-def add_finding(session: Session, ref: str, data: FindingCreate, by: str) -> Finding:
-    target = find_target(session, ref)
+def add_finding(
+    session: Session, ref: str, data: FindingCreate, by: str, *, project_id: str
+) -> Finding:
+    target = find_target(session, ref, project_id=project_id)
     ensure_workstreams(session, target.id)
     row = Finding(id=new_id("ddf"), target_id=target.id, created_by=by, **data.model_dump())
     session.add(row)
@@ -159,8 +167,10 @@ def add_finding(session: Session, ref: str, data: FindingCreate, by: str) -> Fin
     return row
 
 
-def update_finding(session: Session, ref: str, finding_id: str, data: FindingUpdate) -> Finding:
-    target = find_target(session, ref)
+def update_finding(
+    session: Session, ref: str, finding_id: str, data: FindingUpdate, *, project_id: str
+) -> Finding:
+    target = find_target(session, ref, project_id=project_id)
     row: Finding = _own(session, Finding, target.id, finding_id, "finding")
     required = ("workstream", "title", "severity", "likelihood", "status", "deal_breaker")
     _apply(row, data.model_dump(exclude_unset=True), required=required)
@@ -171,9 +181,11 @@ def update_finding(session: Session, ref: str, finding_id: str, data: FindingUpd
 # -- summary ------------------------------------------------------------------------------
 
 
-def summary(session: Session, ref: str, as_of: date | None = None) -> dict[str, Any]:
+def summary(
+    session: Session, ref: str, as_of: date | None = None, *, project_id: str
+) -> dict[str, Any]:
     """Per-workstream progress, overdue requests, top risks and the heat map."""
-    target = find_target(session, ref)
+    target = find_target(session, ref, project_id=project_id)
     leads = {
         w.workstream: w.lead
         for w in session.scalars(select(Workstream).where(Workstream.target_id == target.id))

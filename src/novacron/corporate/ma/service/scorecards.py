@@ -25,10 +25,12 @@ def next_version(
     return int(current or 0) + 1
 
 
-def add_scorecard(session: Session, ref: str, data: ScorecardCreate, by: str) -> Scorecard:
+def add_scorecard(
+    session: Session, ref: str, data: ScorecardCreate, by: str, *, project_id: str
+) -> Scorecard:
     """Score the criteria (``Invalid`` naming the field when inconsistent) and store them as
     the target's next version; the latest version is the one the screening gate reads."""
-    target = find_target(session, ref, lock=True)
+    target = find_target(session, ref, project_id=project_id, lock=True)
     criteria = [CriterionScore(c.name, c.weight, c.score, c.rationale) for c in data.criteria]
     result = score(criteria, data.scale)
     row = Scorecard(
@@ -53,8 +55,8 @@ def scorecards_query(target_id: str) -> Select[Scorecard]:
     )
 
 
-def get_scorecard(session: Session, ref: str, version: int) -> Scorecard:
-    target = find_target(session, ref)
+def get_scorecard(session: Session, ref: str, version: int, *, project_id: str) -> Scorecard:
+    target = find_target(session, ref, project_id=project_id)
     row = session.scalar(
         select(Scorecard).where(Scorecard.target_id == target.id, Scorecard.version == version)
     )

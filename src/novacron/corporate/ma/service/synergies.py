@@ -50,8 +50,10 @@ def _row(target: Target, line: SynergyLineIn, currency: str, by: str) -> Synergy
     )
 
 
-def add_line(session: Session, ref: str, line: SynergyLineIn, by: str) -> SynergyLine:
-    target = find_target(session, ref, lock=True)
+def add_line(
+    session: Session, ref: str, line: SynergyLineIn, by: str, *, project_id: str
+) -> SynergyLine:
+    target = find_target(session, ref, project_id=project_id, lock=True)
     currency = _check_line(target, line, [])
     count = session.scalar(
         select(func.count()).select_from(SynergyLine).where(SynergyLine.target_id == target.id)
@@ -64,19 +66,21 @@ def add_line(session: Session, ref: str, line: SynergyLineIn, by: str) -> Synerg
     return row
 
 
-def replace_plan(session: Session, ref: str, plan: SynergyPlanIn, by: str) -> SynergyPlanOut:
+def replace_plan(
+    session: Session, ref: str, plan: SynergyPlanIn, by: str, *, project_id: str
+) -> SynergyPlanOut:
     """Replace every line at once (all checked before anything changes)."""
-    target = find_target(session, ref, lock=True)
+    target = find_target(session, ref, project_id=project_id, lock=True)
     currencies = [_check_line(target, line, ["lines", i]) for i, line in enumerate(plan.lines)]
     session.execute(delete(SynergyLine).where(SynergyLine.target_id == target.id))
     for line, currency in zip(plan.lines, currencies, strict=True):
         session.add(_row(target, line, currency, by))
     session.flush()
-    return plan_out(session, target.id)
+    return plan_out(session, target.id, project_id=project_id)
 
 
-def delete_line(session: Session, ref: str, line_id: str) -> None:
-    target = find_target(session, ref, lock=True)
+def delete_line(session: Session, ref: str, line_id: str, *, project_id: str) -> None:
+    target = find_target(session, ref, project_id=project_id, lock=True)
     row = session.get(SynergyLine, line_id)
     if row is None or row.target_id != target.id:
         raise NotFound(f"no synergy line {line_id!r} on {target.name}")
@@ -84,8 +88,8 @@ def delete_line(session: Session, ref: str, line_id: str) -> None:
     session.flush()
 
 
-def plan_out(session: Session, ref: str) -> SynergyPlanOut:
-    target = find_target(session, ref)
+def plan_out(session: Session, ref: str, *, project_id: str) -> SynergyPlanOut:
+    target = find_target(session, ref, project_id=project_id)
     lines = list(
         session.scalars(
             select(SynergyLine)

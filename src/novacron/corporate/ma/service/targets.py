@@ -20,10 +20,13 @@ from novacron.corporate.ma.stages import Stage, default_probability, require_del
 HUNDRED = Decimal(100)
 
 
-def find_target(session: Session, ref: str, *, lock: bool = False) -> Target:
-    """A target by id or exact name; ``lock`` takes its row lock (PostgreSQL) so that
-    concurrent stage moves of one target serialize."""
-    stmt = select(Target).where(or_(Target.id == ref, Target.name == ref))
+def find_target(session: Session, ref: str, *, project_id: str, lock: bool = False) -> Target:
+    """A target of the project by id or exact name (another project's is ``NotFound``);
+    ``lock`` takes its row lock (PostgreSQL) so that concurrent stage moves of one target
+    serialize."""
+    stmt = select(Target).where(
+        Target.project_id == project_id, or_(Target.id == ref, Target.name == ref)
+    )
     if lock:
         stmt = stmt.with_for_update()
     target = session.scalar(stmt)
@@ -46,8 +49,13 @@ def _check_category(category: str, custom: str | None) -> None:
         )
 
 
-def _check_name_free(session: Session, name: str, own_id: str | None = None) -> None:
-    stmt = select(Target.id).where(func.lower(Target.name) == name.lower())
+def _check_name_free(
+    session: Session, name: str, project_id: str, own_id: str | None = None
+) -> None:
+    """Names are unique within a project (any case); other projects may use the name."""
+    stmt = select(Target.id).where(
+        Target.project_id == project_id, func.lower(Target.name) == name.lower()
+    )
     if own_id is not None:
         stmt = stmt.where(Target.id != own_id)
     if session.scalar(stmt) is not None:
@@ -85,13 +93,20 @@ def record_change(
 
 
 def create_target(
-    session: Session, data: TargetCreate, created_by: str, *, at: datetime | None = None
+    session: Session,
+    data: TargetCreate,
+    created_by: str,
+    *,
+    project_id: str,
+    at: datetime | None = None,
 ) -> Target:
-    """A new target in screening (reused by the CSV import), created ``at`` (default now)."""
+    """A new target of the project in screening (reused by the CSV import), created
+    ``at`` (default now)."""
     _check_category(data.category, data.custom_category)
-    _check_name_free(session, data.name)
+    _check_name_free(session, data.name, project_id)
     target = Target(
         id=new_id("tgt"),
+        project_id=project_id,
         name=data.name,
         category=data.category,
         custom_category=data.custom_category,
@@ -134,16 +149,16 @@ def create_target(
 NOT_NULL = ("name", "category", "currency", "owner", "description", "nda_signed")
 
 
-def update_target(session: Session, ref: str, data: TargetUpdate) -> Target:
+def update_target(session: Session, ref: str, data: TargetUpdate, *, project_id: str) -> Target:
     """Set the given fields (``null`` clears an optional one). Stage moves go through
     advance/drop/reopen; a currency change is refused once synergy lines exist."""
-    target = find_target(session, ref, lock=True)
+    target = find_target(session, ref, project_id=project_id, lock=True)
     changes: dict[str, Any] = {k: getattr(data, k) for k in data.model_fields_set}
     for key in NOT_NULL:
         if key in changes and changes[key] is None:
             raise Invalid(f"{key} cannot be null", errors=[{"loc": [key], "msg": "cannot be null"}])
     if "name" in changes:
-        _check_name_free(session, changes["name"], target.id)
+        _check_name_free(session, changes["name"], project_id, target.id)
     category = changes.get("category", target.category)
     custom = changes.get("custom_category", target.custom_category)
     if "category" in changes and category != "custom" and "custom_category" not in changes:
@@ -184,9 +199,9 @@ def _check_currency_change(session: Session, target: Target, currency: str) -> N
         )
 
 
-def delete_target(session: Session, ref: str) -> None:
+def delete_target(session: Session, ref: str, *, project_id: str) -> None:
     """Delete a screening or dropped target with everything it owns (FK cascade)."""
-    target = find_target(session, ref, lock=True)
+    target = find_target(session, ref, project_id=project_id, lock=True)
     require_deletable(target.name, Stage(target.stage))
     session.delete(target)
     session.flush()
@@ -194,12 +209,13 @@ def delete_target(session: Session, ref: str) -> None:
 
 def query_targets(
     *,
+    project_id: str,
     stage: str | None = None,
     category: str | None = None,
     owner: str | None = None,
     name: str | None = None,
 ) -> Select[Target]:
-    stmt = select(Target).order_by(Target.name, Target.id)
+    stmt = select(Target).where(Target.project_id == project_id).order_by(Target.name, Target.id)
     if stage:
         stmt = stmt.where(Target.stage == stage)
     if category:
@@ -212,9 +228,9 @@ def query_targets(
 
 
 def list_targets(
-    session: Session, params: PageParams, **filters: str | None
+    session: Session, params: PageParams, *, project_id: str, **filters: str | None
 ) -> tuple[list[TargetOut], int]:
-    rows, total = paginate(session, query_targets(**filters), params)
+    rows, total = paginate(session, query_targets(project_id=project_id, **filters), params)
     return [to_out(t) for t in rows], total
 
 

@@ -48,9 +48,11 @@ def _under_inputs(err: dict[str, Any]) -> dict[str, Any]:
     return {**err, "loc": loc}
 
 
-def add_valuation(session: Session, ref: str, data: ValuationCreate, by: str) -> Valuation:
+def add_valuation(
+    session: Session, ref: str, data: ValuationCreate, by: str, *, project_id: str
+) -> Valuation:
     """Version n+1 of the target's valuation: the inputs and what the engine made of them."""
-    target = find_target(session, ref, lock=True)
+    target = find_target(session, ref, project_id=project_id, lock=True)
     result = compute(data.kind, data.inputs)
     row = Valuation(
         id=new_id("val"),
@@ -75,8 +77,8 @@ def valuations_query(target_id: str, kind: str | None = None) -> Select[Valuatio
     return stmt.order_by(Valuation.version.desc())
 
 
-def get_valuation(session: Session, ref: str, version: int) -> Valuation:
-    target = find_target(session, ref)
+def get_valuation(session: Session, ref: str, version: int, *, project_id: str) -> Valuation:
+    target = find_target(session, ref, project_id=project_id)
     row = session.scalar(
         select(Valuation).where(Valuation.target_id == target.id, Valuation.version == version)
     )
@@ -85,11 +87,11 @@ def get_valuation(session: Session, ref: str, version: int) -> Valuation:
     return row
 
 
-def approve(session: Session, ref: str, version: int, by: str) -> Valuation:
+def approve(session: Session, ref: str, version: int, by: str, *, project_id: str) -> Valuation:
     """Mark one version approved; any other approved version of the target loses it (one
     number is the deal's number). The negotiation gate wants the *latest* approved."""
-    target = find_target(session, ref, lock=True)
-    row = get_valuation(session, target.id, version)
+    target = find_target(session, ref, project_id=project_id, lock=True)
+    row = get_valuation(session, target.id, version, project_id=project_id)
     if row.approved:
         return row
     session.execute(
@@ -104,9 +106,10 @@ def approve(session: Session, ref: str, version: int, by: str) -> Valuation:
     return row
 
 
-def diff(session: Session, ref: str, a: int, b: int) -> dict[str, Any]:
+def diff(session: Session, ref: str, a: int, b: int, *, project_id: str) -> dict[str, Any]:
     """The input keys that changed from version ``a`` to version ``b``."""
-    old, new = get_valuation(session, ref, a), get_valuation(session, ref, b)
+    old = get_valuation(session, ref, a, project_id=project_id)
+    new = get_valuation(session, ref, b, project_id=project_id)
     return {
         "target_id": old.target_id,
         "from_version": a,

@@ -83,9 +83,11 @@ def gate_facts(session: Session, target: Target, min_score: float | None = None)
     )
 
 
-def gate(session: Session, ref: str, min_score: float | None = None) -> dict[str, Any]:
+def gate(
+    session: Session, ref: str, min_score: float | None = None, *, project_id: str
+) -> dict[str, Any]:
     """The gate out of the target's stage, as the API shows it (a preview: nothing moves)."""
-    target = find_target(session, ref)
+    target = find_target(session, ref, project_id=project_id)
     result = evaluate_gate(Stage(target.stage), gate_facts(session, target, min_score))
     return {"target_id": target.id, "name": target.name, **result.as_dict()}
 
@@ -95,13 +97,14 @@ def advance(
     ref: str,
     by: str,
     *,
+    project_id: str,
     reason: str | None = None,
     min_score: float | None = None,
     at: datetime | None = None,
 ) -> Target:
     """Move the target to its next stage if the gate passes; ``InvalidState`` listing the
     unmet criteria otherwise. ``at`` dates the move (default now)."""
-    target = find_target(session, ref, lock=True)
+    target = find_target(session, ref, project_id=project_id, lock=True)
     result: Gate = evaluate_gate(Stage(target.stage), gate_facts(session, target, min_score))
     to_stage = require_advance(target.name, result)
     if to_stage is Stage.closed:
@@ -115,7 +118,7 @@ def advance(
 
 def _generate_programme(session: Session, target: Target, by: str) -> None:
     """The integration slice builds the programme from the close date and synergy plan,
-    in the deal's currency (also when the plan is empty)."""
+    in the deal's currency (also when the plan is empty) and the deal's project."""
     from novacron.corporate.integration.service import generate_programme
 
     if target.closed_on is None:  # the gate checked it; keep mypy and a reader sure
@@ -145,13 +148,22 @@ def _generate_programme(session: Session, target: Target, by: str) -> None:
         synergy_plan=plan,
         created_by=by,
         currency=target.currency,
+        project_id=target.project_id,
     )
     target.integration_programme_id = str(programme.id)
 
 
-def drop(session: Session, ref: str, by: str, reason: str, *, at: datetime | None = None) -> Target:
+def drop(
+    session: Session,
+    ref: str,
+    by: str,
+    reason: str,
+    *,
+    project_id: str,
+    at: datetime | None = None,
+) -> Target:
     """Abandon an open deal, remembering where it was so it can be reopened there."""
-    target = find_target(session, ref, lock=True)
+    target = find_target(session, ref, project_id=project_id, lock=True)
     stage = Stage(target.stage)
     require_droppable(target.name, stage)
     target.dropped_from = stage.value
@@ -161,9 +173,11 @@ def drop(session: Session, ref: str, by: str, reason: str, *, at: datetime | Non
     return target
 
 
-def reopen(session: Session, ref: str, by: str, reason: str | None = None) -> Target:
+def reopen(
+    session: Session, ref: str, by: str, reason: str | None = None, *, project_id: str
+) -> Target:
     """A dropped deal back in the stage it was dropped from (its gate had passed)."""
-    target = find_target(session, ref, lock=True)
+    target = find_target(session, ref, project_id=project_id, lock=True)
     back_to = require_reopenable(target.name, Stage(target.stage), target.dropped_from)
     record_change(session, target, back_to, by, reason or f"reopened to {back_to.value}")
     target.dropped_from = None
@@ -173,6 +187,7 @@ def reopen(session: Session, ref: str, by: str, reason: str | None = None) -> Ta
 
 
 def history_query(target_id: str) -> Select[StageChange]:
+    """The stage history of a target the caller found in its project."""
     return (
         select(StageChange)
         .where(StageChange.target_id == target_id)

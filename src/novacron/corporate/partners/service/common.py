@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -22,24 +21,29 @@ from novacron.corporate.partners.models import (
     PartnerProgramme,
 )
 
-T = TypeVar("T", Partner, PartnerProgramme)
+
+def find_partner(
+    session: Session, ref: str, field: str | None = None, *, project_id: str
+) -> Partner:
+    """The project's partner by id or name; ``NotFound``, or ``Invalid`` naming ``field``
+    when it came in a body (another project's partner is as unknown as a made-up one)."""
+    return find_by_ref(session, Partner, ref, "partner", project_id=project_id, field=field)
 
 
-def _by_ref(session: Session, model: type[T], ref: str, what: str, field: str | None) -> T:
-    return find_by_ref(session, model, ref, what, field=field)
+def find_programme(
+    session: Session, ref: str, field: str | None = None, *, project_id: str
+) -> PartnerProgramme:
+    return find_by_ref(
+        session, PartnerProgramme, ref, "programme", project_id=project_id, field=field
+    )
 
 
-def find_partner(session: Session, ref: str, field: str | None = None) -> Partner:
-    """By id or name; ``NotFound``, or ``Invalid`` naming ``field`` when it came in a body."""
-    return _by_ref(session, Partner, ref, "partner", field)
-
-
-def find_programme(session: Session, ref: str, field: str | None = None) -> PartnerProgramme:
-    return _by_ref(session, PartnerProgramme, ref, "programme", field)
-
-
-def find_registration(session: Session, reg_id: str) -> DealRegistration:
-    reg = session.get(DealRegistration, reg_id)
+def find_registration(session: Session, reg_id: str, *, project_id: str) -> DealRegistration:
+    reg = session.scalars(
+        select(DealRegistration).where(
+            DealRegistration.id == reg_id, DealRegistration.project_id == project_id
+        )
+    ).first()
     if reg is None:
         raise NotFound(f"no deal registration {reg_id!r}")
     return reg
@@ -49,14 +53,17 @@ LEDGER_LOCK = "corporate.partners.ledger"
 """Serializes bookings, and the checks before them (budget left, period not yet booked)."""
 
 
-def find_mdf(session: Session, request_id: str, *, lock: bool = False) -> MDFRequest:
-    """The request; ``lock`` takes its row lock so that concurrent moves of one request
-    serialize (the second sees the first's state and is refused)."""
+def find_mdf(
+    session: Session, request_id: str, *, project_id: str, lock: bool = False
+) -> MDFRequest:
+    """The project's request; ``lock`` takes its row lock so that concurrent moves of one
+    request serialize (the second sees the first's state and is refused)."""
+    stmt = select(MDFRequest).where(
+        MDFRequest.id == request_id, MDFRequest.project_id == project_id
+    )
     if lock:
-        stmt = select(MDFRequest).where(MDFRequest.id == request_id).with_for_update()
-        req = session.scalars(stmt.execution_options(populate_existing=True)).first()
-    else:
-        req = session.get(MDFRequest, request_id)
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    req = session.scalars(stmt).first()
     if req is None:
         raise NotFound(f"no MDF request {request_id!r}")
     return req

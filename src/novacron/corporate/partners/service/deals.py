@@ -34,13 +34,15 @@ def _view(reg: DealRegistration) -> rules.OpenRegistration:
     )
 
 
-def expire_registrations(session: Session, now: datetime) -> list[str]:
-    """Expire every open registration whose ``expires_at`` is at or before ``now``;
-    returns their ids. Called on every read and write of registrations, and usable as a
-    periodic sweep."""
+def expire_registrations(session: Session, now: datetime, *, project_id: str | None) -> list[str]:
+    """Expire every open registration of the project whose ``expires_at`` is at or before
+    ``now``; returns their ids. Called on every read and write of registrations, and
+    usable as a periodic sweep (``project_id`` None: of every project)."""
     stmt = select(DealRegistration).where(
         DealRegistration.status.in_(sorted(rules.OPEN)), DealRegistration.expires_at <= now
     )
+    if project_id is not None:
+        stmt = stmt.where(DealRegistration.project_id == project_id)
     expired: list[str] = []
     for reg in session.scalars(stmt):
         reg.status = rules.next_status(reg.status, "expire", reg.id)
@@ -51,14 +53,20 @@ def expire_registrations(session: Session, now: datetime) -> list[str]:
     return expired
 
 
-def _lock_deal(session: Session, customer_key: str, product_key: str) -> None:
-    """Serialize registrations and approvals of one customer and product: the duplicate
-    screening and "first approved wins" must see every rival committed before them."""
-    serialize(session, f"corporate.partners.deal:{customer_key}\x1f{product_key}")
+def _lock_deal(session: Session, project_id: str, customer_key: str, product_key: str) -> None:
+    """Serialize registrations and approvals of one customer and product in a project:
+    the duplicate screening and "first approved wins" must see every rival committed
+    before them."""
+    serialize(session, f"corporate.partners.deal:{project_id}\x1f{customer_key}\x1f{product_key}")
 
 
-def _open_same(session: Session, customer_key: str, product_key: str) -> list[DealRegistration]:
+def _open_same(
+    session: Session, project_id: str, customer_key: str, product_key: str
+) -> list[DealRegistration]:
+    """The open registrations of the customer and product in the project: rivals are
+    only ever sought (and flagged) within one project."""
     stmt = select(DealRegistration).where(
+        DealRegistration.project_id == project_id,
         DealRegistration.customer_key == customer_key,
         DealRegistration.product_key == product_key,
         DealRegistration.status.in_(sorted(rules.OPEN)),
@@ -67,13 +75,18 @@ def _open_same(session: Session, customer_key: str, product_key: str) -> list[De
 
 
 def register(
-    session: Session, data: RegistrationCreate, by: str, now: datetime | None = None
+    session: Session,
+    data: RegistrationCreate,
+    by: str,
+    now: datetime | None = None,
+    *,
+    project_id: str,
 ) -> DealRegistration:
     """A new pending registration. Refused (409) as a duplicate of the same partner's
     open registration for the customer and product; flagged ``conflict`` (with the
     other ids, and the others flagged back) when other partners hold one."""
     now = now or utcnow()
-    partner = find_partner(session, data.partner, field="partner")
+    partner = find_partner(session, data.partner, field="partner", project_id=project_id)
     if partner.status in CLOSED_PARTNER_STATUSES:
         raise Invalid(
             f"partner {partner.name} is {partner.status}: it cannot register deals",
@@ -87,9 +100,9 @@ def register(
             errors=[{"loc": ["customer_name"], "msg": "nothing left after normalisation"}],
         )
     product_key = rules.normalise_product(data.product)
-    _lock_deal(session, customer_key, product_key)
-    expire_registrations(session, now)
-    others = _open_same(session, customer_key, product_key)
+    _lock_deal(session, project_id, customer_key, product_key)
+    expire_registrations(session, now, project_id=project_id)
+    others = _open_same(session, project_id, customer_key, product_key)
     screening = rules.screen(partner.id, customer_key, product_key, map(_view, others))
     if screening.duplicate_of:
         raise Conflict(
@@ -100,6 +113,7 @@ def register(
     registered_at = data.registered_at.replace(tzinfo=None) if data.registered_at else now
     reg = DealRegistration(
         id=new_id("dreg"),
+        project_id=project_id,
         partner_id=partner.id,
         customer_name=data.customer_name,
         customer_key=customer_key,
@@ -122,19 +136,27 @@ def register(
             other.conflict = True
             other.conflict_with = [*other.conflict_with, reg.id]
     session.flush()
-    expire_registrations(session, now)  # a back-dated registration may be born expired
+    # A back-dated registration may be born expired.
+    expire_registrations(session, now, project_id=project_id)
     return reg
 
 
 def list_registrations(
-    session: Session, page: PageParams, now: datetime | None = None, **filters: Any
+    session: Session,
+    page: PageParams,
+    now: datetime | None = None,
+    *,
+    project_id: str,
+    **filters: Any,
 ) -> tuple[list[DealRegistration], int]:
-    expire_registrations(session, now or utcnow())
-    stmt: Select[Any] = select(DealRegistration).order_by(
-        DealRegistration.registered_at.desc(), DealRegistration.id
+    expire_registrations(session, now or utcnow(), project_id=project_id)
+    stmt: Select[Any] = (
+        select(DealRegistration)
+        .where(DealRegistration.project_id == project_id)
+        .order_by(DealRegistration.registered_at.desc(), DealRegistration.id)
     )
     if filters.get("partner"):
-        partner = find_partner(session, str(filters["partner"]))
+        partner = find_partner(session, str(filters["partner"]), project_id=project_id)
         stmt = stmt.where(DealRegistration.partner_id == partner.id)
     if filters.get("status"):
         stmt = stmt.where(DealRegistration.status == filters["status"])
@@ -147,30 +169,32 @@ def list_registrations(
 
 
 def get_registration(
-    session: Session, reg_id: str, now: datetime | None = None
+    session: Session, reg_id: str, now: datetime | None = None, *, project_id: str
 ) -> DealRegistration:
-    expire_registrations(session, now or utcnow())
-    return find_registration(session, reg_id)
+    expire_registrations(session, now or utcnow(), project_id=project_id)
+    return find_registration(session, reg_id, project_id=project_id)
 
 
-def _locked(session: Session, reg_id: str, now: datetime | None) -> DealRegistration:
+def _locked(
+    session: Session, reg_id: str, now: datetime | None, project_id: str
+) -> DealRegistration:
     """The registration, read again under its deal's lock (every status move takes it,
     so two moves of one registration, or of rivals, never interleave)."""
-    reg = find_registration(session, reg_id)
-    _lock_deal(session, reg.customer_key, reg.product_key)
+    reg = find_registration(session, reg_id, project_id=project_id)
+    _lock_deal(session, project_id, reg.customer_key, reg.product_key)
     session.expire_all()
-    return get_registration(session, reg_id, now)
+    return get_registration(session, reg_id, now, project_id=project_id)
 
 
 def approve(
-    session: Session, reg_id: str, by: str, now: datetime | None = None
+    session: Session, reg_id: str, by: str, now: datetime | None = None, *, project_id: str
 ) -> DealRegistration:
     """First approved wins: other partners' pending rivals are rejected; approving while
     a rival is already approved is refused (409). Concurrent approvals of rivals
     serialize on the deal's lock: the second sees the first and is refused."""
-    reg = _locked(session, reg_id, now)
+    reg = _locked(session, reg_id, now, project_id)
     new_status = rules.next_status(reg.status, "approve", reg.id)
-    rivals = _open_same(session, reg.customer_key, reg.product_key)
+    rivals = _open_same(session, project_id, reg.customer_key, reg.product_key)
     outcome = rules.approval(_view(reg), map(_view, rivals))
     reg.status = new_status
     reg.decided_by = by
@@ -188,9 +212,15 @@ def approve(
 
 
 def reject(
-    session: Session, reg_id: str, reason: str, by: str, now: datetime | None = None
+    session: Session,
+    reg_id: str,
+    reason: str,
+    by: str,
+    now: datetime | None = None,
+    *,
+    project_id: str,
 ) -> DealRegistration:
-    reg = _locked(session, reg_id, now)
+    reg = _locked(session, reg_id, now, project_id)
     reg.status = rules.next_status(reg.status, "reject", reg.id)
     reg.decided_by = by
     reg.decision_reason = reason or "rejected"
@@ -199,10 +229,10 @@ def reject(
 
 
 def extend(
-    session: Session, reg_id: str, days: int, now: datetime | None = None
+    session: Session, reg_id: str, days: int, now: datetime | None = None, *, project_id: str
 ) -> DealRegistration:
     """Push ``expires_at`` out by ``days`` (open registrations only)."""
-    reg = _locked(session, reg_id, now)
+    reg = _locked(session, reg_id, now, project_id)
     rules.next_status(reg.status, "extend", reg.id)
     reg.expires_at = reg.expires_at + timedelta(days=days)
     session.flush()
@@ -210,11 +240,17 @@ def extend(
 
 
 def close(
-    session: Session, reg_id: str, data: CloseIn, by: str, now: datetime | None = None
+    session: Session,
+    reg_id: str,
+    data: CloseIn,
+    by: str,
+    now: datetime | None = None,
+    *,
+    project_id: str,
 ) -> DealRegistration:
     """Won (approved registrations only) or lost; the partner's tier is re-evaluated."""
     now = now or utcnow()
-    reg = _locked(session, reg_id, now)
+    reg = _locked(session, reg_id, now, project_id)
     reg.status = rules.next_status(reg.status, data.outcome, reg.id)
     closed_on: date = data.closed_on or now.date()
     not_before(reg.registered_at.date(), closed_on, "closed_on", "the registration date")
@@ -224,6 +260,6 @@ def close(
     reg.decided_by = by
     reg.decision_reason = data.outcome
     session.flush()
-    partner = find_partner(session, reg.partner_id)
+    partner = find_partner(session, reg.partner_id, project_id=project_id)
     evaluate_tier(session, partner, f"deal {reg.id} {data.outcome}", as_of=now.date())
     return reg

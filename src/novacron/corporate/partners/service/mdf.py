@@ -17,7 +17,7 @@ from novacron.core.pagination import PageParams, paginate
 from novacron.corporate.common import serialize
 from novacron.corporate.finance.money import Money, booked, same_currency
 from novacron.corporate.partners import mdf_rules
-from novacron.corporate.partners.models import MDFRequest, PartnerLedgerEntry
+from novacron.corporate.partners.models import MDFRequest, Partner, PartnerLedgerEntry
 from novacron.corporate.partners.schemas_deals import MDFApprove, MDFClaim, MDFRequestCreate
 from novacron.corporate.partners.service.common import (
     LEDGER_LOCK,
@@ -31,11 +31,12 @@ from novacron.corporate.partners.service.common import (
 from novacron.corporate.partners.service.programmes import is_enrolled
 
 
-def request(session: Session, data: MDFRequestCreate, by: str) -> MDFRequest:
-    """A new request; the partner must be enrolled in the programme, and the amount in
-    the partner's currency (and the programme budget's, when it has one)."""
-    partner = find_partner(session, data.partner, field="partner")
-    programme = find_programme(session, data.programme, field="programme")
+def request(session: Session, data: MDFRequestCreate, by: str, *, project_id: str) -> MDFRequest:
+    """A new request; the partner and the programme are the project's, the partner must
+    be enrolled in the programme, and the amount in the partner's currency (and the
+    programme budget's, when it has one)."""
+    partner = find_partner(session, data.partner, field="partner", project_id=project_id)
+    programme = find_programme(session, data.programme, field="programme", project_id=project_id)
     not_before(data.planned_start, data.planned_end, "planned_end", "planned_start")
     if not is_enrolled(session, programme.id, partner.id):
         raise Invalid(
@@ -48,6 +49,7 @@ def request(session: Session, data: MDFRequestCreate, by: str) -> MDFRequest:
     same_currency(tags)
     req = MDFRequest(
         id=new_id("mdf"),
+        project_id=project_id,
         partner_id=partner.id,
         programme_id=programme.id,
         activity=data.activity,
@@ -65,15 +67,18 @@ def request(session: Session, data: MDFRequestCreate, by: str) -> MDFRequest:
 
 
 def list_requests(
-    session: Session, page: PageParams, **filters: str | None
+    session: Session, page: PageParams, *, project_id: str, **filters: str | None
 ) -> tuple[list[MDFRequest], int]:
-    stmt: Select[Any] = select(MDFRequest).order_by(MDFRequest.created_at.desc(), MDFRequest.id)
+    stmt: Select[Any] = (
+        select(MDFRequest)
+        .where(MDFRequest.project_id == project_id)
+        .order_by(MDFRequest.created_at.desc(), MDFRequest.id)
+    )
     if filters.get("partner"):
-        stmt = stmt.where(
-            MDFRequest.partner_id == find_partner(session, str(filters["partner"])).id
-        )
+        partner = find_partner(session, str(filters["partner"]), project_id=project_id)
+        stmt = stmt.where(MDFRequest.partner_id == partner.id)
     if filters.get("programme"):
-        programme = find_programme(session, str(filters["programme"]))
+        programme = find_programme(session, str(filters["programme"]), project_id=project_id)
         stmt = stmt.where(MDFRequest.programme_id == programme.id)
     if filters.get("state"):
         stmt = stmt.where(MDFRequest.state == filters["state"])
@@ -93,11 +98,13 @@ def _committed(session: Session, programme_id: str, currency: str) -> Money:
     return Money.zero(currency)
 
 
-def approve(session: Session, request_id: str, data: MDFApprove, by: str) -> MDFRequest:
+def approve(
+    session: Session, request_id: str, data: MDFApprove, by: str, *, project_id: str
+) -> MDFRequest:
     """Approve (at most the requested amount) within the programme's MDF budget. The
     request's row lock and the ledger lock make concurrent approvals serialize: a request
     is approved once, and the budget check sees every commitment booked before it."""
-    req = find_mdf(session, request_id, lock=True)
+    req = find_mdf(session, request_id, project_id=project_id, lock=True)
     state = mdf_rules.next_state(req.state, "approve", req.id)
     requested = Money(Decimal(req.requested_amount), req.currency)
     amount = requested.amount if data.approved_amount is None else data.approved_amount
@@ -105,7 +112,7 @@ def approve(session: Session, request_id: str, data: MDFApprove, by: str) -> MDF
         same_currency([("the request's currency", req.currency), ("currency", data.currency)])
     approved = Money(amount, data.currency or req.currency).booked()
     mdf_rules.check_approval(requested, approved)
-    programme = find_programme(session, req.programme_id)
+    programme = find_programme(session, req.programme_id, project_id=project_id)
     if programme.mdf_budget is not None and programme.budget_currency:
         budget = Money(Decimal(programme.mdf_budget), programme.budget_currency)
         serialize(session, LEDGER_LOCK)
@@ -120,18 +127,20 @@ def approve(session: Session, request_id: str, data: MDFApprove, by: str) -> MDF
     return req
 
 
-def reject(session: Session, request_id: str, reason: str) -> MDFRequest:
-    req = find_mdf(session, request_id, lock=True)
+def reject(session: Session, request_id: str, reason: str, *, project_id: str) -> MDFRequest:
+    req = find_mdf(session, request_id, project_id=project_id, lock=True)
     req.state = mdf_rules.next_state(req.state, "reject", req.id)
     req.decision_reason = reason or "rejected"
     session.flush()
     return req
 
 
-def claim(session: Session, request_id: str, data: MDFClaim, by: str) -> MDFRequest:
+def claim(
+    session: Session, request_id: str, data: MDFClaim, by: str, *, project_id: str
+) -> MDFRequest:
     """Claim with proof: at most the approved amount, in its currency; the unclaimed
     rest of the approval is released."""
-    req = find_mdf(session, request_id, lock=True)
+    req = find_mdf(session, request_id, project_id=project_id, lock=True)
     state = mdf_rules.next_state(req.state, "claim", req.id)
     assert req.approved_amount is not None
     approved = Money(Decimal(req.approved_amount), req.currency)
@@ -158,8 +167,10 @@ def claim(session: Session, request_id: str, data: MDFClaim, by: str) -> MDFRequ
     return req
 
 
-def pay(session: Session, request_id: str, paid_on: date | None, by: str) -> MDFRequest:
-    req = find_mdf(session, request_id, lock=True)
+def pay(
+    session: Session, request_id: str, paid_on: date | None, by: str, *, project_id: str
+) -> MDFRequest:
+    req = find_mdf(session, request_id, project_id=project_id, lock=True)
     req.state = mdf_rules.next_state(req.state, "pay", req.id)
     assert req.claimed_amount is not None
     paid = Money(Decimal(req.claimed_amount), req.currency)
@@ -173,13 +184,24 @@ def pay(session: Session, request_id: str, paid_on: date | None, by: str) -> MDF
 
 
 def ledger(
-    session: Session, partner: str | None = None, programme: str | None = None
+    session: Session,
+    partner: str | None = None,
+    programme: str | None = None,
+    *,
+    project_id: str,
 ) -> dict[str, Any]:
-    """Entries (in booking order) and balances per currency, filtered by partner/programme."""
-    stmt = select(PartnerLedgerEntry)
+    """The project's entries (in booking order) and balances per currency, filtered by
+    partner/programme. An entry is the project of its partner (every entry has one)."""
+    stmt = (
+        select(PartnerLedgerEntry)
+        .join(Partner, Partner.id == PartnerLedgerEntry.partner_id)
+        .where(Partner.project_id == project_id)
+    )
     if partner:
-        stmt = stmt.where(PartnerLedgerEntry.partner_id == find_partner(session, partner).id)
+        found = find_partner(session, partner, project_id=project_id)
+        stmt = stmt.where(PartnerLedgerEntry.partner_id == found.id)
     if programme:
-        stmt = stmt.where(PartnerLedgerEntry.programme_id == find_programme(session, programme).id)
+        prog = find_programme(session, programme, project_id=project_id)
+        stmt = stmt.where(PartnerLedgerEntry.programme_id == prog.id)
     entries = list(session.scalars(stmt.order_by(PartnerLedgerEntry.seq, PartnerLedgerEntry.id)))
     return {"entries": entries, "balances": mdf_rules.balances(ledger_money(entries))}

@@ -30,8 +30,11 @@ TIER_FIELDS = frozenset({"certified_engineers", "csat"})
 """Partner fields that feed the tier criteria: changing one re-evaluates the tier."""
 
 
-def _unique_name(session: Session, name: str, exclude: str | None = None) -> None:
-    stmt = select(Partner.id).where(func.lower(Partner.name) == name.lower())
+def _unique_name(session: Session, name: str, project_id: str, exclude: str | None = None) -> None:
+    """Names are unique within a project (any case)."""
+    stmt = select(Partner.id).where(
+        Partner.project_id == project_id, func.lower(Partner.name) == name.lower()
+    )
     found = session.scalar(stmt)
     if found is not None and found != exclude:
         raise Conflict(
@@ -40,12 +43,15 @@ def _unique_name(session: Session, name: str, exclude: str | None = None) -> Non
         )
 
 
-def create_partner(session: Session, data: PartnerCreate, created_by: str) -> Partner:
-    """A new partner, its tier evaluated at once (every partner starts at least bronze).
-    The entry point for CSV import too."""
-    _unique_name(session, data.name)
+def create_partner(
+    session: Session, data: PartnerCreate, created_by: str, *, project_id: str
+) -> Partner:
+    """A new partner of the project, its tier evaluated at once (every partner starts at
+    least bronze). The entry point for CSV import too."""
+    _unique_name(session, data.name, project_id)
     partner = Partner(
         id=new_id("ptnr"),
+        project_id=project_id,
         name=data.name,
         type=data.type,
         region=data.region,
@@ -66,11 +72,11 @@ def create_partner(session: Session, data: PartnerCreate, created_by: str) -> Pa
     return partner
 
 
-def update_partner(session: Session, ref: str, data: PartnerUpdate) -> Partner:
-    partner = find_partner(session, ref)
+def update_partner(session: Session, ref: str, data: PartnerUpdate, *, project_id: str) -> Partner:
+    partner = find_partner(session, ref, project_id=project_id)
     changes = data.model_dump(exclude_unset=True)
     if "name" in changes and changes["name"] is not None:
-        _unique_name(session, changes["name"], exclude=partner.id)
+        _unique_name(session, changes["name"], project_id, exclude=partner.id)
     for key, value in changes.items():
         if value is None and key in {"name", "type", "region", "status", "notes"}:
             continue
@@ -87,9 +93,11 @@ def update_partner(session: Session, ref: str, data: PartnerUpdate) -> Partner:
 
 
 def list_partners(
-    session: Session, page: PageParams, **filters: str | None
+    session: Session, page: PageParams, *, project_id: str, **filters: str | None
 ) -> tuple[list[Partner], int]:
-    stmt: Select[Any] = select(Partner).order_by(Partner.name)
+    stmt: Select[Any] = (
+        select(Partner).where(Partner.project_id == project_id).order_by(Partner.name)
+    )
     for key in ("type", "status", "tier", "region"):
         value = filters.get(key)
         if value:
@@ -107,7 +115,8 @@ def _window(as_of: date) -> tuple[date, date]:
 
 
 def tier_metrics(session: Session, partner: Partner, as_of: date) -> tiers.TierMetrics:
-    """Trailing-12-month sourced revenue and won deals, engineers and CSAT."""
+    """Trailing-12-month sourced revenue and won deals, engineers and CSAT (of a partner
+    the caller found in its project: its registrations are in the same one)."""
     start, end = _window(as_of)
     won = session.execute(
         select(func.count(), func.coalesce(func.sum(DealRegistration.amount), 0)).where(
@@ -181,8 +190,8 @@ def evaluation_out(
     }  # fmt: skip
 
 
-def tier_history(session: Session, ref: str) -> list[PartnerTierChange]:
-    partner = find_partner(session, ref)
+def tier_history(session: Session, ref: str, *, project_id: str) -> list[PartnerTierChange]:
+    partner = find_partner(session, ref, project_id=project_id)
     stmt = select(PartnerTierChange).where(PartnerTierChange.partner_id == partner.id)
     return list(session.scalars(stmt.order_by(PartnerTierChange.at, PartnerTierChange.id)))
 
@@ -208,9 +217,9 @@ def _deals(session: Session, partner_id: str) -> list[performance.Deal]:
 
 
 def partner_performance(
-    session: Session, ref: str, start: date | None, end: date | None
+    session: Session, ref: str, start: date | None, end: date | None, *, project_id: str
 ) -> dict[str, Any]:
-    partner = find_partner(session, ref)
+    partner = find_partner(session, ref, project_id=project_id)
     end = end or utcnow().date()
     start = start or end - timedelta(days=364)
     not_before(start, end, "end", "start")
@@ -234,8 +243,10 @@ def _targets(tier: str) -> tuple[Decimal, int]:
     return criteria.min_revenue_12m, criteria.min_certified_engineers
 
 
-def partner_health(session: Session, ref: str, today: date | None = None) -> dict[str, Any]:
-    partner = find_partner(session, ref)
+def partner_health(
+    session: Session, ref: str, today: date | None = None, *, project_id: str
+) -> dict[str, Any]:
+    partner = find_partner(session, ref, project_id=project_id)
     today = today or utcnow().date()
     metrics = tier_metrics(session, partner, today)
     deals = _deals(session, partner.id)

@@ -18,7 +18,10 @@ from novacron.corporate.partners.schemas import ProgrammeCreate
 from novacron.corporate.partners.service.common import find_partner, find_programme, not_before
 
 
-def create_programme(session: Session, data: ProgrammeCreate, created_by: str) -> PartnerProgramme:
+def create_programme(
+    session: Session, data: ProgrammeCreate, created_by: str, *, project_id: str
+) -> PartnerProgramme:
+    """A new programme of the project (names are unique within it, any case)."""
     if data.end_on is not None:
         not_before(data.start_on, data.end_on, "end_on", "start_on")
     if (data.mdf_budget is None) != (data.budget_currency is None):
@@ -32,7 +35,10 @@ def create_programme(session: Session, data: ProgrammeCreate, created_by: str) -
             errors=[{"loc": [field], "msg": "mdf_budget and budget_currency go together"}],
         )
     if session.scalar(
-        select(PartnerProgramme.id).where(func.lower(PartnerProgramme.name) == data.name.lower())
+        select(PartnerProgramme.id).where(
+            PartnerProgramme.project_id == project_id,
+            func.lower(PartnerProgramme.name) == data.name.lower(),
+        )
     ):
         raise Conflict(
             f"a programme named {data.name!r} already exists",
@@ -43,6 +49,7 @@ def create_programme(session: Session, data: ProgrammeCreate, created_by: str) -
         budget = Money(data.mdf_budget, data.budget_currency).booked().amount
     programme = PartnerProgramme(
         id=new_id("pprog"),
+        project_id=project_id,
         name=data.name,
         kind=data.kind,
         description=data.description,
@@ -61,18 +68,25 @@ def create_programme(session: Session, data: ProgrammeCreate, created_by: str) -
 
 
 def list_programmes(
-    session: Session, page: PageParams, kind: str | None = None
+    session: Session, page: PageParams, kind: str | None = None, *, project_id: str
 ) -> tuple[list[PartnerProgramme], int]:
-    stmt: Select[Any] = select(PartnerProgramme).order_by(PartnerProgramme.name)
+    stmt: Select[Any] = (
+        select(PartnerProgramme)
+        .where(PartnerProgramme.project_id == project_id)
+        .order_by(PartnerProgramme.name)
+    )
     if kind:
         stmt = stmt.where(PartnerProgramme.kind == kind)
     return paginate(session, stmt, page)
 
 
-def enrol(session: Session, programme_ref: str, partner_ref: str, by: str) -> PartnerEnrolment:
-    """Enrol a partner, or ``Invalid`` with every reason it is not eligible."""
-    programme = find_programme(session, programme_ref)
-    partner = find_partner(session, partner_ref, field="partner")
+def enrol(
+    session: Session, programme_ref: str, partner_ref: str, by: str, *, project_id: str
+) -> PartnerEnrolment:
+    """Enrol a partner of the programme's project, or ``Invalid`` with every reason it is
+    not eligible."""
+    programme = find_programme(session, programme_ref, project_id=project_id)
+    partner = find_partner(session, partner_ref, field="partner", project_id=project_id)
     rules = eligibility.Rules(
         programme.name, programme.min_tier, programme.partner_types, programme.start_on,
         programme.end_on,
@@ -105,8 +119,8 @@ def enrol(session: Session, programme_ref: str, partner_ref: str, by: str) -> Pa
     return enrolment
 
 
-def enrolments(session: Session, programme_ref: str) -> list[PartnerEnrolment]:
-    programme = find_programme(session, programme_ref)
+def enrolments(session: Session, programme_ref: str, *, project_id: str) -> list[PartnerEnrolment]:
+    programme = find_programme(session, programme_ref, project_id=project_id)
     stmt = select(PartnerEnrolment).where(PartnerEnrolment.programme_id == programme.id)
     return list(session.scalars(stmt.order_by(PartnerEnrolment.enrolled_at)))
 

@@ -39,9 +39,17 @@ def _from_row(row: RebateSchedule) -> rebates.Schedule:
     return rebates.Schedule(row.tier, row.method, bands)
 
 
-def schedule_for(session: Session, tier: str) -> tuple[rebates.Schedule, bool]:
-    """The tier's schedule and whether it is a stored (custom) one."""
-    row = session.scalar(select(RebateSchedule).where(RebateSchedule.tier == tier))
+def _stored(session: Session, tier: str, project_id: str) -> RebateSchedule | None:
+    return session.scalar(
+        select(RebateSchedule).where(
+            RebateSchedule.project_id == project_id, RebateSchedule.tier == tier
+        )
+    )
+
+
+def schedule_for(session: Session, tier: str, *, project_id: str) -> tuple[rebates.Schedule, bool]:
+    """The tier's schedule in the project and whether it is a stored (custom) one."""
+    row = _stored(session, tier, project_id)
     return (_from_row(row), True) if row else (rebates.DEFAULT_SCHEDULES[tier], False)
 
 
@@ -57,11 +65,16 @@ def schedule_out(schedule: rebates.Schedule, custom: bool) -> dict[str, Any]:
     }
 
 
-def schedules(session: Session) -> list[dict[str, Any]]:
-    return [schedule_out(*schedule_for(session, tier)) for tier in tiers.TIERS]
+def schedules(session: Session, *, project_id: str) -> list[dict[str, Any]]:
+    return [
+        schedule_out(*schedule_for(session, tier, project_id=project_id)) for tier in tiers.TIERS
+    ]
 
 
-def set_schedule(session: Session, tier: str, data: ScheduleIn, by: str) -> dict[str, Any]:
+def set_schedule(
+    session: Session, tier: str, data: ScheduleIn, by: str, *, project_id: str
+) -> dict[str, Any]:
+    """Store the project's schedule of ``tier`` (other projects keep theirs)."""
     if tier not in tiers.TIERS:
         raise Invalid(
             f"tier: {tier!r} is not one of {', '.join(tiers.TIERS)}",
@@ -69,9 +82,9 @@ def set_schedule(session: Session, tier: str, data: ScheduleIn, by: str) -> dict
         )
     bands = tuple(rebates.Band(b.up_to, b.rate) for b in data.bands)
     rebates.validate(data.method, bands)
-    row = session.scalar(select(RebateSchedule).where(RebateSchedule.tier == tier))
+    row = _stored(session, tier, project_id)
     if row is None:
-        row = RebateSchedule(id=new_id("preb"), tier=tier)
+        row = RebateSchedule(id=new_id("preb"), project_id=project_id, tier=tier)
         session.add(row)
     row.method = data.method
     row.bands = [
@@ -107,9 +120,17 @@ def _already_booked(session: Session, partner_id: str, start: date, end: date) -
 
 
 def compute(
-    session: Session, start: date, end: date, partner_ref: str | None, book_it: bool, by: str
+    session: Session,
+    start: date,
+    end: date,
+    partner_ref: str | None,
+    book_it: bool,
+    by: str,
+    *,
+    project_id: str,
 ) -> dict[str, Any]:
-    """Each partner's rebate on its won revenue in [start, end] under its tier's schedule;
+    """Each of the project's partners' rebate on its won revenue in [start, end] under its
+    tier's schedule (the project's);
     with ``book_it``, each non-zero rebate becomes a ``rebate_accrued`` ledger entry
     (a period is booked once per partner: overlapping runs are refused, concurrent ones
     too, as the check and the booking hold the ledger lock)."""
@@ -117,15 +138,16 @@ def compute(
     if book_it:
         serialize(session, LEDGER_LOCK)
     if partner_ref:
-        partners = [find_partner(session, partner_ref, field="partner")]
+        partners = [find_partner(session, partner_ref, field="partner", project_id=project_id)]
     else:
-        partners = list(session.scalars(select(Partner).order_by(Partner.name)))
+        stmt = select(Partner).where(Partner.project_id == project_id)
+        partners = list(session.scalars(stmt.order_by(Partner.name)))
     out: list[dict[str, Any]] = []
     for partner in partners:
         volume = _won_volume(session, partner, start, end)
         if volume.amount <= 0 and partner_ref is None:
             continue
-        schedule, _ = schedule_for(session, partner.tier)
+        schedule, _ = schedule_for(session, partner.tier, project_id=project_id)
         result = rebates.compute(volume, schedule)
         entry_id = None
         if book_it and result.amount.amount > 0:
