@@ -33,6 +33,7 @@ from novacron.security.hardening import (
     SignInRateLimitMiddleware,
 )
 from novacron.security.rbac import Authorizer
+from novacron.security.secrets.wiring import install as install_secrets
 from novacron.security.threats.monitor import ThreatMonitor
 from novacron.security.tokens import ensure_bootstrap_secrets
 
@@ -58,6 +59,7 @@ def create_app(settings: Settings, *, workers: bool = True) -> FastAPI:
         placement = Placement(settings)
         app.state.db, app.state.settings, app.state.placement = db, settings, placement
         app.state.authorizer = Authorizer()
+        install_secrets(app)  # a broken master-key setup stops the server here
         executor = Executor(db, settings, placement)
         reconciler = Reconciler(db, settings)
         retention = AuditRetention(db, settings.audit_retention_days)

@@ -194,6 +194,7 @@ _PREFIXES: tuple[tuple[str, str, str | None], ...] = (
     ("/ui/fleet", "hosts", None),
     ("/api/v1/projects/{project_ref}", "project", None),
     ("/api/v1/projects", "platform", None),
+    ("/api/v1/secrets", "project", None),  # revealing a value needs project:write (route)
     ("/api/v1/users", "platform", None),
     ("/api/v1/audit", "platform", None),
     ("/api/v1/security", "platform", None),

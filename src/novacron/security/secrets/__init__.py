@@ -7,6 +7,12 @@ store      SecretStore protocol, SecretRecord, InMemorySecretStore
 rotation   rotate_master_key, rewrap, key_usage, retire_master_key
 redact     SecretStr and the logging filter that masks secrets
 service    SecretsVault, the use cases
+models     the ``secrets`` table;  sql_store  SqlSecretStore on it
+wiring     the server's vault: install(app), secrets_vault_for(app), key_provider(settings)
+
+The routes are ``novacron.security.api.secrets_routes``, the CLI ``cli_secrets``.
+models, sql_store and wiring are not re-exported here, so that importing the package does
+not pull in the database and the settings.
 """
 
 from __future__ import annotations

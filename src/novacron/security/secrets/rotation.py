@@ -24,7 +24,7 @@ from novacron.security.secrets.envelope import Sealed, rewrap_sealed
 from novacron.security.secrets.errors import SecretCorrupt
 from novacron.security.secrets.keyring import Keyring
 from novacron.security.secrets.keys import KeyProvider
-from novacron.security.secrets.store import SecretRecord, SecretStore, record_aad
+from novacron.security.secrets.store import CountsByKey, SecretRecord, SecretStore, record_aad
 
 log = logging.getLogger(__name__)
 
@@ -124,8 +124,15 @@ def _rewrap_one(
     report.failed.append(f"{label}: kept changing during rewrap; run rewrap again")
 
 
-def key_usage(store: SecretStore, *, batch_size: int = 500) -> dict[str, int]:
-    """How many records each master key wraps (``UNREADABLE`` for unparseable ones)."""
+def key_usage(store: SecretStore, *, batch_size: int = 500, exact: bool = False) -> dict[str, int]:
+    """How many records each master key wraps (``UNREADABLE`` for unparseable ones).
+
+    A store with ``count_by_key`` (the SQL store: ``GROUP BY`` on its ``key_id``
+    column) answers without reading every record; ``exact`` reads them anyway and
+    trusts only the key id inside each sealed text — what retiring a key relies on.
+    """
+    if not exact and isinstance(store, CountsByKey):
+        return store.count_by_key()
     usage: dict[str, int] = {}
     after: tuple[str, str] | None = None
     while batch := store.list_records(after=after, limit=batch_size):
@@ -144,7 +151,8 @@ def retire_master_key(store: SecretStore, provider: KeyProvider, key_id: str) ->
     keyring = provider.keyring(refresh=True)
     if key_id == keyring.current_id:
         raise Conflict(f"master key {key_id!r} is current; rotate and rewrap before retiring it")
-    in_use = key_usage(store).get(key_id, 0)
+    # Exact: a key_id column out of step with the sealed text must not lose a secret.
+    in_use = key_usage(store, exact=True).get(key_id, 0)
     if in_use:
         raise Conflict(
             f"master key {key_id!r} still wraps {in_use} secret(s); run rewrap, then retire"

@@ -46,6 +46,7 @@ class SecretInfo:
     revision: int
     created_at: datetime
     updated_at: datetime
+    created_by: str = ""
 
 
 def _info(record: SecretRecord) -> SecretInfo:
@@ -54,7 +55,13 @@ def _info(record: SecretRecord) -> SecretInfo:
     except SecretCorrupt:
         key_id = None
     return SecretInfo(
-        record.project, record.name, key_id, record.revision, record.created_at, record.updated_at
+        record.project,
+        record.name,
+        key_id,
+        record.revision,
+        record.created_at,
+        record.updated_at,
+        record.created_by,
     )
 
 
@@ -85,8 +92,11 @@ class SecretsVault:
     def __repr__(self) -> str:
         return f"SecretsVault(provider={self.provider!r})"
 
-    def put(self, name: str, value: str | SecretStr, project: str) -> SecretInfo:
-        """Create or replace a secret; the last writer wins."""
+    def put(
+        self, name: str, value: str | SecretStr, project: str, *, actor: str = ""
+    ) -> SecretInfo:
+        """Create or replace a secret; the last writer wins. ``actor`` is recorded as
+        ``created_by`` when the name is new."""
         _check(name, project)
         raw = value.reveal() if isinstance(value, SecretStr) else value
         if not isinstance(raw, str):
@@ -112,6 +122,7 @@ class SecretsVault:
                 revision=0,
                 created_at=existing.created_at if existing else now,
                 updated_at=now,
+                created_by=existing.created_by if existing else actor,
             )
             try:
                 stored = self.store.put_if_unchanged(
@@ -127,6 +138,10 @@ class SecretsVault:
 
     def get_secret(self, name: str, project: str) -> SecretStr:
         """The value wrapped in SecretStr, for code that passes it on without printing it."""
+        return self.reveal(name, project)[1]
+
+    def reveal(self, name: str, project: str) -> tuple[SecretInfo, SecretStr]:
+        """Metadata and value from one read, so the two always belong together."""
         _check(name, project)
         record = self.store.get(project, name)
         if record is None:
@@ -143,7 +158,7 @@ class SecretsVault:
         except UnicodeDecodeError:
             raise SecretCorrupt(f"secret {project}/{name}: value is not valid UTF-8") from None
         self._remember(value)
-        return SecretStr(value)
+        return _info(record), SecretStr(value)
 
     def _open(self, record: SecretRecord) -> bytes:
         sealed = Sealed.loads(record.sealed)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from novacron.core.errors import Conflict, Invalid
 from novacron.security.secrets.envelope import Sealed
@@ -33,6 +33,8 @@ class SecretRecord:
     revision: int
     created_at: datetime
     updated_at: datetime
+    created_by: str = ""
+    """Who first stored a secret of this name; kept when the value is replaced."""
 
     @property
     def key_id(self) -> str:
@@ -68,6 +70,14 @@ class SecretStore(Protocol):
     def delete(self, project: str, name: str, expected_revision: int | None = None) -> bool:
         """Remove a record; False if there was none. Conflict if the revision moved."""
         ...
+
+
+@runtime_checkable
+class CountsByKey(Protocol):
+    """Optional: a store that can count records per master key without reading them all
+    (the SQL store's ``GROUP BY key_id``). ``rotation.key_usage`` uses it when present."""
+
+    def count_by_key(self) -> dict[str, int]: ...
 
 
 class InMemorySecretStore:
