@@ -16,7 +16,16 @@ from __future__ import annotations
 
 import typer
 
-from novacron.security import cli_account, cli_admin, cli_audit, cli_session
+from novacron.security import (
+    cli_account,
+    cli_admin,
+    cli_audit,
+    cli_compliance,
+    cli_pki,
+    cli_secrets,
+    cli_session,
+    cli_threats,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -24,3 +33,7 @@ def register(app: typer.Typer) -> None:
     cli_account.register(app)
     cli_admin.register(app)
     cli_audit.register(app)
+    cli_secrets.register(app)
+    cli_compliance.register(app)
+    cli_pki.register(app)
+    cli_threats.register(app)

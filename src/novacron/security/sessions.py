@@ -70,7 +70,9 @@ def open_session(
     return NewSession(row, cookie)
 
 
-def find_session(session: Session, cookie: str | None) -> WebSession | None:
+def find_session(
+    session: Session, cookie: str | None, idle_timeout: timedelta = IDLE_TIMEOUT
+) -> WebSession | None:
     """The live session of ``cookie`` (None when absent, expired, idle or revoked)."""
     if not cookie:
         return None
@@ -78,13 +80,15 @@ def find_session(session: Session, cookie: str | None) -> WebSession | None:
     now = utcnow()
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None
-    if not row.mfa_pending and now - row.last_seen_at > IDLE_TIMEOUT:
+    if not row.mfa_pending and now - row.last_seen_at > idle_timeout:
         return None
     return row
 
 
-def session_principal(session: Session, cookie: str | None) -> Principal:
-    row = find_session(session, cookie)
+def session_principal(
+    session: Session, cookie: str | None, idle_timeout: timedelta = IDLE_TIMEOUT
+) -> Principal:
+    row = find_session(session, cookie, idle_timeout)
     if row is None:
         raise Unauthorized("not signed in, or the session has expired")
     if row.mfa_pending:

@@ -19,9 +19,18 @@ class SecondFactorRequired(Unauthorized):
     type_slug = "mfa-required"
 
 
-def sign_in(request: Request, name: str, password: str, code: str | None) -> sessions.NewSession:
+def sign_in(
+    request: Request,
+    name: str,
+    password: str,
+    code: str | None,
+    *,
+    success_status: int | None = None,
+) -> sessions.NewSession:
     """A full session, or an error (audited either way). With TOTP on and no ``code``,
-    raises :class:`SecondFactorRequired` and counts nothing against the user."""
+    raises :class:`SecondFactorRequired` and counts nothing against the user.
+    ``success_status``: what the caller answers on success (the web form redirects: 303),
+    for the audit record; by default the route's declared status."""
     db: Database = request.app.state.db
     failure: Unauthorized | None = None
     created: sessions.NewSession | None = None
@@ -38,14 +47,16 @@ def sign_in(request: Request, name: str, password: str, code: str | None) -> ses
             )
         except Unauthorized as exc:
             failure = exc  # keep the failure count: commit, then raise
-    _audit(request, name, failure)
+    _audit(request, name, failure, success_status=success_status)
     if failure is not None:
         raise failure
     assert created is not None
     return created
 
 
-def sign_in_with_token(request: Request, token: str) -> sessions.NewSession:
+def sign_in_with_token(
+    request: Request, token: str, *, success_status: int | None = None
+) -> sessions.NewSession:
     """A session for the user of an unrestricted API token (the bootstrap admin token
     is how the first admin reaches the UI before setting a password)."""
     db: Database = request.app.state.db
@@ -67,7 +78,7 @@ def sign_in_with_token(request: Request, token: str) -> sessions.NewSession:
             name = user.name
         except Unauthorized as exc:
             failure, name = exc, "token"
-    _audit(request, name, failure, method="token")
+    _audit(request, name, failure, method="token", success_status=success_status)
     if failure is not None:
         raise failure
     assert created is not None
@@ -75,7 +86,12 @@ def sign_in_with_token(request: Request, token: str) -> sessions.NewSession:
 
 
 def _audit(
-    request: Request, name: str, failure: Unauthorized | None, method: str = "password"
+    request: Request,
+    name: str,
+    failure: Unauthorized | None,
+    method: str = "password",
+    *,
+    success_status: int | None = None,
 ) -> None:
     if failure is None:
         events.record(
@@ -83,7 +99,7 @@ def _audit(
             "auth.login",
             actor=name.lower(),
             detail={"method": method},
-            status_code=declared_status(request.scope),
+            status_code=success_status or declared_status(request.scope),
         )
     elif isinstance(failure, SecondFactorRequired):
         events.record(

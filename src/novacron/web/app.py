@@ -23,7 +23,7 @@ from novacron.security.sessions import check_csrf
 from novacron.security.signin import SecondFactorRequired, sign_in, sign_in_with_token
 from novacron.web import ui
 
-PAGE_SLICES = ("novacron.compute.web", "novacron.corporate.web")
+PAGE_SLICES = ("novacron.compute.web", "novacron.corporate.web", "novacron.security.web")
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,7 +43,16 @@ def _login_form(
     name: str = "",
     mode: str = "password",
 ) -> HTMLResponse:
-    context = {"next": next_path, "error": error, "name": name, "mode": mode}
+    settings = getattr(request.app.state, "settings", None)
+    # Single sign-on offered next to the password when an issuer is configured.
+    oidc_name = settings.oidc_display_name if settings and settings.oidc_issuer else ""
+    context = {
+        "next": next_path,
+        "error": error,
+        "name": name,
+        "mode": mode,
+        "oidc_name": oidc_name,
+    }
     return ui.render(request, "web/login.html", context, status_code=status_code)
 
 
@@ -69,11 +78,11 @@ def login(
     mode = "token" if token.strip() and not name.strip() else "password"
     try:
         if mode == "token":
-            new = sign_in_with_token(request, token.strip())
+            new = sign_in_with_token(request, token.strip(), success_status=303)
         else:
             if not name.strip() or not password:
                 raise Unauthorized("Enter your user name and password.")
-            new = sign_in(request, name, password, code.strip() or None)
+            new = sign_in(request, name, password, code.strip() or None, success_status=303)
     except SecondFactorRequired:
         return _login_form(request, next_path, "", 401, name=name, mode="code")
     except Unauthorized as exc:

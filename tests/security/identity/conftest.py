@@ -1,8 +1,9 @@
-"""One cluster per test module (no agent unless the module sets ``WITH_AGENT``), on
-SQLite and, with ``NOVACRON_TEST_DATABASE_URL``, PostgreSQL. Tests make their own users
-and projects with unique names, so they share it without depending on each other; a test
-that changes global state puts it back. ``db`` reaches the cluster's database directly:
-for moving timestamps instead of sleeping, and for tampering with the audit log."""
+"""One cluster per test module (no agent unless the module sets ``WITH_AGENT``, settings
+from its ``CLUSTER_SETTINGS``), on SQLite and, with ``NOVACRON_TEST_DATABASE_URL``,
+PostgreSQL. Tests make their own users and projects with unique names, so they share it
+without depending on each other; a test that changes global state puts it back. ``db``
+reaches the cluster's database directly: for moving timestamps instead of sleeping, and
+for tampering with the audit log."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def cluster(
     tmp = tmp_path_factory.mktemp("identity")
     with fresh_database(str(request.param), tmp, PG_URL) as url:
         with_agent = bool(getattr(request.module, "WITH_AGENT", False))
-        started = Cluster.start(tmp / "cluster", url, with_agent=with_agent)
+        settings = dict(getattr(request.module, "CLUSTER_SETTINGS", {}))
+        started = Cluster.start(tmp / "cluster", url, with_agent=with_agent, **settings)
         try:
             yield started
         finally:

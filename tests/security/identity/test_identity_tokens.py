@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from novacron.core.clock import utcnow
 from novacron.core.database import Database
-from novacron.security.models import ApiToken
+from novacron.security.models import ApiToken, AuditRecord
 from novacron.testing.cluster import Cluster
 from novacron.testing.security import create_project, user_token
 
@@ -174,11 +174,18 @@ def test_use_is_recorded_with_time_and_address(cluster: Cluster, db: Database) -
     before = utcnow()
     with bearer(cluster, made["token"]) as api:
         ok(api.get("/auth/whoami"))
+        ok(api.get("/tokens"))  # within the minute: not recorded again
     row = _row(db, made["id"])
     assert row.last_used_at is not None and row.last_used_at >= before - timedelta(seconds=1)
     assert row.last_used_ip == "127.0.0.1"
     shown = ok(browser.get("/tokens"))[0]
     assert shown["last_used_ip"] == "127.0.0.1" and shown["last_used_at"] is not None
     browser.close()
+    # The audit log notes the use too (for the token-misuse rule), once a minute.
     with db.read() as s:
-        assert s.scalar(select(ApiToken.id).where(ApiToken.name == "used")) == made["id"]
+        uses = s.scalars(
+            select(AuditRecord).where(
+                AuditRecord.action == "token.use", AuditRecord.target == made["id"]
+            )
+        ).all()
+        assert [(u.actor, u.source_ip, u.outcome) for u in uses] == [(name, "127.0.0.1", "success")]

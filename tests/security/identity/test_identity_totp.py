@@ -34,6 +34,12 @@ def _enrol(cluster: Cluster, prefix: str) -> tuple[str, pyotp.TOTP, list[str]]:
     return name, otp, codes
 
 
+def _wrong_code(otp: pyotp.TOTP) -> str:
+    """A well-formed code that no step near now produces."""
+    near = {otp.at(time.time() + 30 * d) for d in range(-2, 3)}
+    return next(c for c in (f"{i:06d}" for i in range(10)) if c not in near)
+
+
 def _next_code(otp: pyotp.TOTP) -> str:
     """The next step's code: inside the ±1 step window, and newer than the confirming one."""
     return otp.at(time.time() + 30)
@@ -92,7 +98,7 @@ def test_confirm_refuses_a_wrong_code_and_set_up_twice(cluster: Cluster) -> None
     browser = sign_in(cluster, name)
     problem(browser.post("/auth/totp/confirm", json={"code": "123456"}), 409)  # not begun
     otp = pyotp.TOTP(ok(browser.post("/auth/totp/setup"))["secret"])
-    wrong = otp.at(time.time() - 3600)
+    wrong = _wrong_code(otp)
     bad = problem(browser.post("/auth/totp/confirm", json={"code": wrong}), 422)
     assert bad["errors"] == [{"loc": ["body", "code"], "msg": "wrong code"}]
     assert ok(browser.get("/auth/whoami"))["mfa_enabled"] is False
@@ -124,8 +130,7 @@ def test_wrong_codes_count_towards_lockout_even_with_the_right_password(
     cluster: Cluster, db: Database
 ) -> None:
     name, otp, _ = _enrol(cluster, "xena")
-    wrong = otp.at(time.time() - 3600)
-    assert wrong not in {otp.at(time.time() + d) for d in (-30, 0, 30, 60)}
+    wrong = _wrong_code(otp)
     for attempt in range(1, 6):
         problem(login_response(cluster, name, code=wrong), 401)
         with db.read() as s:

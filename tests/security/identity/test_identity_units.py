@@ -11,8 +11,7 @@ from typing import Any
 import pyotp
 import pytest
 from argon2 import PasswordHasher, Type
-from fastapi import FastAPI, Request, Response
-from fastapi.testclient import TestClient
+from fastapi import Request, Response
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
@@ -344,11 +343,14 @@ def test_confirm_needs_a_right_code_and_hands_out_ten_recovery_codes(session: Se
     with pytest.raises(Conflict):
         totp.confirm(session, user, "123456", now=T0)  # not begun
     totp.begin(user)
+    assert user.totp_secret is not None
+    otp = pyotp.TOTP(user.totp_secret)
+    window = {otp.at(T0 + d) for d in (-30, 0, 30)}
+    wrong = next(c for c in (f"{i:06d}" for i in range(10)) if c not in window)
     with pytest.raises(Invalid) as caught:
-        totp.confirm(session, user, "000000" if user.totp_secret else "", now=T0 - 3600)
+        totp.confirm(session, user, wrong, now=T0)
     assert caught.value.errors[0]["loc"] == ["body", "code"]
     assert user.totp_enabled_at is None
-    assert user.totp_secret is not None
     codes = totp.confirm(session, user, pyotp.TOTP(user.totp_secret).at(T0), now=T0)
     assert len(codes) == 10 and len(set(codes)) == 10
     assert user.totp_enabled_at is not None and user.totp_last_step == int(T0 // 30)
@@ -414,28 +416,27 @@ def test_cookie_name_has_the_host_prefix_only_over_https() -> None:
     assert sessions.cookie_name(https=True) == "__Host-novacron_session"
 
 
-def _cookie_app() -> FastAPI:
-    app = FastAPI()
-
-    @app.get("/set")
-    def set_cookie(request: Request, response: Response) -> dict[str, str]:
-        new = sessions.NewSession(row=None, cookie="c00kie")  # type: ignore[arg-type]
-        set_session_cookie(request, response, new)
-        return {}
-
-    return app
+def _set_cookie_header(scheme: str) -> str:
+    request = Request(
+        {"type": "http", "scheme": scheme, "server": ("nova.example", 443), "path": "/",
+         "query_string": b"", "headers": [], "method": "POST"}
+    )  # fmt: skip
+    response = Response()
+    new = sessions.NewSession(row=None, cookie="c00kie")  # type: ignore[arg-type]
+    set_session_cookie(request, response, new)
+    return response.headers["set-cookie"]
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])
 def test_session_cookie_attributes(scheme: str) -> None:
-    with TestClient(_cookie_app(), base_url=f"{scheme}://testserver") as client:
-        header = client.get("/set").headers["set-cookie"]
+    header = _set_cookie_header(scheme)
     parts = [p.strip() for p in header.split(";")]
     attrs = {p.split("=", 1)[0].lower(): p for p in parts[1:]}
     assert "httponly" in attrs and attrs["samesite"].lower() == "samesite=strict"
     assert attrs["path"] == "Path=/" and "domain" not in attrs
     assert attrs["max-age"] == f"Max-Age={7 * 24 * 3600}"
     if scheme == "https":
+        # __Host-: the browser only keeps it when Secure, Path=/ and no Domain.
         assert parts[0] == "__Host-novacron_session=c00kie" and "secure" in attrs
     else:
         assert parts[0] == "novacron_session=c00kie" and "secure" not in attrs

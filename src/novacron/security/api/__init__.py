@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from novacron.security.api import account, admin, audit_routes, login, oidc_routes
+from novacron.security.api import (
+    account,
+    admin,
+    audit_routes,
+    compliance_routes,
+    login,
+    oidc_routes,
+    pki_routes,
+    secrets_routes,
+    threats_routes,
+)
 
 routers: tuple[APIRouter, ...] = (
     login.router,
@@ -12,4 +22,8 @@ routers: tuple[APIRouter, ...] = (
     admin.router,
     audit_routes.router,
     oidc_routes.router,
+    secrets_routes.router,
+    compliance_routes.router,
+    pki_routes.router,
+    threats_routes.router,
 )
