@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -125,8 +126,20 @@ class LocalAgent:
     _reader: threading.Thread | None = field(default=None, repr=False)
 
     @classmethod
-    def start(cls, spec: AgentSpec, argv: list[str], *, prefix: str) -> LocalAgent:
-        proc = subprocess.Popen(argv, stderr=subprocess.PIPE, preexec_fn=die_with_parent)
+    def start(
+        cls,
+        spec: AgentSpec,
+        argv: list[str],
+        *,
+        prefix: str,
+        env: dict[str, str] | None = None,
+    ) -> LocalAgent:
+        proc = subprocess.Popen(
+            argv,
+            stderr=subprocess.PIPE,
+            preexec_fn=die_with_parent,
+            env={**os.environ, **env} if env else None,
+        )
         agent = cls(spec, proc, prefix)
         assert proc.stderr is not None
         agent._reader = threading.Thread(
@@ -166,14 +179,27 @@ class LocalAgent:
 class LocalFleet:
     """The agents of one ``up``: started together, watched, stopped together."""
 
-    def __init__(self, specs: list[AgentSpec]) -> None:
+    def __init__(self, specs: list[AgentSpec], *, verify: ssl.SSLContext | bool = True) -> None:
         self.specs = specs
         self.agents: list[LocalAgent] = []
+        self.verify = verify
+        """How this process verifies an https server (its CA's context)."""
 
     def start(
-        self, *, server_url: str, enrolment_token_file: Path, accel: str, log_level: str
+        self,
+        *,
+        server_url: str,
+        enrolment_token_file: Path,
+        accel: str,
+        log_level: str,
+        ca_file: Path | None = None,
+        enrol_tokens: dict[str, str] | None = None,
     ) -> None:
-        """Start every agent (each on a free port: ``novacron agent`` defaults to 0)."""
+        """Start every agent (each on a free port: ``novacron agent`` defaults to 0).
+
+        With an https server: ``ca_file`` is the CA the agents verify it with, and
+        ``enrol_tokens`` (agent name → one-time token) let agents without a client
+        certificate enrol; the token goes in the environment, not on the command line."""
         for spec in self.specs:
             argv = [
                 sys.executable,
@@ -197,8 +223,12 @@ class LocalFleet:
                 "--log-level",
                 log_level,
             ]
+            if ca_file is not None:
+                argv += ["--ca-file", str(ca_file)]
+            token = (enrol_tokens or {}).get(spec.name)
+            env = {"NOVACRON_ENROL_TOKEN": token} if token else None
             prefix = f"[{spec.name}] " if len(self.specs) > 1 else ""
-            self.agents.append(LocalAgent.start(spec, argv, prefix=prefix))
+            self.agents.append(LocalAgent.start(spec, argv, prefix=prefix, env=env))
 
     def check(self) -> None:
         """Raise AgentFailed if any agent has exited."""
@@ -220,7 +250,9 @@ class LocalFleet:
         pending = {spec.host_names(1)[0] for spec in self.specs}
         found: dict[str, dict[str, Any]] = {}
         deadline = time.monotonic() + timeout
-        with httpx.Client(base_url=f"{url}/api/v1", headers=headers, timeout=2) as api:
+        with httpx.Client(
+            base_url=f"{url}/api/v1", headers=headers, timeout=2, verify=self.verify
+        ) as api:
             while pending and time.monotonic() < deadline and not stopping():
                 self.check()
                 for name in sorted(pending):
@@ -235,7 +267,9 @@ class LocalFleet:
     def heartbeats(self, url: str, headers: dict[str, str]) -> dict[str, str | None]:
         """Each agent's first host's last heartbeat as the server has it now (None: no host)."""
         out: dict[str, str | None] = {}
-        with httpx.Client(base_url=f"{url}/api/v1", headers=headers, timeout=2) as api:
+        with httpx.Client(
+            base_url=f"{url}/api/v1", headers=headers, timeout=2, verify=self.verify
+        ) as api:
             for spec in self.specs:
                 name = spec.host_names(1)[0]
                 host = _get_host(api, name)

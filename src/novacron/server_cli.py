@@ -1,10 +1,17 @@
-"""Process commands: ``novacron server``, ``novacron agent`` and the all-in-one ``novacron up``."""
+"""Process commands: ``novacron server``, ``novacron agent`` and the all-in-one ``novacron up``.
+
+With ``tls`` on (``NOVACRON_TLS=1``, or ``up --tls``) the server serves HTTPS with a
+certificate from NovaCron's own CA in ``<data_dir>/tls`` (or the operator's files), and
+agents verify it and, once enrolled with a one-time token, authenticate with a client
+certificate (``novacron.security.pki``).
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import signal
+import ssl
 import threading
 import time
 from pathlib import Path
@@ -16,6 +23,7 @@ import uvicorn
 
 from novacron.core.cli_support import fail
 from novacron.core.config import Settings, default_data_dir, make_settings
+from novacron.core.errors import NovaCronError
 from novacron.local_agents import (
     DEFAULT_SIM_HOSTS,
     MAX_QEMU_HOSTS,
@@ -30,6 +38,9 @@ from novacron.local_agents import (
 
 if TYPE_CHECKING:
     from novacron.hypervisor.qemu.accel import AccelChoice
+    from novacron.security.pki.serving import ServerTLS
+
+log = logging.getLogger("novacron.server")
 
 BANNER_HOSTS = 16  # host lines in up's banner; more are counted, not listed
 
@@ -69,6 +80,7 @@ def server(
 
     _logging(log_level)
     settings = make_settings(data_dir=data_dir, host=host, port=port, database_url=database_url)
+    settings, tls = _with_tls(settings)
     uvicorn.run(
         create_app(settings),
         timeout_graceful_shutdown=5,
@@ -76,7 +88,27 @@ def server(
         port=settings.port,
         log_level=log_level,
         access_log=False,
+        **(tls.uvicorn_kwargs() if tls else {}),
     )
+
+
+def _with_tls(settings: Settings) -> tuple[Settings, ServerTLS | None]:
+    """The server's TLS files (None with TLS off) and settings whose public URL says
+    https; a bad certificate file ends the start with one line naming it."""
+    from novacron.security.pki.serving import prepare_server_tls, public_url
+
+    try:
+        tls = prepare_server_tls(settings)
+    except NovaCronError as exc:
+        fail(exc.detail)
+    if tls is None:
+        return settings, None
+    log.info(
+        "serving HTTPS at %s (agent client certificates: %s)",
+        public_url(settings),
+        tls.client_certs,
+    )
+    return settings.model_copy(update={"public_url": public_url(settings)}), tls
 
 
 def agent(
@@ -87,6 +119,28 @@ def agent(
         None, "--enrolment-token", envvar="NOVACRON_ENROLMENT_TOKEN"
     ),
     enrolment_token_file: Path = typer.Option(None, "--enrolment-token-file"),
+    enrol_token: str = typer.Option(
+        None,
+        "--enrol-token",
+        envvar="NOVACRON_ENROL_TOKEN",
+        help="One-time token (nco_…, from `novacron pki token create`): enrol for a client "
+        "certificate on first start (https servers)",
+    ),
+    ca_fingerprint: str = typer.Option(
+        None,
+        "--ca-fingerprint",
+        envvar="NOVACRON_CA_FINGERPRINT",
+        help="sha256:… of the server's CA: fetch it and trust it if it matches (kept after)",
+    ),
+    ca_file: Path = typer.Option(
+        None, "--ca-file", envvar="NOVACRON_CA_FILE", help="CA certificate to verify the server"
+    ),
+    cert_renew_days: float = typer.Option(
+        None,
+        "--cert-renew-days",
+        min=0,
+        help="Rotate the client certificate when fewer days than this are left (default 30)",
+    ),
     name: str = typer.Option(None, "--name", help="Agent name (default: this machine's name)"),
     listen: str = typer.Option("127.0.0.1", "--listen"),
     port: int = typer.Option(0, "--port", help="0 picks a free port"),
@@ -123,11 +177,15 @@ def agent(
             token = enrolment_token_file.read_text().strip()
         except OSError as exc:
             fail(f"cannot read enrolment token file {enrolment_token_file}: {exc.strerror}")
-    if not token:
+    if not token and not enrol_token and not server_url.startswith("https://"):
         fail("an enrolment token is required: --enrolment-token or --enrolment-token-file")
     run_agent(
         server_url=server_url.rstrip("/"),
         enrolment_token=token,
+        enrol_token=enrol_token,
+        ca_file=ca_file,
+        ca_fingerprint=ca_fingerprint,
+        cert_renew_days=cert_renew_days,
         listen_host=listen,
         listen_port=port,
         name=name or os.uname().nodename,
@@ -178,6 +236,13 @@ def up(
         max=MAX_SIM_HOSTS,
         help="Older spelling of --hosts for the sim driver (ignored with qemu)",
     ),
+    tls: bool = typer.Option(
+        False,
+        "--tls",
+        help="Serve HTTPS with a certificate from NovaCron's own CA (in <data-dir>/tls); "
+        "with NOVACRON_TLS_CLIENT_CERTS=optional|required the local agents enrol for "
+        "client certificates",
+    ),
     log_level: str = typer.Option("warning", "--log-level"),
 ) -> None:
     """Start a server and local agents on embedded SQLite: the zero-setup way to run."""
@@ -202,8 +267,11 @@ def up(
         fail(str(exc))
     _logging(log_level)
     data_dir = data_dir or Path(os.environ.get("NOVACRON_DATA_DIR") or default_data_dir())
-    settings = make_settings(data_dir=data_dir, host=host, port=port, reissue_admin_token=True)
+    settings = make_settings(
+        data_dir=data_dir, host=host, port=port, reissue_admin_token=True, tls=tls or None
+    )
     _check_port_free(settings)
+    settings, server_tls = _with_tls(settings)
     specs = plan(driver, count, data_dir)
     shared: AccelChoice | None = None
     if len(specs) > 1:
@@ -224,15 +292,17 @@ def up(
         log_level=log_level,
         access_log=False,
         timeout_graceful_shutdown=3,  # open live-update streams must not hold up Ctrl-C
+        **(server_tls.uvicorn_kwargs() if server_tls else {}),
     )
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, name="server", daemon=True)
     thread.start()
-    url = f"http://{host}:{port}"
-    _wait_healthy(url, thread)
+    url = f"{'https' if server_tls else 'http'}://{host}:{port}"
+    verify: ssl.SSLContext | bool = server_tls.client_context() if server_tls else True
+    _wait_healthy(url, thread, verify=verify)
     token_file = data_dir / "admin-token"
     headers = {"Authorization": f"Bearer {token_file.read_text().strip()}"}
-    fleet = LocalFleet(specs)
+    fleet = LocalFleet(specs, verify=verify)
     failure = ""
     try:
         before = fleet.heartbeats(url, headers)
@@ -246,6 +316,8 @@ def up(
             enrolment_token_file=data_dir / "enrolment-token",
             accel=shared.accel if shared else accel,
             log_level=log_level,
+            ca_file=server_tls.ca_file if server_tls and not server_tls.own_cert else None,
+            enrol_tokens=_local_enrol_tokens(url, headers, verify, specs, server_tls),
         )
         registered = fleet.wait_registered(
             url, headers, before, lambda: stop.is_set() or not thread.is_alive()
@@ -254,6 +326,11 @@ def up(
             return
         typer.echo(f"NovaCron is up: dashboard {url}/  (API {url}/api/v1, docs {url}/docs)")
         typer.echo(f"Admin token: {token_file}  (sign in with it; the CLI reads it from there)")
+        if server_tls is not None and not server_tls.own_cert:
+            typer.echo(
+                f"TLS: NovaCron's CA is {server_tls.ca_file}; the CLI trusts it with "
+                f"SSL_CERT_FILE={server_tls.ca_file}"
+            )
         for line in _banner(specs, registered, shared, data_dir):
             typer.echo(line)
         while not stop.is_set() and thread.is_alive():
@@ -337,13 +414,48 @@ def _check_port_free(settings: Settings) -> None:
             fail(f"port {settings.port} on {settings.host} is in use: pass --port")
 
 
-def _wait_healthy(url: str, thread: threading.Thread, timeout: float = 60) -> None:
+def _local_enrol_tokens(
+    url: str,
+    headers: dict[str, str],
+    verify: ssl.SSLContext | bool,
+    specs: list[AgentSpec],
+    server_tls: ServerTLS | None,
+) -> dict[str, str]:
+    """One-time enrolment tokens for the local agents that have no valid certificate yet
+    (only when the server asks agents for client certificates)."""
+    if server_tls is None or server_tls.client_certs == "off":
+        return {}
+    from novacron.security.pki import load_agent_credentials
+
+    tokens: dict[str, str] = {}
+    for spec in specs:
+        try:
+            load_agent_credentials(spec.data_dir / "tls")
+            continue  # enrolled earlier; rotation keeps it so
+        except NovaCronError:
+            pass
+        resp = httpx.post(
+            f"{url}/api/v1/security/pki/tokens",
+            json={"ttl_seconds": 900, "for_name": spec.name},
+            headers=headers,
+            verify=verify,
+            timeout=10,
+        )
+        if resp.status_code != 201:
+            fail(f"could not make an enrolment token for agent {spec.name}: {resp.text[:200]}")
+        tokens[spec.name] = resp.json()["token"]
+    return tokens
+
+
+def _wait_healthy(
+    url: str, thread: threading.Thread, timeout: float = 60, *, verify: ssl.SSLContext | bool = True
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not thread.is_alive():
             fail("the server stopped during start-up (see the log above)")
         try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+            if httpx.get(f"{url}/healthz", timeout=2, verify=verify).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

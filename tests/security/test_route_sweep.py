@@ -47,7 +47,12 @@ PUBLIC = {
     ("GET", "/vendor/plotly.min.js"),  # a static asset from the plotly wheel
     ("GET", "/auth/oidc/login"),  # single sign-on: off (404) unless configured
     ("GET", "/auth/oidc/callback"),
+    ("POST", "/api/v1/agents/enrol"),  # a one-time enrolment token in the body
+    ("POST", "/api/v1/agents/rotate"),  # the agent's client certificate (409 without TLS)
+    ("GET", "/api/v1/pki/ca.crt"),  # the CA certificate is public (404 while TLS is off)
 }
+AGENT_ROUTES = "/api/v1/agents/"
+"""Agents' own routes: agent credentials only, so user tokens are refused outright."""
 # Never called as an allowed role: they would hang (streams) or reload the demo.
 NOT_CALLED_WHEN_ALLOWED = {
     ("GET", "/api/v1/events/stream"),
@@ -269,7 +274,7 @@ def test_no_route_lets_an_outsider_act_in_another_project(world: World) -> None:
         for r in all_routes()
         if (r.method, r.path) not in PUBLIC
         and classify(r.method, r.path).resource != "self"
-        and not r.path.startswith("/api/v1/projects/{project_ref}")
+        and not r.path.startswith(("/api/v1/projects/{project_ref}", AGENT_ROUTES))
     ]
     assert sweep(routes, check) == []
 
@@ -334,6 +339,22 @@ def test_every_route_enforces_the_role_policy(world: World, role: str) -> None:
     routes = [
         r
         for r in all_routes()
-        if (r.method, r.path) not in PUBLIC and classify(r.method, r.path).resource != "self"
+        if (r.method, r.path) not in PUBLIC
+        and classify(r.method, r.path).resource != "self"
+        and not r.path.startswith(AGENT_ROUTES)
     ]
+    assert sweep(routes, check) == []
+
+
+def test_user_tokens_never_reach_agent_routes(world: World) -> None:
+    def check(route: Route) -> str | None:
+        resp = call(world, route, "admin", "alpha", real=True)
+        return None if resp.status_code in (401, 403) else f"{route} -> {resp.status_code}"
+
+    routes = [
+        r
+        for r in all_routes()
+        if r.path.startswith(AGENT_ROUTES) and (r.method, r.path) not in PUBLIC
+    ]
+    assert len(routes) >= 2
     assert sweep(routes, check) == []

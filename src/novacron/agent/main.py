@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from novacron import __version__
 from novacron.agent.app import create_agent_app
+from novacron.agent.host_facts_reporter import HostFactsReporter
 from novacron.agent.images import ImageCache
 from novacron.agent.qemu_logs import QemuLogShipper
 from novacron.agent.reporter import Reporter
@@ -171,8 +172,17 @@ async def serve_agent(
                 qemu.vms_dir.parent / "qemu-log-offsets.json",
                 server_url,
                 lambda: reporter.token,
+                transport=tls.async_transport() if tls is not None else None,
             )
             background.append(asyncio.create_task(shipper.run(), name="agent-qemu-logs"))
+        facts = HostFactsReporter(  # compliance facts of this machine, under the agent's name
+            server_url=server_url,
+            name=name,
+            token=lambda: reporter.token,
+            expected_ports=(port,),
+            transport=tls.async_transport() if tls is not None else None,
+        )
+        background.append(asyncio.create_task(facts.run(), name="agent-host-facts"))
         stop_task = asyncio.create_task(stop.wait(), name="agent-stop")
         try:
             done, _ = await asyncio.wait(

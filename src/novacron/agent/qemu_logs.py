@@ -35,7 +35,10 @@ class QemuLogShipper:
         server_url: str,
         token: Callable[[], str | None],
         interval_s: float = INTERVAL_S,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        self.transport = transport
+        """Mutual TLS towards the server, when the agent enrolled for it."""
         self.host = host
         self.vms_dir = vms_dir
         self.state_file = state_file
@@ -108,7 +111,7 @@ class QemuLogShipper:
         return len(lines)
 
     async def run(self) -> None:
-        async with httpx.AsyncClient(timeout=30) as http:
+        async with httpx.AsyncClient(timeout=30, transport=self.transport) as http:
             while True:
                 try:
                     await self.ship_once(http)

@@ -9,6 +9,10 @@ Protocol (agent → server)::
         {"hosts": [{"name", "info": HostInfo, "vms": [VMInfo]}]}
       → {"orphans": {host_name: [vm_id, ...]}}
 
+Over https the client verifies the server and, once the agent is enrolled, presents
+its client certificate (``AgentTLS``); the certificate is rotated when due, checked at
+start and then daily, and the HTTP client is replaced to use the new one.
+
 The agent destroys the orphans (VMs the server deleted while their host was away).
 Hosts that are down (crashed sim hosts) are left out; a host that comes back shows
 up in the next heartbeat. A 401 on heartbeat means the server forgot our token:
@@ -34,11 +38,14 @@ from novacron.agent.inventory import host_infos, host_reports
 from novacron.agent.watchdog import SelfFence
 from novacron.core.errors import DriverError
 from novacron.hypervisor.base import HypervisorDriver
+from novacron.security.pki.agent_tls import AgentTLS
 
 log = logging.getLogger(__name__)
 
 DEFAULT_HEARTBEAT_INTERVAL_S = 2.0
 MIN_HEARTBEAT_INTERVAL_S = 0.01
+CERT_CHECK_INTERVAL_S = 86400.0
+CERT_RETRY_S = 3600.0
 
 
 class ServerUnavailable(Exception):
@@ -74,6 +81,7 @@ class Reporter:
         retry_initial_s: float = 0.5,
         retry_max_s: float = 10.0,
         enrolment_retry_s: float = 30.0,
+        tls: AgentTLS | None = None,
     ) -> None:
         self.server_url = server_url.rstrip("/")
         self.name = name
@@ -86,6 +94,8 @@ class Reporter:
         self.enrolment_retry_s = enrolment_retry_s
         self._enrolment_token = enrolment_token
         self._api_secret = api_secret
+        self.tls = tls
+        self._next_cert_check = 0.0  # loop time: at start, then daily
 
         self.agent_id: str | None = None
         self.host_ids: dict[str, str] = {}
@@ -119,16 +129,15 @@ class Reporter:
         loop = asyncio.get_running_loop()
         backoff = self.retry_initial_s
         rejected_tokens = 0
-        async with httpx.AsyncClient(
-            timeout=self.request_timeout_s,
-            headers={"User-Agent": f"novacron-agent/{self.version}"},
-        ) as http:
+        async with self._new_http() as http:
             self._http = http
             watchdog = asyncio.create_task(self.fence.run())
             self._tasks.add(watchdog)
             try:
                 while True:
                     try:
+                        if self.tls is not None and loop.time() >= self._next_cert_check:
+                            await self._check_certificate()
                         if self._token is None:
                             await self.register()
                         started = loop.time()
@@ -144,10 +153,14 @@ class Reporter:
                     except EnrolmentRejected as exc:
                         self._reachable()
                         log.error(
-                            "enrolment token rejected by the server at %s (%s); "
-                            "check the agent's enrolment token. Retrying in %.0fs",
+                            "enrolment token rejected by the server at %s (%s); %s. "
+                            "Retrying in %.0fs",
                             self.server_url,
                             exc,
+                            "the agent's certificate may have been revoked: enrol it again "
+                            "with a new one-time token (novacron pki token create)"
+                            if self.tls is not None and self.tls.enrolled
+                            else "check the agent's enrolment token",
                             self.enrolment_retry_s,
                         )
                         await asyncio.sleep(self.enrolment_retry_s)
@@ -172,6 +185,8 @@ class Reporter:
                     await asyncio.sleep(backoff * random.uniform(0.5, 1.0))
                     backoff = min(backoff * 2, self.retry_max_s)
             finally:
+                if self._http is not http and self._http is not None:
+                    await self._http.aclose()  # the client made after a rotation
                 self._http = None
                 for task in list(self._tasks):
                     task.cancel()
@@ -245,6 +260,31 @@ class Reporter:
         return orphans
 
     # -- helpers ----------------------------------------------------------------------
+
+    def _new_http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            timeout=self.request_timeout_s,
+            headers={"User-Agent": f"novacron-agent/{self.version}"},
+            verify=self.tls.ssl_context() if self.tls is not None else True,
+        )
+
+    async def _check_certificate(self) -> None:
+        """Rotate the client certificate if it is due; a failure is retried within the hour
+        (the current certificate stays valid for weeks after rotation becomes due)."""
+        assert self.tls is not None
+        loop = asyncio.get_running_loop()
+        try:
+            rotated = await asyncio.to_thread(
+                self.tls.rotate_if_due, self.server_url, timeout=self.request_timeout_s
+            )
+        except Exception as exc:
+            self._next_cert_check = loop.time() + CERT_RETRY_S
+            log.warning("could not rotate the agent's certificate (%s); retrying later", exc)
+            return
+        self._next_cert_check = loop.time() + CERT_CHECK_INTERVAL_S
+        if rotated and self._http is not None:
+            old, self._http = self._http, self._new_http()
+            await old.aclose()
 
     async def _post(
         self, path: str, payload: dict[str, Any], headers: dict[str, str] | None = None

@@ -37,6 +37,7 @@ from novacron.core.errors import Invalid, NotFound
 from novacron.core.pagination import Page, PageParams, page_params, paginate
 from novacron.security.auth import bearer, principal_for, require_agent, require_user
 from novacron.security.context import current_project
+from novacron.security.pki.guard import require_agent_cert
 from novacron.security.tokens import Principal
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_user)])
@@ -380,6 +381,7 @@ def delete_group(request: Request, ref: str) -> Response:
 
 @agent_router.post("/register", response_model=AgentRegistered)
 def register_agent(request: Request, body: AgentRegister) -> AgentRegistered:
+    require_agent_cert(request, body.name)
     with db_of(request).session() as s:
         out = hosts.register_agent(s, body, request.app.state.settings)
     request.app.state.placement.invalidate()
@@ -416,6 +418,7 @@ def require_user_or_agent(request: Request) -> Principal:
     if principal.kind == "user":
         return require_user(request)  # authorizes in a project like every user route
     request.state.principal = principal
+    require_agent_cert(request)
     return principal
 
 

@@ -25,7 +25,7 @@ from novacron.core import events
 from novacron.core.clock import utcnow
 from novacron.core.config import Settings
 from novacron.core.database import db_now
-from novacron.core.errors import Conflict, NotFound
+from novacron.core.errors import Conflict, Forbidden, NotFound
 from novacron.core.ids import new_id
 from novacron.core.pagination import PageParams, paginate
 from novacron.security import tokens
@@ -138,7 +138,11 @@ def publish_host(session: Session, host: Host) -> None:
 
 def register_agent(session: Session, req: AgentRegister, settings: Settings) -> AgentRegistered:
     """Enrol (or re-enrol) an agent and its hosts; issues a fresh agent token."""
-    tokens.authenticate(session, req.enrolment_token, ("enrolment",))
+    enrolment = tokens.authenticate(session, req.enrolment_token, ("enrolment",))
+    bound = enrolment.name.removeprefix("agent-enrol:")
+    if enrolment.name.startswith("agent-enrol:") and bound != req.name:
+        # A token from a one-time enrolment registers the agent it was issued to only.
+        raise Forbidden(f"this enrolment was for agent {bound!r}, not {req.name!r}")
     agent = session.scalar(select(Agent).where(Agent.name == req.name))
     if agent is None:
         agent = Agent(id=new_id("agent"), name=req.name, url=req.url, api_secret=req.api_secret)

@@ -143,7 +143,8 @@ class Settings(BaseSettings):
 
     @property
     def resolved_public_url(self) -> str:
-        return self.public_url or f"http://{self.host}:{self.port}"
+        scheme = "https" if self.tls else "http"
+        return self.public_url or f"{scheme}://{self.host}:{self.port}"
 
     @classmethod
     def settings_customise_sources(

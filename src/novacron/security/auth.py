@@ -194,6 +194,11 @@ def require_user(request: Request) -> Principal:
 
 
 def require_agent(request: Request) -> Principal:
+    """An agent's bearer token and, when the server asks agents for mutual TLS, its
+    client certificate (which must name the same agent)."""
+    from novacron.security.pki.guard import require_agent_cert  # pki builds on auth
+
     principal = principal_for(request.app.state.db, bearer(request), ("agent",))
     request.state.principal = principal
+    require_agent_cert(request)
     return principal

@@ -1,10 +1,16 @@
-"""A real NovaCron cluster on 127.0.0.1: server in a thread, agent(s) as subprocesses."""
+"""A real NovaCron cluster on 127.0.0.1: server in a thread, agent(s) as subprocesses.
+
+``Cluster.start(..., tls=True)`` serves HTTPS with a certificate from the cluster's own CA
+(``tls_client_certs="required"`` etc. pass through like any setting); its ``api`` client
+and its agents trust that CA. The default stays plain HTTP.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -57,9 +63,9 @@ def wait_until(
         time.sleep(interval)
 
 
-def healthy(url: str) -> bool:
+def healthy(url: str, verify: ssl.SSLContext | bool = True) -> bool:
     try:
-        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+        return httpx.get(f"{url}/healthz", timeout=1, verify=verify).status_code == 200
     except httpx.HTTPError:
         return False
 
@@ -69,8 +75,10 @@ class ServerThread:
 
     def __init__(self, settings: Settings, workers: bool = True) -> None:
         from novacron.api import create_app
+        from novacron.security.pki.serving import prepare_server_tls
 
         self.settings = settings
+        self.tls = prepare_server_tls(settings)  # None unless settings.tls
         self.app = create_app(settings, workers=workers)
         self.server = uvicorn.Server(
             uvicorn.Config(
@@ -79,10 +87,11 @@ class ServerThread:
                 port=settings.port,
                 log_level="warning",
                 access_log=False,
+                **(self.tls.uvicorn_kwargs() if self.tls else {}),
             )
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.url = f"http://127.0.0.1:{settings.port}"
+        self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{settings.port}"
 
     def start(self) -> ServerThread:
         self.thread.start()
@@ -116,7 +125,7 @@ def _settings_env(settings: Settings) -> dict[str, str]:
 
 def spawn_agent(
     server_url: str,
-    enrolment_token: str,
+    enrolment_token: str | None,
     name: str,
     sim_hosts: int = 3,
     extra: list[str] | None = None,
@@ -129,8 +138,7 @@ def spawn_agent(
         "agent",
         "--server",
         server_url,
-        "--enrolment-token",
-        enrolment_token,
+        *(["--enrolment-token", enrolment_token] if enrolment_token else []),
         "--name",
         name,
         "--sim-hosts",
@@ -157,12 +165,31 @@ class Cluster:
         return self.settings.resolved_public_url
 
     @property
+    def ca_file(self) -> Path | None:
+        """The CA the cluster's HTTPS certificate chains to (None: plain HTTP)."""
+        if not self.settings.tls:
+            return None
+        from novacron.security.pki.service import tls_dir
+
+        return tls_dir(self.settings) / "ca.crt"
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """For httpx clients of this cluster: trust its CA."""
+        if self.ca_file is None:
+            return True
+        from novacron.security.pki import client_ssl_context
+
+        return client_ssl_context(self.ca_file)
+
+    @property
     def api(self) -> httpx.Client:
         if not hasattr(self, "_api"):
             self._api = httpx.Client(
                 base_url=f"{self.url}/api/v1",
                 headers={"Authorization": f"Bearer {self.token}"},
                 timeout=30,
+                verify=self.verify,
             )
         return self._api
 
@@ -187,10 +214,13 @@ class Cluster:
             executor_threads=8,
         )
         defaults.update(overrides)
+        port = free_port()
+        if defaults.get("tls"):
+            defaults.setdefault("public_url", f"https://127.0.0.1:{port}")
         settings = Settings(
             data_dir=data_dir,
             database_url=database_url,
-            port=free_port(),
+            port=port,
             enrolment_token="nce_" + secrets.token_urlsafe(24),
             **defaults,
         )
@@ -198,7 +228,10 @@ class Cluster:
         if separate_process:
             cluster.server_process = spawn_server(settings)
             wait_until(
-                lambda: healthy(cluster.url) or cluster.server_process.poll() is not None,
+                lambda: (
+                    healthy(cluster.url, cluster.verify)
+                    or cluster.server_process.poll() is not None
+                ),
                 60,
                 what="server process",
             )
@@ -213,14 +246,31 @@ class Cluster:
         """The cookies of a browser signed in with the admin token (a web session)."""
         return web_session_cookies(self.url, self.token)
 
-    def add_agent(self, name: str, sim_hosts: int = 3, args: list[str] | None = None) -> None:
+    def add_agent(
+        self,
+        name: str,
+        sim_hosts: int = 3,
+        args: list[str] | None = None,
+        *,
+        reusable_token: bool = True,
+    ) -> subprocess.Popen[bytes]:
+        """Start agent ``name`` and wait for its hosts. ``reusable_token=False`` leaves
+        out the shared enrolment token (an agent enrolling with ``--enrol-token``). On a
+        TLS cluster the agent trusts its CA and keeps its credentials in
+        ``<data_dir>/agent-NAME`` unless ``args`` say otherwise."""
         before = self.host_count()
+        extra = [*FAST_SIM, *(args or [])]
+        if self.ca_file is not None:
+            if "--ca-file" not in extra and "--ca-fingerprint" not in extra:
+                extra += ["--ca-file", str(self.ca_file)]
+            if "--data-dir" not in extra:
+                extra += ["--data-dir", str(self.settings.data_dir / f"agent-{name}")]
         proc = spawn_agent(
             self.url,
-            self.enrolment_token,
+            self.enrolment_token if reusable_token else None,
             name,
             sim_hosts,
-            [*FAST_SIM, *(args or [])],
+            extra,
             log_path=self.settings.data_dir / f"{name}.log",
         )
         self.agents.append(proc)
@@ -232,6 +282,7 @@ class Cluster:
         if proc.poll() is not None:
             log = (self.settings.data_dir / f"{name}.log").read_text()[-2000:]
             raise RuntimeError(f"agent {name} exited: {log}")
+        return proc
 
     def add_qemu_agent(
         self, name: str, *, accel: str = "tcg", args: list[str] | None = None

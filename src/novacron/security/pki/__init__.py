@@ -1,5 +1,7 @@
 """NovaCron's PKI: its own CA, the server's TLS certificate, agent client certificates.
 
+Pure (files they are told to read and write, no database, no HTTP):
+
     ca.py                 the CA directory (ca.key 0600, ca.crt): create, load, ensure
     server.py             the server certificate: issue, keep fresh, or check the user's
     agents.py             agent CSRs, signing, identity from a client certificate, rotation
@@ -8,8 +10,16 @@
     ssl_contexts.py       SSLContext factories and uvicorn options
     asgi.py               the client certificate in each request's ASGI scope
 
-Everything is pure apart from the files it is told to read and write; no database, no
-HTTP. Errors come from ``novacron.core.errors``: ``Invalid`` for bad files and requests
+Wired into the server and the agent:
+
+    models.py, store.py   the tables: enrolment tokens (SQL store), issued certificates
+    service.py            enrol, rotate, verify, revoke; registration tokens
+    guard.py              require_agent_cert: the mTLS check of agent routes
+    serving.py            a server start's HTTPS: files, CA, uvicorn options, public URL
+    agent_tls.py          the agent's side: trust, enrolment, client certificate, rotation
+    schemas.py            API types of security/api/pki_routes.py
+
+Errors come from ``novacron.core.errors``: ``Invalid`` for bad files and requests
 (naming the file), ``Unauthorized`` for credentials that do not authenticate,
 ``Forbidden`` for a CSR asking for a name its enrolment does not allow.
 """

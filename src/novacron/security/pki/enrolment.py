@@ -44,6 +44,7 @@ class EnrolmentToken:
     used_at: datetime.datetime | None = None
     used_by: str | None = None
     revoked_at: datetime.datetime | None = None
+    created_by: str | None = None  # who issued it, for the listing and the audit trail
 
     def state(self, now: datetime.datetime) -> str:
         """``revoked``, ``used``, ``expired`` or ``valid`` (in that precedence)."""
@@ -141,6 +142,7 @@ class EnrolmentTokens:
         ttl: datetime.timedelta,
         for_name: str | None = None,
         *,
+        created_by: str | None = None,
         now: datetime.datetime | None = None,
     ) -> tuple[EnrolmentToken, str]:
         """A new token; returns its record and the only copy of the secret."""
@@ -158,6 +160,7 @@ class EnrolmentTokens:
             created_at=at,
             expires_at=at + ttl,
             for_name=for_name,
+            created_by=created_by,
         )
         self.store.add(token)
         return token, secret
@@ -170,6 +173,20 @@ class EnrolmentTokens:
         A token bound to another name is refused without being used up, so the right
         agent can still enrol with it.
         """
+        at = self._now(now)
+        token = self.check(secret, agent_name, now=at)
+        if not self.store.claim(token.id, agent_name, at):
+            # Lost a race, or its state changed since we read it: say what it is now.
+            latest = self.store.get(token.id) or token
+            self._refuse_unusable(latest, at)
+            raise Unauthorized(f"enrolment token {token.id} has already been used")
+        return self.store.get(token.id) or replace(token, used_at=at, used_by=agent_name)
+
+    def check(
+        self, secret: str, agent_name: str, *, now: datetime.datetime | None = None
+    ) -> EnrolmentToken:
+        """What ``redeem`` checks, without using the token up: a server validates the
+        rest of the request (the CSR) between the two, so a bad CSR does not burn it."""
         if not secret:
             raise Unauthorized("missing enrolment token")
         at = self._now(now)
@@ -181,12 +198,7 @@ class EnrolmentTokens:
             raise Unauthorized(
                 f"enrolment token {token.id} is for agent {token.for_name!r}, not {agent_name!r}"
             )
-        if not self.store.claim(token.id, agent_name, at):
-            # Lost a race, or its state changed since we read it: say what it is now.
-            latest = self.store.get(token.id) or token
-            self._refuse_unusable(latest, at)
-            raise Unauthorized(f"enrolment token {token.id} has already been used")
-        return self.store.get(token.id) or replace(token, used_at=at, used_by=agent_name)
+        return token
 
     def revoke(self, token_id: str, *, now: datetime.datetime | None = None) -> None:
         if not self.store.revoke(token_id, self._now(now)):
