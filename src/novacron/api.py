@@ -27,6 +27,7 @@ from novacron.security.api import routers as security_routers
 from novacron.security.audit.middleware import AuditMiddleware
 from novacron.security.audit.retention import AuditRetention
 from novacron.security.auth import require_user
+from novacron.security.compliance.scheduler import start_scheduler as start_compliance_scheduler
 from novacron.security.hardening import (
     BodyLimitMiddleware,
     SecurityHeadersMiddleware,
@@ -66,12 +67,14 @@ def create_app(settings: Settings, *, workers: bool = True) -> FastAPI:
         monitor = ThreatMonitor(db) if settings.threat_detection else None
         app.state.threat_monitor = monitor
         app.state.executor, app.state.wake_workers = executor, executor.wake
+        scheduler = None
         if workers:
             executor.start()
             reconciler.start()
             retention.start()
             if monitor is not None:
                 monitor.start()
+            scheduler = start_compliance_scheduler(app)
         try:
             yield
         finally:
@@ -80,6 +83,8 @@ def create_app(settings: Settings, *, workers: bool = True) -> FastAPI:
             retention.stop()
             if monitor is not None:
                 monitor.stop()
+            if scheduler is not None:
+                scheduler.stop()
             db.dispose()
 
     app = FastAPI(

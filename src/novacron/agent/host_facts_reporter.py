@@ -169,6 +169,9 @@ class HostFactsReporter:
         self.token = token
         self.expected_ports = tuple(expected_ports)
         self.interval_s = interval_s if interval_s is not None else interval_from_env()
+        self.full = os.environ.get(INTERVAL_ENV, "").strip().lower() != "off"
+        """``NOVACRON_FACTS_INTERVAL=off``: the cheap facts once, never apt (test fleets
+        start hundreds of agents on one machine)."""
         self.transport = transport
         self.request_timeout_s = request_timeout_s
         self.retry_initial_s = retry_initial_s
@@ -203,7 +206,7 @@ class HostFactsReporter:
                 transport=self.transport,
             ) as http:
                 await self._report(http, self.quick_facts)
-                while True:
+                while self.full:
                     await self._report(http, self.full_facts)
                     await asyncio.sleep(self.interval_s)
         finally:

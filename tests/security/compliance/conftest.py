@@ -1,14 +1,17 @@
-"""A compliant platform as plain facts; tests break one fact at a time."""
+"""A compliant platform as plain facts, where tests break one fact at a time; and a live
+server (``live``) for the tests of the wiring."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
+from novacron.core.database import Database
 from novacron.security.compliance import (
     AdminAccount,
     AuditChainStatus,
@@ -23,6 +26,8 @@ from novacron.security.compliance import (
     TlsFacts,
     TokenInfo,
 )
+from novacron.testing.cluster import Cluster
+from novacron.testing.databases import fresh_database
 
 NOW = datetime(2025, 3, 14, 12, 0, 0)
 
@@ -78,3 +83,39 @@ def make_host() -> Callable[..., HostFacts]:
 @pytest.fixture
 def now() -> datetime:
     return NOW
+
+
+# --- a real server, for the tests of the wiring (API, CLI, agent facts, scheduler) -----
+
+PG_URL = os.environ.get("NOVACRON_TEST_DATABASE_URL")
+BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def live(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    """One server with a sim agent (two sim hosts on this machine) for every live test
+    file of the folder: starting one takes most of the time. Tests make their own users
+    and runs; one that changes shared state (the audit log, token dates) puts it back."""
+    tmp = tmp_path_factory.mktemp("compliance")
+    with fresh_database(str(request.param), tmp, PG_URL) as url:
+        # This fleet's agent collects every fact, apt's pending updates included.
+        os.environ["NOVACRON_FACTS_INTERVAL"] = "6h"
+        try:
+            started = Cluster.start(tmp / "cluster", url, with_agent=True, sim_hosts=2)
+        finally:
+            del os.environ["NOVACRON_FACTS_INTERVAL"]
+        try:
+            yield started
+        finally:
+            started.stop()
+
+
+@pytest.fixture(scope="session")
+def live_db(live: Cluster) -> Iterator[Database]:
+    """The live server's database, for moving timestamps instead of sleeping and for
+    tampering with the audit log."""
+    database = Database(live.settings.resolved_database_url)
+    yield database
+    database.dispose()

@@ -5,13 +5,17 @@ as a ``NovaCronError`` with a message fit for one ``error:`` line."""
 
 from __future__ import annotations
 
+import os
+import ssl
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from novacron.core.config import default_data_dir
 from novacron.core.errors import NovaCronError, Unauthorized, from_problem
 
 API_PREFIX = "/api/v1"
@@ -32,6 +36,23 @@ def problem_slug(response: httpx.Response) -> str:
         return ""
     kind = body.get("type") if isinstance(body, dict) else None
     return str(kind).rsplit("/", 1)[-1] if kind else ""
+
+
+CA_FILE_ENV = "NOVACRON_CA_FILE"
+
+
+def trust_for(url: str) -> ssl.SSLContext | bool:
+    """What an https server's certificate must chain to: ``$NOVACRON_CA_FILE``, else the
+    CA that ``novacron up --tls`` made in the data dir when there is one, else the
+    system's trust store."""
+    if not url.startswith("https://"):
+        return True
+    data_dir = Path(os.environ.get("NOVACRON_DATA_DIR") or default_data_dir())
+    candidates = [os.environ.get(CA_FILE_ENV), str(data_dir / "tls" / "ca.crt")]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return ssl.create_default_context(cafile=candidate)
+    return True
 
 
 class ApiClient:
@@ -63,6 +84,7 @@ class ApiClient:
                 base_url=f"{self.url}{API_PREFIX}",
                 headers=headers,
                 timeout=timeout,
+                verify=trust_for(self.url),
             )
         except httpx.InvalidURL as exc:
             raise NovaCronError(f"invalid server URL {url!r}: {exc}") from exc

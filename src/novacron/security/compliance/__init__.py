@@ -9,7 +9,16 @@
     trend       pass rate, failures by severity, new/resolved between runs
     schedule    Schedule: every N m/h/d or daily HH:MM UTC → next run time
 
-Pure code: no database, HTTP or settings; the server wires persistence and workers.
+The modules above are pure: no database, HTTP or settings. The server's side:
+
+    facts_codec       HostFacts ⇄ JSON (the agent's report, the host_facts table)
+    models            tables: compliance_runs, compliance_findings, compliance_mutes, host_facts
+    platform_context  PlatformContext: the ComplianceContext of a running platform
+    service           runs (evaluate, store, list, trend, report), SqlMuteStore, host facts
+    scheduler         scheduled runs (compliance_schedule), one replica per due slot
+    schemas           Pydantic types of the API (security/api/compliance_routes.py)
+
+They are not imported here, so the agent (which needs host_facts) loads no server code.
 A typical run::
 
     findings = apply_mutes(run_checks(ctx, options=opts), mute_store.list(), now)
