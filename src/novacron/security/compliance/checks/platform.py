@@ -58,9 +58,10 @@ enough when it meets one row on both memory and iterations."""
         severity=Severity.HIGH,
         description="Bearer tokens, session cookies and VM console traffic cross the "
         "network; without TLS anyone on the path can read and replay them.",
-        remediation="Serve NovaCron over HTTPS: set a certificate and key for the server "
-        "(or terminate TLS at a reverse proxy) and set NOVACRON_PUBLIC_URL to the "
-        "https:// address agents and users should use.",
+        remediation="Serve NovaCron over HTTPS: NOVACRON_TLS=1 (novacron up --tls) with "
+        "NovaCron's own CA, or NOVACRON_TLS_CERT_FILE/NOVACRON_TLS_KEY_FILE with yours (or "
+        "terminate TLS at a reverse proxy and set NOVACRON_PUBLIC_URL to the https:// "
+        "address agents and users should use).",
         frameworks={
             CIS: ("3.10",),
             SOC2: ("CC6.7",),
