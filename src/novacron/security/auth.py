@@ -94,14 +94,26 @@ def _check_cookie_request(request: Request) -> None:
 
 
 def _requested_project(request: Request) -> str | None:
+    """The project named by the URL, the header or the query (an explicit choice)."""
     ref = request.path_params.get("project_ref")
     if ref is None:
-        ref = (
-            request.headers.get(PROJECT_HEADER)
-            or request.query_params.get(PROJECT_QUERY)
-            or request.cookies.get(PROJECT_COOKIE)
-        )
+        ref = request.headers.get(PROJECT_HEADER) or request.query_params.get(PROJECT_QUERY)
     return ref or None
+
+
+def _cookie_project(
+    request: Request, s: Session, authorizer: Authorizer, principal: Principal
+) -> str | None:
+    """The UI's remembered project, while the user still holds a role there (a stale
+    cookie falls back to the default instead of locking every page)."""
+    ref = request.cookies.get(PROJECT_COOKIE)
+    if not ref or principal.user_id is None:
+        return None
+    project_id = s.scalar(select(Project.id).where(or_(Project.id == ref, Project.name == ref)))
+    if project_id is None:
+        return None
+    projects = authorizer.projects_of(principal.user_id)
+    return project_id if project_id in projects or "*" in projects else None
 
 
 def _resolve_project(s: Session, ref: str) -> str:
@@ -130,7 +142,11 @@ def authorize(
     if not scope_allows(principal.scopes, need.resource, need.action):
         raise Forbidden(f"the token's scopes do not allow {need.scope}")
     ref = _requested_project(request)
-    project_id = _resolve_project(s, ref) if ref else _default_project(authorizer, principal)
+    if ref:
+        project_id = _resolve_project(s, ref)
+    else:
+        chosen = _cookie_project(request, s, authorizer, principal)
+        project_id = chosen or _default_project(authorizer, principal)
     if principal.bound_project_id and project_id != principal.bound_project_id:
         raise Forbidden("this token is bound to another project")
     if need.resource == "self":

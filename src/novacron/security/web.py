@@ -8,7 +8,7 @@ case, checked and audited the same way, as one made with the CLI. The routes her
 are not pages serve that script: fragments it re-fetches after a change, the two-factor
 set-up with its QR code drawn on the server, and the sidebar's project switcher.
 
-The sidebar (``web/base.html``) asks :func:`web_views.nav_context` for the signed-in
+The sidebar (``web/base.html``) asks :func:`web_nav.nav_context` for the signed-in
 user's projects and rights; it is registered below as a Jinja global.
 """
 
@@ -31,13 +31,12 @@ from novacron.security.auth import require_user
 from novacron.security.context import PROJECT_COOKIE
 from novacron.security.models import User
 from novacron.security.tokens import Principal
+from novacron.security.web_nav import may_act_in, nav_context
 from novacron.security.web_views import (
     OUTCOMES,
     AuditFilter,
     account_context,
     audit_context,
-    may_act_in,
-    nav_context,
     project_context,
     project_row_context,
     projects_context,
