@@ -325,12 +325,12 @@ def up(
         if stop.is_set() or not thread.is_alive():
             return
         typer.echo(f"NovaCron is up: dashboard {url}/  (API {url}/api/v1, docs {url}/docs)")
-        typer.echo(f"Admin token: {token_file}  (sign in with it; the CLI reads it from there)")
+        typer.echo(
+            f"Admin token: {token_file}  (user admin: sign in with it at {url}/login?mode=token, "
+            "or set a password with: novacron user passwd admin; the CLI reads it from there)"
+        )
         if server_tls is not None and not server_tls.own_cert:
-            typer.echo(
-                f"TLS: NovaCron's CA is {server_tls.ca_file}; the CLI trusts it with "
-                f"SSL_CERT_FILE={server_tls.ca_file}"
-            )
+            typer.echo(f"TLS: NovaCron's CA is {server_tls.ca_file}; the CLI trusts it")
         for line in _banner(specs, registered, shared, data_dir):
             typer.echo(line)
         while not stop.is_set() and thread.is_alive():

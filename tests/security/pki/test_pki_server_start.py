@@ -186,7 +186,7 @@ def test_up_with_tls_serves_https_and_its_local_agent_enrols(tmp_path: Path) -> 
         output = "".join(lines)
         ca_file = data_dir / "tls" / "ca.crt"
         assert f"dashboard https://127.0.0.1:{port}/" in output, output
-        assert f"SSL_CERT_FILE={ca_file}" in output
+        assert f"TLS: NovaCron's CA is {ca_file}; the CLI trusts it" in output
         token = (data_dir / "admin-token").read_text().strip()
         with httpx.Client(
             base_url=f"https://127.0.0.1:{port}/api/v1",
