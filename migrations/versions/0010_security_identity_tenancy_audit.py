@@ -11,6 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from novacron.core.migration_support import sqlite_foreign_keys_off
+
 revision = "0010"
 down_revision = "0009"
 branch_labels = None
@@ -18,6 +20,16 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with sqlite_foreign_keys_off(op, "0010"):
+        _upgrade()
+
+
+def downgrade() -> None:
+    with sqlite_foreign_keys_off(op, "0010"):
+        _downgrade()
+
+
+def _upgrade() -> None:
     op.create_table(
         "audit_anchor",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -175,7 +187,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("quota_disk_gib", sa.Integer(), nullable=True))
 
 
-def downgrade() -> None:
+def _downgrade() -> None:
     with op.batch_alter_table("projects", schema=None) as batch_op:
         batch_op.drop_column("quota_disk_gib")
         batch_op.drop_column("quota_memory_mib")

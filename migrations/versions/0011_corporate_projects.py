@@ -8,11 +8,10 @@ Create Date: 2026-11-27
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import sqlalchemy as sa
 from alembic import op
+
+from novacron.core.migration_support import sqlite_foreign_keys_off
 
 revision = "0011"
 down_revision = "0010"
@@ -39,41 +38,13 @@ TABLES: dict[str, str | None] = {
 }
 
 
-@contextmanager
-def _sqlite_foreign_keys_off() -> Iterator[None]:
-    """SQLite changes these tables by copying each into a new one and dropping the old.
-    With foreign keys enforced, that drop deletes the old rows first, and the children's
-    ``ON DELETE CASCADE`` would go with them (a target's stage history, diligence …).
-    The pragma can't change inside a transaction: commit what ran so far, switch it off,
-    go on in a new transaction, and check every reference before switching it back on."""
-    bind = op.get_bind()
-    if bind.dialect.name != "sqlite":
-        yield
-        return
-    bind.exec_driver_sql("COMMIT")
-    bind.exec_driver_sql("PRAGMA foreign_keys=OFF")
-    bind.exec_driver_sql("BEGIN IMMEDIATE")
-    try:
-        yield
-        broken = bind.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-        if broken:
-            raise RuntimeError(f"0011 left dangling references: {broken[:5]}")
-        bind.exec_driver_sql("COMMIT")
-    except BaseException:
-        bind.exec_driver_sql("ROLLBACK")
-        raise
-    finally:
-        bind.exec_driver_sql("PRAGMA foreign_keys=ON")
-        bind.exec_driver_sql("BEGIN IMMEDIATE")  # for Alembic's version row and commit
-
-
 def upgrade() -> None:
-    with _sqlite_foreign_keys_off():
+    with sqlite_foreign_keys_off(op, "0011"):
         _upgrade()
 
 
 def downgrade() -> None:
-    with _sqlite_foreign_keys_off():
+    with sqlite_foreign_keys_off(op, "0011"):
         _downgrade()
 
 

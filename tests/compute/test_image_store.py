@@ -251,8 +251,9 @@ def test_activation_notices_a_file_gone_from_disk(server: Cluster) -> None:
 
 def test_download_needs_a_user_or_agent_token(server: Cluster) -> None:
     disk = b"r" * 4096
-    active_image(server, "shared", {"disk": disk}, format="raw")
-    url = f"{server.url}/api/v1/images/shared/files/disk"
+    image = active_image(server, "shared", {"disk": disk}, format="raw")
+    # Agents fetch by id (names are only unique within a project).
+    url = f"{server.url}/api/v1/images/{image['id']}/files/disk"
     token = agent_token(server)
     got = httpx.get(url, headers={"Authorization": f"Bearer {token}"})
     assert got.status_code == 200 and got.content == disk

@@ -111,7 +111,7 @@ def test_every_route_needs_a_token(cluster: Cluster) -> None:
         ("POST", "/hosts/x/maintenance"),
     ]:
         p = problem(anon.request(method, path), 401)
-        assert p["detail"] == "missing bearer token"
+        assert p["detail"] == "missing bearer token (or sign in for a session)"
     bad = anon.get("/vms", headers={"Authorization": "Bearer nct_wrong"})
     assert problem(bad, 401)["detail"] == "invalid or revoked token"
     assert problem(anon.get("/vms", headers={"Authorization": "Basic abc"}), 401)

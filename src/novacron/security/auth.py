@@ -24,6 +24,8 @@ from novacron.security.models import DEFAULT_PROJECT_ID, Project
 from novacron.security.rbac import Authorizer, Need, classify, scope_allows
 from novacron.security.tokens import Principal, authenticate, touch
 
+MISSING_CREDENTIALS = "missing bearer token (or sign in for a session)"
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -72,7 +74,10 @@ def _authenticate_user(request: Request, s: Session) -> Principal:
     token = bearer(request)
     if token is not None:
         return authenticate(s, token, ("user",))
-    return sessions.session_principal(s, session_cookie(request), _idle_timeout(request))
+    cookie = session_cookie(request)
+    if cookie is None:
+        raise Unauthorized(MISSING_CREDENTIALS)
+    return sessions.session_principal(s, cookie, _idle_timeout(request))
 
 
 def _idle_timeout(request: Request) -> timedelta:
