@@ -71,17 +71,24 @@ def usage(session: Session, project_id: str, *, exclude_vm: str | None = None) -
 def check(session: Session, vm: Sized) -> None:
     """Raise :class:`QuotaExceeded` when claiming ``vm`` would exceed its project's
     quota; names every exceeded limit."""
-    project = session.get(Project, vm.project_id, with_for_update=True)
-    if project is None:
-        return
+    project = session.get(Project, vm.project_id)
+    if project is None or all(
+        q is None
+        for q in (
+            project.quota_vms,
+            project.quota_vcpus,
+            project.quota_memory_mib,
+            project.quota_disk_gib,
+        )
+    ):
+        return  # no quota: placements in the project need not queue on its row
+    session.refresh(project, with_for_update=True)
     limits = {
         "VMs": (project.quota_vms, 1),
         "vCPUs": (project.quota_vcpus, vm.vcpus),
         "memory MiB": (project.quota_memory_mib, vm.memory_mib),
         "disk GiB": (project.quota_disk_gib, vm.disk_gib),
     }
-    if all(limit is None for limit, _ in limits.values()):
-        return
     used = usage(session, project.id, exclude_vm=vm.id)
     held = {
         "VMs": used.vms,

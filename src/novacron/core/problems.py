@@ -105,6 +105,16 @@ def install(app: FastAPI, component: str = "server") -> None:
         log.info("data error in %s %s: %s", request.method, request.url.path, exc.orig)
         return problem_response(Invalid("invalid value in request"), request)
 
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> JSONResponse:
+        # A value from the request too big to compute with: an integer beyond 64 bits
+        # bound into SQLite (its driver raises this where PostgreSQL's gives a DataError),
+        # a date pushed past year 1 or 9999 by date arithmetic (a 0001-01-01 "as of" day
+        # minus a year), a float beyond range. The input is at fault, not the server; the
+        # traceback stays in the log in case one day it is not.
+        log.warning("overflow in %s %s: %s", request.method, request.url.path, exc, exc_info=exc)
+        return problem_response(Invalid("a number or date in the request is out of range"), request)
+
     app.add_middleware(CrashMiddleware, component=component)
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from novacron.core.clock import UtcDateTime
 from novacron.security.passwords import MAX_LENGTH
 from novacron.security.rbac import ROLES, valid_scope
 
@@ -29,7 +29,7 @@ class LoginOut(BaseModel):
     user: str
     csrf_token: str
     """Send it as ``X-CSRF-Token`` with every state-changing request made with the cookie."""
-    expires_at: datetime
+    expires_at: UtcDateTime
 
 
 class ProjectRoles(BaseModel):
@@ -105,11 +105,11 @@ class TokenOut(BaseModel):
     prefix: str
     scopes: list[str]
     project_id: str | None
-    created_at: datetime
-    expires_at: datetime | None
-    last_used_at: datetime | None
+    created_at: UtcDateTime
+    expires_at: UtcDateTime | None
+    last_used_at: UtcDateTime | None
     last_used_ip: str | None
-    revoked_at: datetime | None
+    revoked_at: UtcDateTime | None
 
 
 class TokenCreated(TokenOut):
@@ -142,11 +142,11 @@ class UserOut(BaseModel):
     platform_admin: bool
     mfa_enabled: bool
     has_password: bool
-    locked_until: datetime | None
+    locked_until: UtcDateTime | None
     failed_logins: int
-    last_login_at: datetime | None
-    disabled_at: datetime | None
-    created_at: datetime
+    last_login_at: UtcDateTime | None
+    disabled_at: UtcDateTime | None
+    created_at: UtcDateTime
 
 
 class Quotas(Strict):
@@ -176,7 +176,7 @@ class ProjectOut(BaseModel):
     quota_vcpus: int | None
     quota_memory_mib: int | None
     quota_disk_gib: int | None
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class Usage(BaseModel):
@@ -205,7 +205,7 @@ class AuditOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     seq: int
-    ts: datetime
+    ts: UtcDateTime
     actor: str
     actor_kind: str
     action: str

@@ -127,17 +127,21 @@ def check_size(size: int) -> None:
         raise Invalid(f"{msg}: split it into smaller files", errors=[{"loc": ["file"], "msg": msg}])
 
 
+def _unknown_encoding(encoding: str) -> Invalid:
+    return Invalid(
+        f"unknown encoding {encoding!r}",
+        errors=[{"loc": ["encoding"], "msg": "not a known text encoding"}],
+    )
+
+
 def decode(data: bytes, encoding: str | None = None) -> str:
     """The file's text: BOMs honoured, UTF-8 by default, ``encoding`` when given."""
     check_size(len(data))
     if encoding:
         try:
             codecs.lookup(encoding)
-        except LookupError:
-            raise Invalid(
-                f"unknown encoding {encoding!r}",
-                errors=[{"loc": ["encoding"], "msg": "not a known text encoding"}],
-            ) from None
+        except (LookupError, ValueError):  # ValueError: a NUL byte in the name
+            raise _unknown_encoding(encoding) from None
     if data.startswith(codecs.BOM_UTF8):
         name, body = "utf-8", data[len(codecs.BOM_UTF8) :]
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -146,6 +150,8 @@ def decode(data: bytes, encoding: str | None = None) -> str:
         name, body = encoding or "utf-8", data
     try:
         return body.decode(name).lstrip("\ufeff")
+    except LookupError:  # a codec, but not of text: base64, rot13, zlib…
+        raise _unknown_encoding(name) from None
     except UnicodeDecodeError as exc:
         byte = body[exc.start : exc.start + 1].hex()
         msg = (

@@ -3,14 +3,13 @@ agents' QEMU log lines that feed the host rules."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
-from novacron.core.clock import utcnow
+from novacron.core.clock import UtcDateTime, utcnow
 from novacron.core.database import Database
 from novacron.core.errors import Invalid, NotFound
 from novacron.security import events
@@ -41,8 +40,8 @@ class AlertOut(BaseModel):
     mitre_tactic: str
     tags: list[str]
     group_key: dict[str, Any]
-    first_ts: datetime
-    ts: datetime
+    first_ts: UtcDateTime
+    ts: UtcDateTime
     event_count: int
     summary: str
     evidence: list[str]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, Field
 
+from novacron.core.clock import UtcDateTime
 from novacron.security.pki.enrolment import MAX_TTL
 
 AGENT_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
@@ -30,7 +29,7 @@ class AgentCertIssued(BaseModel):
     ca: str
     """PEM of the CA that issued it."""
     ca_fingerprint: str
-    not_after: datetime
+    not_after: UtcDateTime
     registration_token: str | None = None
     """Enrolment only, shown once: what the agent registers with from now on."""
 
@@ -44,12 +43,12 @@ class EnrolmentTokenOut(BaseModel):
     id: str
     state: str
     """``valid``, ``used``, ``expired`` or ``revoked``."""
-    created_at: datetime
-    expires_at: datetime
+    created_at: UtcDateTime
+    expires_at: UtcDateTime
     for_name: str | None
-    used_at: datetime | None
+    used_at: UtcDateTime | None
     used_by: str | None
-    revoked_at: datetime | None
+    revoked_at: UtcDateTime | None
     created_by: str | None
 
 
@@ -65,9 +64,9 @@ class AgentCertOut(BaseModel):
     agent_name: str
     state: str
     """``valid``, ``expired`` or ``revoked``."""
-    issued_at: datetime
-    not_after: datetime
-    revoked_at: datetime | None
+    issued_at: UtcDateTime
+    not_after: UtcDateTime
+    revoked_at: UtcDateTime | None
 
 
 class AgentCertRevoked(AgentCertOut):
@@ -78,8 +77,8 @@ class AgentCertRevoked(AgentCertOut):
 class CaOut(BaseModel):
     fingerprint: str
     subject: str
-    not_before: datetime
-    not_after: datetime
+    not_before: UtcDateTime
+    not_after: UtcDateTime
     certificate: str
     tls: bool
     client_certs: str
