@@ -169,6 +169,11 @@ def disable_user(session: Session, user: User) -> None:
     bump_policy_version(session)
 
 
+def enable_user(session: Session, user: User) -> None:
+    user.disabled_at = None
+    bump_policy_version(session)  # a disabled platform admin was left out of the grants
+
+
 def _active_platform_admins(session: Session) -> int:
     return int(
         session.scalar(

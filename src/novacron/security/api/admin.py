@@ -105,10 +105,7 @@ def update_user(request: Request, ref: str, body: UserUpdate) -> UserOut:
         if changes.get("disabled") is True and user.disabled_at is None:
             users.disable_user(s, user)
         elif changes.get("disabled") is False and user.disabled_at is not None:
-            user.disabled_at = None
-            from novacron.security.rbac import bump_policy_version
-
-            bump_policy_version(s)
+            users.enable_user(s, user)
         out = user_out(user)
     action = "role.grant" if changes.get("platform_admin") else "user.update"
     _events.record(request, action, target=f"user:{out.name}", detail=changes)

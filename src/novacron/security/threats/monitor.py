@@ -176,7 +176,10 @@ class ThreatMonitor:
             .where(AuditRecord.seq <= cursor, AuditRecord.ts >= since)
             .order_by(AuditRecord.seq)
         )
-        replayed = sum(1 for row in rows if self.audit.feed(from_audit(row)) is not None)
+        replayed = 0
+        for row in rows:
+            self.audit.feed(from_audit(row))  # rebuild state; these alerts exist already
+            replayed += 1
         self._warm = True
         if replayed:
             log.info("threat monitor: replayed %d audit records into the rules", replayed)
