@@ -86,6 +86,32 @@ def test_takeover_marks_the_previous_workers_steps_interrupted(db: Database) -> 
     assert operations.renew_leases(db, ["w/alive"], 30) == 1
 
 
+def test_the_owner_extends_its_lease_whenever_it_takes_the_operation(db: Database) -> None:
+    op_id = _running_op(db, "w/1", attempts=1)
+    with db.session() as s:
+        op = operations.owned(s, op_id, "w/1", lease_s=600)
+        before = op.lease_expires_at
+    with db.read() as s:
+        op = s.get(Operation, op_id)
+        assert op is not None
+        assert op.lease_expires_at == before
+        assert op.lease_expires_at > utcnow() + timedelta(seconds=500)
+
+
+def test_renewal_skips_an_operation_its_owner_holds_locked(db: Database) -> None:
+    held, free = _running_op(db, "w/a", attempts=1), _running_op(db, "w/b", attempts=1)
+    if db.dialect != "postgresql":
+        assert operations.renew_leases(db, ["w/a", "w/b"], 30) == 2
+        return
+    # A handler's transaction holds its row: renewal renews the rest without waiting.
+    with db.session() as s:
+        operations.owned(s, held, "w/a")
+        assert operations.renew_leases(db, ["w/a", "w/b"], 600) == 1
+    with db.read() as s:
+        op = s.get(Operation, free)
+        assert op is not None and op.lease_expires_at > utcnow() + timedelta(seconds=500)
+
+
 def test_an_unknown_kind_fails_and_releases_the_vm(db: Database, tmp_path: Path) -> None:
     op_id = _running_op(db, "w/1", attempts=1, kind="vm.teleport")
     _executor(db, tmp_path).run(op_id, "w/1")

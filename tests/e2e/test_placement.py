@@ -31,7 +31,8 @@ def test_concurrent_creates_never_overcommit(make_cluster) -> None:  # type: ign
     failed = [o for o in finals if o["state"] == "failed"]
     assert len(succeeded) == 24
     assert len(failed) == 76
-    assert all("short of vcpus" in o["error"] for o in failed), failed[0]["error"]
+    odd = [o["error"] for o in failed if "short of vcpus" not in o["error"]]
+    assert not odd, odd
     hosts = cluster.api.get("/hosts").json()["items"]
     for h in hosts:
         assert h["alloc_vcpus"] <= h["vcpus"] * h["cpu_allocation_ratio"]

@@ -54,7 +54,7 @@ class OpContext:
     def owned(self) -> Iterator[tuple[Session, Operation]]:
         """A transaction on the operation, valid only while this worker owns it."""
         with self.db.session() as s:
-            op = operations.owned(s, self.op_id, self.owner)
+            op = operations.owned(s, self.op_id, self.owner, self.settings.operation_lease_s)
             yield s, op
             self.op_params = dict(op.params)
 

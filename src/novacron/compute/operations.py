@@ -184,21 +184,30 @@ def claim_next(db: Database, owner: str, lease_s: float) -> str | None:
 
 
 def renew_leases(db: Database, owners: list[str], lease_s: float) -> int:
-    """Extend the leases of the executions that are running now."""
+    """Extend the leases of the executions that are running now.
+
+    On PostgreSQL rows locked by a handler's transaction are skipped rather than
+    waited for: the handler extends its own lease as it takes the lock (``owned``), and
+    waiting here behind a queue of busy handlers let every other lease lapse."""
     if not owners:
         return 0
     with db.session() as s:
+        mine = (Operation.owner.in_(owners)) & (Operation.state == "running")
+        if db.dialect == "postgresql":
+            free = select(Operation.id).where(mine).with_for_update(skip_locked=True)
+            mine = Operation.id.in_(free.scalar_subquery())
         res = s.execute(
             update(Operation)
-            .where(Operation.owner.in_(owners), Operation.state == "running")
+            .where(mine)
             .values(lease_expires_at=db_now(s) + timedelta(seconds=lease_s))
             .execution_options(synchronize_session=False)
         )
         return int(res.rowcount)  # type: ignore[attr-defined]
 
 
-def owned(session: Session, op_id: str, owner: str) -> Operation:
-    """The operation, locked for update, if this worker still owns it."""
+def owned(session: Session, op_id: str, owner: str, lease_s: float | None = None) -> Operation:
+    """The operation, locked for update, if this worker still owns it; with
+    ``lease_s``, its lease extended too (the owner is evidently alive)."""
     stmt = select(Operation).where(
         Operation.id == op_id, Operation.owner == owner, Operation.state == "running"
     )
@@ -207,6 +216,8 @@ def owned(session: Session, op_id: str, owner: str) -> Operation:
     op = session.scalar(stmt)
     if op is None:
         raise LostOwnership(op_id)
+    if lease_s is not None:
+        op.lease_expires_at = db_now(session) + timedelta(seconds=lease_s)
     return op
 
 

@@ -213,7 +213,7 @@ class Cluster:
             heartbeat_interval_s=0.5,
             heartbeat_timeout_s=15.0,  # a loaded 2-core CI box delays heartbeats
             login_rate_per_minute=10_000,  # every test signs in from 127.0.0.1
-            operation_lease_s=3.0,
+            operation_lease_s=6.0,  # quick takeovers in tests, yet load does not steal work
             poll_interval_s=0.05,
             executor_threads=8,
         )
