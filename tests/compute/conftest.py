@@ -14,7 +14,7 @@ from novacron.compute.schemas import AgentRegister
 from novacron.core.config import Settings
 from novacron.core.database import Database
 from novacron.security.tokens import ensure_bootstrap_secrets
-from novacron.testing.databases import fresh_database
+from novacron.testing.databases import migrated_database
 
 ENROL = "nce_compute-test-0123456789abcdef"
 INFO = {"driver": "sim", "vcpus": 8, "memory_mib": 8192, "disk_gib": 100}
@@ -22,9 +22,8 @@ INFO = {"driver": "sim", "vcpus": 8, "memory_mib": 8192, "disk_gib": 100}
 
 @pytest.fixture
 def db(backend: str, tmp_path: Path) -> Iterator[Database]:
-    with fresh_database(backend, tmp_path, os.environ.get("NOVACRON_TEST_DATABASE_URL")) as url:
-        database = Database(url or f"sqlite:///{tmp_path / 'compute.db'}")
-        database.upgrade()
+    pg_url = os.environ.get("NOVACRON_TEST_DATABASE_URL")
+    with migrated_database(backend, tmp_path, pg_url, "compute.db") as database:
         with database.session() as s:
             ensure_bootstrap_secrets(s, tmp_path, ENROL)
             hosts.register_agent(
@@ -55,4 +54,3 @@ def db(backend: str, tmp_path: Path) -> Iterator[Database]:
                 )
             )
         yield database
-        database.dispose()

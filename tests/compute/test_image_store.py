@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from novacron.compute.catalog import image_ref
 from novacron.compute.models import Image
 from novacron.core.database import Database, alembic_config
 from novacron.testing.cluster import Cluster
+from novacron.testing.databases import fresh_database
 from novacron.testing.images import (
     MIB,
     active_image,
@@ -299,12 +301,15 @@ def test_vms_boot_only_from_active_images(cluster: Cluster) -> None:
     assert cluster.api.get("/images/waiting/files/disk").status_code == 200
 
 
-def test_migration_keeps_existing_images(
-    backend: str, database_url: str | None, tmp_path: Path
-) -> None:
+def test_migration_keeps_existing_images(backend: str, tmp_path: Path) -> None:
+    pg_url = os.environ.get("NOVACRON_TEST_DATABASE_URL")
+    with fresh_database(backend, tmp_path, pg_url, migrated=False) as database_url:
+        _migrate_with_an_old_image(database_url or f"sqlite:///{tmp_path / 'migrate.db'}")
+
+
+def _migrate_with_an_old_image(url: str) -> None:
     from alembic import command
 
-    url = database_url or f"sqlite:///{tmp_path / 'migrate.db'}"
     db = Database(url)
     try:
         cfg = alembic_config(url)

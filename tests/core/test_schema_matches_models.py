@@ -20,7 +20,8 @@ from novacron.testing.databases import fresh_database
 
 @pytest.fixture
 def db(backend: str, tmp_path: Path) -> Iterator[Database]:
-    with fresh_database(backend, tmp_path, os.environ.get("NOVACRON_TEST_DATABASE_URL")) as url:
+    pg_url = os.environ.get("NOVACRON_TEST_DATABASE_URL")
+    with fresh_database(backend, tmp_path, pg_url, migrated=False) as url:  # the migrations run
         database = Database(url or f"sqlite:///{tmp_path / 'schema.db'}")
         database.upgrade()
         yield database

@@ -15,17 +15,15 @@ from novacron.core.database import Database
 from novacron.testing.cli import CLI
 from novacron.testing.cluster import ServerThread, free_port
 from novacron.testing.corporate import CorporateServer
-from novacron.testing.databases import fresh_database
+from novacron.testing.databases import fresh_database, migrated_database
 
 
 @pytest.fixture
 def db(backend: str, tmp_path: Path) -> Iterator[Database]:
     """An empty, migrated database (no server)."""
-    with fresh_database(backend, tmp_path, os.environ.get("NOVACRON_TEST_DATABASE_URL")) as url:
-        database = Database(url or f"sqlite:///{tmp_path / 'corporate.db'}")
-        database.upgrade()
+    pg_url = os.environ.get("NOVACRON_TEST_DATABASE_URL")
+    with migrated_database(backend, tmp_path, pg_url, "corporate.db") as database:
         yield database
-        database.dispose()
 
 
 @pytest.fixture

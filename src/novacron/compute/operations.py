@@ -192,7 +192,7 @@ def renew_leases(db: Database, owners: list[str], lease_s: float) -> int:
     if not owners:
         return 0
     with db.session() as s:
-        mine = (Operation.owner.in_(owners)) & (Operation.state == "running")
+        mine: ColumnElement[bool] = Operation.owner.in_(owners) & (Operation.state == "running")
         if db.dialect == "postgresql":
             free = select(Operation.id).where(mine).with_for_update(skip_locked=True)
             mine = Operation.id.in_(free.scalar_subquery())

@@ -26,6 +26,7 @@ from novacron.compute.operations import TERMINAL
 from novacron.core.config import Settings
 from novacron.core.procs import die_with_parent
 from novacron.hypervisor.qemu import kill_guests
+from novacron.testing.databases import seed_default_sqlite
 
 # Sim delays short enough for tests, long enough that operations overlap.
 FAST_SIM = [
@@ -78,6 +79,7 @@ class ServerThread:
         from novacron.security.pki.serving import prepare_server_tls
 
         self.settings = settings
+        seed_default_sqlite(settings)
         self.tls = prepare_server_tls(settings)  # None unless settings.tls
         self.app = create_app(settings, workers=workers)
         self.server = uvicorn.Server(
@@ -229,6 +231,7 @@ class Cluster:
             **defaults,
         )
         cluster = cls(settings=settings, enrolment_token=settings.enrolment_token or "")
+        seed_default_sqlite(settings)  # migrated already: startup skips ~0.4 s
         if separate_process:
             cluster.server_process = spawn_server(settings)
             wait_until(
