@@ -180,18 +180,37 @@ def _route_need(request: Request) -> Need:
     return classify(request.method, route_template(request.scope) or request.url.path)
 
 
+class PasswordChangeRequired(Forbidden):
+    """A session signed in with an administrator's temporary password asked for more
+    than its own account: pages send the user to the account page."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "an administrator set your password: choose your own first "
+            "(the Account page, or: novacron password)"
+        )
+
+
+def _check_password_reset(principal: Principal, need: Need) -> None:
+    """Own account only (password, second factor, sign-out) until the password is theirs."""
+    if principal.password_reset and need.resource != "self":
+        raise PasswordChangeRequired()
+
+
 def require_user(request: Request) -> Principal:
     """Dependency of every user route: authenticate, authorize, remember both."""
     db: Database = request.app.state.db
     authorizer: Authorizer = request.app.state.authorizer
+    need = _route_need(request)
     with db.read() as s:
         principal = _authenticate_user(request, s)
         # Known before authorization, so a refused request is audited under its caller.
         request.state.principal = principal
         if principal.session_id:
             _check_cookie_request(request)
+        _check_password_reset(principal, need)
         authorizer.refresh(s)
-        project_id = authorize(request, s, authorizer, principal, _route_need(request))
+        project_id = authorize(request, s, authorizer, principal, need)
     if principal.needs_touch:
         with db.session() as s:
             if principal.session_id:

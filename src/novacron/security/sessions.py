@@ -98,7 +98,12 @@ def session_principal(
         raise Unauthorized("not signed in, or the session has expired")
     stale = (utcnow() - row.last_seen_at).total_seconds() > 60
     return Principal(
-        name=user.name, kind="user", user_id=user.id, session_id=row.id, needs_touch=stale
+        name=user.name,
+        kind="user",
+        user_id=user.id,
+        session_id=row.id,
+        needs_touch=stale,
+        password_reset=user.must_change_password,
     )
 
 

@@ -39,6 +39,9 @@ class Principal:
     bound_project_id: str | None = None
     """Set for tokens bound to one project: they cannot act in another."""
     needs_touch: bool = False
+    password_reset: bool = False
+    """The user's password was set by an administrator: every credential of theirs
+    reaches only their own account (and sign-out) until they choose their own."""
 
     @property
     def via(self) -> str:
@@ -89,12 +92,12 @@ def authenticate(session: Session, token: str | None, kinds: tuple[str, ...]) ->
         raise Unauthorized("invalid or revoked token")
     if row.expires_at is not None and row.expires_at <= now:
         raise Unauthorized("token expired")
-    name = row.name
+    name, password_reset = row.name, False
     if row.user_id is not None:
         user = session.get(User, row.user_id)
         if user is None or user.disabled_at is not None:
             raise Unauthorized("invalid or revoked token")
-        name = user.name
+        name, password_reset = user.name, user.must_change_password
     stale = row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60
     return Principal(
         name=name,
@@ -104,6 +107,7 @@ def authenticate(session: Session, token: str | None, kinds: tuple[str, ...]) ->
         scopes=tuple(row.scopes or ()),
         bound_project_id=row.project_id,
         needs_touch=stale,
+        password_reset=password_reset,
     )
 
 

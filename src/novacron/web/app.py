@@ -131,9 +131,14 @@ async def _login_required(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def _account_first(request: Request, exc: Exception) -> Response:
+    return RedirectResponse("/account", status_code=303)
+
+
 def mount(app: FastAPI) -> None:
     """Add sign-in, ``/static`` and the pages of every slice to the server app."""
     app.add_exception_handler(ui.LoginRequired, _login_required)
+    app.add_exception_handler(ui.AccountFirst, _account_first)
     app.mount("/static", StaticFiles(directory=ui.STATIC_DIR), name="static")
     app.include_router(router)
     for module in PAGE_SLICES:

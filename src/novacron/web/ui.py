@@ -26,7 +26,7 @@ from fastapi.responses import HTMLResponse
 from novacron import __version__
 from novacron.core.clock import isoformat
 from novacron.core.errors import Unauthorized
-from novacron.security.auth import require_user, session_cookie
+from novacron.security.auth import PasswordChangeRequired, require_user, session_cookie
 from novacron.security.sessions import csrf_for
 from novacron.security.tokens import Principal
 
@@ -55,12 +55,19 @@ class LoginRequired(Exception):
         self.next_path = next_path
 
 
+class AccountFirst(Exception):
+    """A page was requested by a session whose password an administrator set: the
+    account page comes first (``mount`` turns this into a 303 to ``/account``)."""
+
+
 def page_user(request: Request) -> Principal:
     """Dependency of every page: the signed-in user, or :class:`LoginRequired`."""
     try:
         return require_user(request)
     except Unauthorized:
         raise LoginRequired(request.url.path) from None
+    except PasswordChangeRequired:
+        raise AccountFirst() from None
 
 
 def csrf_token(request: Request) -> str:

@@ -74,6 +74,16 @@ def test_user_commands(server: Cluster, admin: Cli, anon: Cli) -> None:
     sign_in(anon, name, new)
     assert anon.json("whoami")["must_change_password"] is True
     assert "novacron password" in anon("whoami").stdout
+    # until they do, nothing but their own account answers
+    assert "administrator set your password" in anon.error("vm", "list")
+    chosen = "a passphrase of my own"
+    assert (
+        "password changed"
+        in anon("password", "--password-stdin", input=f"{new}\n{chosen}\n").stdout
+    )
+    new = chosen
+    sign_in(anon, name, new)
+    assert anon.json("whoami")["must_change_password"] is False
 
     # lockout after failed sign-ins, lifted by unlock
     for _ in range(5):

@@ -13,6 +13,7 @@ from argon2 import PasswordHasher, Type
 from identity_helpers import (
     PASSWORD,
     bearer,
+    grant,
     login_response,
     new_user,
     ok,
@@ -312,6 +313,7 @@ def test_changing_the_password_ends_every_session(cluster: Cluster) -> None:
 
 def test_an_admin_reset_makes_the_user_change_the_password(cluster: Cluster) -> None:
     name = new_user(cluster, "fay")
+    grant(cluster, "default", name, "viewer")
     browser = sign_in(cluster, name)
     reset = cluster.api.post(f"/users/{name}/password", json={"new_password": "Given-By-Admin-42"})
     assert reset.status_code == 204
@@ -319,6 +321,15 @@ def test_an_admin_reset_makes_the_user_change_the_password(cluster: Cluster) -> 
     browser.close()
     browser = sign_in(cluster, name, "Given-By-Admin-42")
     assert ok(browser.get("/auth/whoami"))["must_change_password"] is True
+    # Until then the session reaches its own account only: the API refuses the rest, and
+    # pages send the user to the account page.
+    refused = problem(browser.get("/vms"), 403)
+    assert "administrator set your password" in refused["detail"]
+    pages = httpx.Client(base_url=cluster.url, cookies=browser.client.cookies, timeout=30)
+    home = pages.get("/")
+    assert (home.status_code, home.headers["location"]) == (303, "/account")
+    assert pages.get("/account").status_code == 200
+    pages.close()
     ok(
         browser.post(
             "/auth/password",
@@ -329,6 +340,7 @@ def test_an_admin_reset_makes_the_user_change_the_password(cluster: Cluster) -> 
     browser.close()
     browser = sign_in(cluster, name, "Chosen-By-Me-4242")
     assert ok(browser.get("/auth/whoami"))["must_change_password"] is False
+    ok(browser.get("/vms"))
     browser.close()
 
 
