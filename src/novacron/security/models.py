@@ -52,7 +52,8 @@ class User(Timestamped, Base):
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     platform_admin: Mapped[bool] = mapped_column(Boolean, default=False)
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_secret: Mapped[str | None] = mapped_column(String(512))
+    """The sealed seed (``nsec$…``, see ``totp_seeds``); never the plaintext."""
     totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     """The last TOTP time step accepted: a code is good once."""

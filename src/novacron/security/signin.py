@@ -11,6 +11,7 @@ from novacron.security import events, sessions, users
 from novacron.security.audit.middleware import declared_status
 from novacron.security.auth import client_ip
 from novacron.security.models import User
+from novacron.security.secrets.wiring import seed_cipher_for
 from novacron.security.tokens import authenticate
 
 
@@ -40,7 +41,7 @@ def sign_in(
             if checked.mfa_required:
                 if not code:
                     raise SecondFactorRequired("enter the code from your authenticator app")
-                users.check_second_factor(s, checked.user, code)
+                users.check_second_factor(s, checked.user, code, seed_cipher_for(request.app))
             users.finish_sign_in(checked.user)
             created = sessions.open_session(
                 s, checked.user, client_ip(request), request.headers.get("user-agent", "")

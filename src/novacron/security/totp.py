@@ -1,6 +1,6 @@
 """TOTP second factor (RFC 6238, via pyotp) and one-time recovery codes.
 
-Enrolment is two steps: ``begin`` stores a fresh secret (not yet enforced) and returns the
+Enrolment is two steps: ``begin`` stores a fresh secret, sealed (not yet enforced) and returns the
 ``otpauth://`` URI for an authenticator app; ``confirm`` enables it once the user proves a
 code, and hands out recovery codes (shown once, stored as hashes). A code is accepted once:
 the accepted time step is remembered, so a code seen over a shoulder cannot be replayed.
@@ -12,6 +12,8 @@ import hashlib
 import hmac
 import secrets
 import time
+from dataclasses import dataclass
+from typing import Protocol
 
 import pyotp
 from sqlalchemy import delete, select
@@ -31,12 +33,30 @@ def _hash_code(code: str) -> str:
     return hashlib.sha256(code.replace("-", "").strip().lower().encode()).hexdigest()
 
 
-def begin(user: User) -> str:
-    """Store a new, not yet enabled secret; returns the provisioning URI."""
+class SeedCipher(Protocol):
+    """Seals seeds for storage and opens them again (``totp_seeds.SeedCipher``)."""
+
+    def seal(self, seed: str, user_id: str) -> str: ...
+
+    def open(self, stored: str, user_id: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    secret: str
+    """The seed in base32, for typing into an app by hand (shown once)."""
+    uri: str
+    """``otpauth://`` provisioning URI (the QR code)."""
+
+
+def begin(user: User, cipher: SeedCipher) -> Enrolment:
+    """Store a new, not yet enabled secret (sealed); the seed and provisioning URI."""
     if user.totp_enabled_at is not None:
         raise Conflict("two-factor authentication is already on; turn it off first")
-    user.totp_secret = pyotp.random_base32(32)
-    return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.name, issuer_name=ISSUER)
+    seed = pyotp.random_base32(32)
+    user.totp_secret = cipher.seal(seed, user.id)
+    uri = pyotp.TOTP(seed).provisioning_uri(name=user.name, issuer_name=ISSUER)
+    return Enrolment(secret=seed, uri=uri)
 
 
 def _matching_step(secret: str, code: str, now: float | None = None) -> int | None:
@@ -53,11 +73,13 @@ def _matching_step(secret: str, code: str, now: float | None = None) -> int | No
     return None
 
 
-def confirm(session: Session, user: User, code: str, now: float | None = None) -> list[str]:
+def confirm(
+    session: Session, user: User, code: str, cipher: SeedCipher, now: float | None = None
+) -> list[str]:
     """Enable TOTP after a correct code; returns fresh recovery codes (the only copy)."""
     if user.totp_secret is None or user.totp_enabled_at is not None:
         raise Conflict("start two-factor set-up first")
-    step = _matching_step(user.totp_secret, code, now)
+    step = _matching_step(cipher.open(user.totp_secret, user.id), code, now)
     if step is None:
         raise Invalid(
             "code: wrong code; check the authenticator app's clock",
@@ -82,12 +104,12 @@ def disable(session: Session, user: User) -> None:
 
 
 def verify_second_factor(
-    session: Session, user: User, code: str, now: float | None = None
+    session: Session, user: User, code: str, cipher: SeedCipher, now: float | None = None
 ) -> str | None:
     """``"totp"`` or ``"recovery"`` when ``code`` is good (and now used up), else None."""
     if user.totp_secret is None or user.totp_enabled_at is None:
         return None
-    step = _matching_step(user.totp_secret, code, now)
+    step = _matching_step(cipher.open(user.totp_secret, user.id), code, now)
     if step is not None:
         if user.totp_last_step is not None and step <= user.totp_last_step:
             return None  # replay of an accepted code

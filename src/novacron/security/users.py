@@ -146,14 +146,14 @@ def finish_sign_in(user: User) -> None:
     user.last_login_at = utcnow()
 
 
-def check_second_factor(session: Session, user: User, code: str) -> str:
+def check_second_factor(session: Session, user: User, code: str, cipher: totp.SeedCipher) -> str:
     """A TOTP code or a recovery code; returns which one was used. Failures count
     towards the same lockout as passwords."""
     now = utcnow()
     remaining = LOCKOUT.locked(user.locked_until, now)
     if remaining:
         raise LockedOut(remaining)
-    used = totp.verify_second_factor(session, user, code)
+    used = totp.verify_second_factor(session, user, code, cipher)
     if used is None:
         _count_failure(user, now)
         raise Unauthorized("wrong or already used code")

@@ -12,6 +12,8 @@ from sqlalchemy import select
 
 from novacron.core.database import Database
 from novacron.security.models import AuditRecord, User
+from novacron.security.secrets.wiring import seed_cipher_for
+from novacron.security.totp_seeds import seal_plaintext_seeds
 from novacron.testing.cluster import Cluster
 
 MFA_REQUIRED = "https://novacron.dev/problems/mfa-required"
@@ -154,3 +156,50 @@ def test_turning_two_factor_off_needs_the_password(cluster: Cluster) -> None:
     plain.close()
     with_code = login_response(cluster, name, code=codes[3])
     assert with_code.status_code == 200  # the code is ignored once two-factor is off
+
+
+def _stored_seed(db: Database, name: str) -> str:
+    with db.read() as s:
+        stored = s.scalar(select(User.totp_secret).where(User.name == name))
+    assert stored is not None
+    return stored
+
+
+def test_seeds_are_sealed_and_follow_master_key_rotation(cluster: Cluster, db: Database) -> None:
+    name, otp, _ = _enrol(cluster, "uma")
+    stored = _stored_seed(db, name)
+    assert stored.startswith("nsec$1$") and otp.secret not in stored
+    old_key = stored.split("$")[2]
+
+    new_key = ok(cluster.api.post("/security/keys/rotate"))["key_id"]
+    # Still on the old key: retiring it would lock the user out.
+    refused = problem(cluster.api.delete(f"/security/keys/{old_key}"), 409)
+    assert "TOTP seed" in refused["detail"]
+    keys = {k["id"]: k["secrets"] for k in ok(cluster.api.get("/security/keys"))["keys"]}
+    assert keys[old_key] >= 1
+
+    report = ok(cluster.api.post("/security/keys/rewrap"))
+    assert report["complete"] and report["rewrapped"] >= 1
+    moved = _stored_seed(db, name)
+    assert moved.split("$")[2] == new_key and moved.split("$")[4:] == stored.split("$")[4:]
+    assert cluster.api.delete(f"/security/keys/{old_key}").status_code == 204
+
+    browser = sign_in(cluster, name, code=_next_code(otp))
+    assert ok(browser.get("/auth/whoami"))["mfa_enabled"] is True
+    browser.close()
+
+
+def test_seeds_an_earlier_version_stored_in_plaintext_are_sealed_at_start(
+    cluster: Cluster, db: Database
+) -> None:
+    name, otp, _ = _enrol(cluster, "vic")
+    with db.session() as s:
+        user = s.scalar(select(User).where(User.name == name))
+        assert user is not None
+        user.totp_secret = otp.secret
+    assert cluster.server is not None
+    assert seal_plaintext_seeds(db, seed_cipher_for(cluster.server.app)) == 1
+    assert otp.secret not in _stored_seed(db, name)
+    browser = sign_in(cluster, name, code=_next_code(otp))
+    assert ok(browser.get("/auth/whoami"))["name"] == name
+    browser.close()

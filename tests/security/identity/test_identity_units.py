@@ -23,6 +23,11 @@ from novacron.security.audit import log as audit_log
 from novacron.security.lockout import LockoutPolicy
 from novacron.security.models import AuditRecord, RecoveryCode, User
 from novacron.security.rbac import ROLES, classify, new_enforcer, scope_allows, valid_scope
+from novacron.security.secrets.errors import SecretCorrupt
+from novacron.security.secrets.keys import EnvKeyProvider, generate_env_value
+from novacron.security.secrets.service import SecretsVault
+from novacron.security.secrets.store import InMemorySecretStore
+from novacron.security.totp_seeds import SeedCipher
 
 # -- passwords -------------------------------------------------------------------------------
 
@@ -326,86 +331,116 @@ def session() -> Iterator[Session]:
     engine.dispose()
 
 
-def _enrolled(session: Session) -> tuple[User, list[str]]:
+@pytest.fixture(scope="module")
+def cipher() -> SeedCipher:
+    """Real sealing: AES-256-GCM under a master key from an environment-style variable."""
+    environ = {"NOVACRON_MASTER_KEY": generate_env_value()}
+    provider = EnvKeyProvider("NOVACRON_MASTER_KEY", environ=environ)
+    return SeedCipher(SecretsVault(InMemorySecretStore(), provider))
+
+
+def _enrolled(session: Session, cipher: SeedCipher) -> tuple[User, list[str], pyotp.TOTP]:
     user = User(id="usr-1", name="erin", failed_logins=0, platform_admin=False)
     session.add(user)
-    uri = totp.begin(user)
+    enrolment = totp.begin(user, cipher)
+    uri = enrolment.uri
     assert uri.startswith("otpauth://totp/NovaCron:erin?secret=") and "issuer=NovaCron" in uri
-    assert user.totp_secret is not None
-    code = pyotp.TOTP(user.totp_secret).at(T0)
-    codes = totp.confirm(session, user, code, now=T0)
-    return user, codes
+    assert f"secret={enrolment.secret}" in uri
+    otp = pyotp.TOTP(enrolment.secret)
+    codes = totp.confirm(session, user, otp.at(T0), cipher, now=T0)
+    return user, codes, otp
 
 
-def test_confirm_needs_a_right_code_and_hands_out_ten_recovery_codes(session: Session) -> None:
+def test_the_seed_is_stored_sealed_and_bound_to_its_user(
+    session: Session, cipher: SeedCipher
+) -> None:
+    user, _, otp = _enrolled(session, cipher)
+    stored = user.totp_secret
+    assert stored is not None and stored.startswith("nsec$1$") and otp.secret not in stored
+    assert cipher.open(stored, user.id) == otp.secret
+    with pytest.raises(SecretCorrupt):  # copied onto another user, it does not open
+        cipher.open(stored, "usr-2")
+    user.totp_secret = otp.secret  # plaintext is not accepted in its place
+    with pytest.raises(SecretCorrupt):
+        totp.verify_second_factor(session, user, otp.at(T0 + 30), cipher, now=T0 + 30)
+
+
+def test_confirm_needs_a_right_code_and_hands_out_ten_recovery_codes(
+    session: Session, cipher: SeedCipher
+) -> None:
     user = User(id="usr-1", name="erin", failed_logins=0, platform_admin=False)
     session.add(user)
     with pytest.raises(Conflict):
-        totp.confirm(session, user, "123456", now=T0)  # not begun
-    totp.begin(user)
-    assert user.totp_secret is not None
-    otp = pyotp.TOTP(user.totp_secret)
+        totp.confirm(session, user, "123456", cipher, now=T0)  # not begun
+    otp = pyotp.TOTP(totp.begin(user, cipher).secret)
     window = {otp.at(T0 + d) for d in (-30, 0, 30)}
     wrong = next(c for c in (f"{i:06d}" for i in range(10)) if c not in window)
     with pytest.raises(Invalid) as caught:
-        totp.confirm(session, user, wrong, now=T0)
+        totp.confirm(session, user, wrong, cipher, now=T0)
     assert caught.value.errors[0]["loc"] == ["body", "code"]
     assert user.totp_enabled_at is None
-    codes = totp.confirm(session, user, pyotp.TOTP(user.totp_secret).at(T0), now=T0)
+    codes = totp.confirm(session, user, otp.at(T0), cipher, now=T0)
     assert len(codes) == 10 and len(set(codes)) == 10
     assert user.totp_enabled_at is not None and user.totp_last_step == int(T0 // 30)
     assert totp.remaining_recovery_codes(session, user.id) == 10
     with pytest.raises(Conflict):
-        totp.begin(user)  # already on
+        totp.begin(user, cipher)  # already on
 
 
-def test_a_code_is_accepted_once_within_one_step_of_drift(session: Session) -> None:
-    user, _ = _enrolled(session)
-    assert user.totp_secret is not None
-    otp = pyotp.TOTP(user.totp_secret)
+def test_a_code_is_accepted_once_within_one_step_of_drift(
+    session: Session, cipher: SeedCipher
+) -> None:
+    user, _, otp = _enrolled(session, cipher)
+
+    def verify(code: str, now: float) -> str | None:
+        return totp.verify_second_factor(session, user, code, cipher, now=now)
+
     # The confirming code is spent already.
-    assert totp.verify_second_factor(session, user, otp.at(T0), now=T0) is None
+    assert verify(otp.at(T0), T0) is None
     # The next step's code, seen a step early (clock drift): good, once.
     later = otp.at(T0 + 30)
-    assert totp.verify_second_factor(session, user, later, now=T0) == "totp"
-    assert totp.verify_second_factor(session, user, later, now=T0 + 30) is None
+    assert verify(later, T0) == "totp"
+    assert verify(later, T0 + 30) is None
     # Two steps away is too far either way.
-    assert totp.verify_second_factor(session, user, otp.at(T0 + 120), now=T0 + 60) is None
-    assert totp.verify_second_factor(session, user, otp.at(T0 + 90), now=T0 + 60) == "totp"
+    assert verify(otp.at(T0 + 120), T0 + 60) is None
+    assert verify(otp.at(T0 + 90), T0 + 60) == "totp"
     # An older step than the last accepted one is a replay even inside the window.
-    assert totp.verify_second_factor(session, user, otp.at(T0 + 60), now=T0 + 90) is None
+    assert verify(otp.at(T0 + 60), T0 + 90) is None
     assert user.totp_last_step == int((T0 + 90) // 30)
 
 
 @pytest.mark.parametrize("code", ["", "12345", "1234567", "abcdef", "12 34 5"])
-def test_malformed_codes_are_refused(session: Session, code: str) -> None:
-    user, _ = _enrolled(session)
-    assert totp.verify_second_factor(session, user, code, now=T0 + 30) is None
+def test_malformed_codes_are_refused(session: Session, cipher: SeedCipher, code: str) -> None:
+    user, _, _ = _enrolled(session, cipher)
+    assert totp.verify_second_factor(session, user, code, cipher, now=T0 + 30) is None
 
 
-def test_recovery_codes_work_once_in_any_spelling(session: Session) -> None:
-    user, codes = _enrolled(session)
+def test_recovery_codes_work_once_in_any_spelling(session: Session, cipher: SeedCipher) -> None:
+    user, codes, _ = _enrolled(session, cipher)
+
+    def verify(code: str) -> str | None:
+        return totp.verify_second_factor(session, user, code, cipher, now=T0)
+
     first, second = codes[0], codes[1]
-    assert totp.verify_second_factor(session, user, first, now=T0) == "recovery"
+    assert verify(first) == "recovery"
     session.flush()
-    assert totp.verify_second_factor(session, user, first, now=T0) is None
-    spelled = second.replace("-", "").upper()
-    assert totp.verify_second_factor(session, user, spelled, now=T0) == "recovery"
+    assert verify(first) is None
+    assert verify(second.replace("-", "").upper()) == "recovery"
     session.flush()
     assert totp.remaining_recovery_codes(session, user.id) == 8
     # New codes replace the old ones.
     fresh = totp.new_recovery_codes(session, user)
-    assert totp.verify_second_factor(session, user, codes[2], now=T0) is None
-    assert totp.verify_second_factor(session, user, fresh[0], now=T0) == "recovery"
+    assert verify(codes[2]) is None
+    assert verify(fresh[0]) == "recovery"
 
 
-def test_disable_forgets_the_secret_and_the_codes(session: Session) -> None:
-    user, codes = _enrolled(session)
+def test_disable_forgets_the_secret_and_the_codes(session: Session, cipher: SeedCipher) -> None:
+    user, codes, _ = _enrolled(session, cipher)
     totp.disable(session, user)
     session.flush()
     assert (user.totp_secret, user.totp_enabled_at, user.totp_last_step) == (None, None, None)
     assert totp.remaining_recovery_codes(session, user.id) == 0
-    assert totp.verify_second_factor(session, user, codes[0], now=T0) is None
+    assert totp.verify_second_factor(session, user, codes[0], cipher, now=T0) is None
 
 
 # -- session cookies and CSRF ----------------------------------------------------------------

@@ -31,6 +31,7 @@ from novacron.security.schemas import (
     TotpSetup,
     WhoAmI,
 )
+from novacron.security.secrets.wiring import seed_cipher_for
 from novacron.security.tokens import Principal, issue_token
 
 router = APIRouter(prefix="/api/v1", tags=["account"])
@@ -99,11 +100,9 @@ def change_password(
 def totp_setup(request: Request, principal: Principal = Depends(require_user)) -> TotpSetup:
     """Start two-factor set-up: scan ``uri`` into an authenticator app, then confirm."""
     with _db(request).session() as s:
-        user = _me(s, principal)
-        uri = totp.begin(user)
-        secret = user.totp_secret or ""
+        enrolment = totp.begin(_me(s, principal), seed_cipher_for(request.app))
     _events.record(request, "auth.mfa.setup", target=f"user:{principal.name}")
-    return TotpSetup(secret=secret, uri=uri)
+    return TotpSetup(secret=enrolment.secret, uri=enrolment.uri)
 
 
 @router.post("/auth/totp/confirm", response_model=RecoveryCodes)
@@ -111,7 +110,7 @@ def totp_confirm(
     request: Request, body: TotpCode, principal: Principal = Depends(require_user)
 ) -> RecoveryCodes:
     with _db(request).session() as s:
-        codes = totp.confirm(s, _me(s, principal), body.code)
+        codes = totp.confirm(s, _me(s, principal), body.code, seed_cipher_for(request.app))
     _events.record(request, "auth.mfa.enable", target=f"user:{principal.name}")
     return RecoveryCodes(recovery_codes=codes)
 

@@ -204,8 +204,8 @@ def delete_secret(request: Request, name: str) -> None:
 
 @router.get("/api/v1/security/keys", response_model=KeysOut, tags=["secrets"])
 def list_keys(request: Request) -> KeysOut:
-    """Master keys and how many secrets each wraps; keys that records name but the
-    provider lacks are listed with ``in_keyring`` false."""
+    """Master keys and how many secrets (and users' TOTP seeds) each wraps; keys that
+    records name but the provider lacks are listed with ``in_keyring`` false."""
     vault = _vault(request)
     keyring = vault.provider.keyring(refresh=True)
     usage = vault.key_usage()

@@ -85,6 +85,9 @@ class SecretsVault:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
+        self.also_sealed: builtins.list[SecretStore] = []
+        """Other records sealed with these master keys (users' TOTP seeds): rotation
+        rewraps them too, and a key they still use cannot be retired."""
         self.provider = provider
         self.mask_filter = mask_filter
         self._clock = clock
@@ -161,13 +164,28 @@ class SecretsVault:
         return _info(record), SecretStr(value)
 
     def _open(self, record: SecretRecord) -> bytes:
-        sealed = Sealed.loads(record.sealed)
-        aad = record_aad(record.project, record.name)
+        return self._open_text(record.sealed, record.project, record.name)
+
+    def _open_text(self, text: str, project: str, name: str) -> bytes:
+        sealed = Sealed.loads(text)
+        aad = record_aad(project, name)
         try:
             return open_sealed(sealed, self.provider.keyring(), aad)
         except UnknownMasterKey:
             # Another replica may have rotated since our keyring was cached.
             return open_sealed(sealed, self.provider.keyring(refresh=True), aad)
+
+    def seal_value(self, value: str, namespace: str, name: str) -> str:
+        """Seal a value kept outside the secrets table (a user's TOTP seed) with the same
+        master keys; the caller stores the text and lists it in ``also_sealed``."""
+        self._remember(value)
+        kek = self.provider.keyring().current
+        return seal(value.encode(), kek, record_aad(namespace, name)).dumps()
+
+    def open_value(self, text: str, namespace: str, name: str) -> str:
+        value = self._open_text(text, namespace, name).decode()
+        self._remember(value)
+        return value
 
     def info(self, name: str, project: str) -> SecretInfo:
         _check(name, project)
@@ -205,18 +223,37 @@ class SecretsVault:
         start_after: tuple[str, str] | None = None,
         on_batch: Callable[[RewrapReport], None] | None = None,
     ) -> RewrapReport:
-        return rewrap(
+        report = rewrap(
             self.store,
             self.provider,
             batch_size=batch_size,
             start_after=start_after,
             on_batch=on_batch,
         )
+        for other in self.also_sealed:  # small (a seed per user): rewrapped whole each time
+            more = rewrap(other, self.provider, batch_size=batch_size)
+            report.scanned += more.scanned
+            report.rewrapped += more.rewrapped
+            report.already_current += more.already_current
+            report.vanished += more.vanished
+            report.failed.extend(more.failed)
+        return report
 
     def key_usage(self) -> dict[str, int]:
-        return key_usage(self.store)
+        usage = key_usage(self.store)
+        for other in self.also_sealed:
+            for key_id, count in key_usage(other).items():
+                usage[key_id] = usage.get(key_id, 0) + count
+        return usage
 
     def retire_master_key(self, key_id: str) -> None:
+        for other in self.also_sealed:
+            in_use = key_usage(other, exact=True).get(key_id, 0)
+            if in_use:
+                raise Conflict(
+                    f"master key {key_id!r} still wraps {in_use} TOTP seed(s) or other "
+                    "sealed values; run rewrap, then retire"
+                )
         retire_master_key(self.store, self.provider, key_id)
 
     def _remember(self, value: str) -> None:

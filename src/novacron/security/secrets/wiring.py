@@ -4,6 +4,7 @@
                             (call from the lifespan: a bad key configuration then stops
                             the server at start-up, not at the first request)
     secrets_vault_for(app)  the app's SecretsVault; installs on first use if needed
+    seed_cipher_for(app)    seals users' TOTP seeds with the same master keys
 
 The masking filter is one per process (logging is per process), added to the handlers
 of the root logger and of uvicorn's loggers; every value the vault stores or returns is
@@ -22,6 +23,7 @@ from novacron.security.secrets.keys import KeyProvider, provider_from_settings
 from novacron.security.secrets.redact import SecretMaskingFilter, install_masking_filter
 from novacron.security.secrets.service import SecretsVault
 from novacron.security.secrets.sql_store import SqlSecretStore
+from novacron.security.totp_seeds import SeedCipher, UserSeedStore, seal_plaintext_seeds
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,8 @@ def install(app: Any) -> SecretsVault:
             vault = SecretsVault(
                 SqlSecretStore(db), key_provider(settings), mask_filter=_mask_filter
             )
+            vault.also_sealed.append(UserSeedStore(db))
+            seal_plaintext_seeds(db, SeedCipher(vault))
             setattr(app.state, _STATE_ATTR, vault)
             log.info("secrets: master keys from %r", vault.provider)
     return vault
@@ -88,3 +92,8 @@ def secrets_vault_for(app: Any) -> SecretsVault:
     """The app's SecretsVault, built on first use."""
     vault: SecretsVault | None = getattr(app.state, _STATE_ATTR, None)
     return vault if vault is not None else install(app)
+
+
+def seed_cipher_for(app: Any) -> SeedCipher:
+    """What seals and opens the app's users' TOTP seeds (the vault's master keys)."""
+    return SeedCipher(secrets_vault_for(app))
