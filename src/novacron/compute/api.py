@@ -32,7 +32,7 @@ from novacron.compute.schemas import (
     VMOut,
     VMStop,
 )
-from novacron.core.database import Database
+from novacron.core.database import Database, db_of
 from novacron.core.errors import Invalid, NotFound
 from novacron.core.pagination import Page, PageParams, page_params, paginate
 from novacron.security.auth import bearer, principal_for, require_agent, require_user
@@ -42,11 +42,6 @@ from novacron.security.tokens import Principal
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_user)])
 agent_router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
-
-
-def db_of(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
 
 
 def accepted(request: Request, op: Operation) -> JSONResponse:

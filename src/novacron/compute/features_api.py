@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from novacron.compute import features, vms
-from novacron.compute.api import accepted, db_of, who
+from novacron.compute.api import accepted, who
 from novacron.compute.schemas import (
     OperationOut,
     SnapshotCreate,
@@ -22,6 +22,7 @@ from novacron.compute.schemas import (
     VMResize,
     VMUpdate,
 )
+from novacron.core.database import db_of
 from novacron.core.errors import AgentUnreachable
 from novacron.security.auth import require_user
 from novacron.security.context import current_project

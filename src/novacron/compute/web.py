@@ -28,7 +28,7 @@ from novacron.compute.web_migration import (
     running_drain,
 )
 from novacron.core import events
-from novacron.core.database import Database
+from novacron.core.database import db_of
 from novacron.core.errors import NotFound
 from novacron.core.pagination import PageParams
 from novacron.security.auth import require_user
@@ -43,11 +43,6 @@ MAX_CHOICES = 500
 pages = APIRouter(include_in_schema=False, dependencies=[Depends(ui.page_user)])
 fragments = APIRouter(prefix="/ui", include_in_schema=False, dependencies=[Depends(require_user)])
 router = APIRouter(include_in_schema=False)
-
-
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
 
 
 # -- view models ------------------------------------------------------------------------------
@@ -334,7 +329,7 @@ def overview(
     vo: int = Query(0, ge=0, description="Offset into the VM list"),
     ho: int = Query(0, ge=0, description="Offset into the host list"),
 ) -> Response:
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         # The cursor first: anything that changes after it reaches the page as an event.
         events_after = events.latest_event_id(s)
         host_items, host_total = hosts.list_hosts(s, PageParams(limit=PAGE_SIZE, offset=ho))
@@ -362,7 +357,7 @@ def overview(
 @pages.get("/vms/{ref}", response_class=HTMLResponse)
 def vm_detail(request: Request, ref: str) -> Response:
     try:
-        with _db(request).read() as s:
+        with db_of(request).read() as s:
             events_after = events.latest_event_id(s)
             project_id = current_project(request)
             ctx = vm_context(s, ref, project_id)
@@ -382,7 +377,7 @@ def host_detail(
     request: Request, ref: str, vo: int = Query(0, ge=0, description="Offset into the VM list")
 ) -> Response:
     try:
-        with _db(request).read() as s:
+        with db_of(request).read() as s:
             events_after = events.latest_event_id(s)
             ctx = host_summary_context(s, ref)
             host = ctx["h"].host
@@ -426,63 +421,63 @@ def _vm_out(session: Session, request: Request, vm_id: str) -> VMOut:
 
 @fragments.get("/vms/{vm_id}/row", response_class=HTMLResponse)
 def vm_row(request: Request, vm_id: str) -> Response:
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         vm = _vm_out(s, request, vm_id)
     return ui.render(request, "compute/_vm_row.html", {"vm": vm})
 
 
 @fragments.get("/vms/{vm_id}/summary", response_class=HTMLResponse)
 def vm_summary(request: Request, vm_id: str) -> Response:
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         ctx = vm_context(s, vm_id, current_project(request))
     return ui.render(request, "compute/_vm_summary.html", ctx)
 
 
 @fragments.get("/vms/{vm_id}/snapshots", response_class=HTMLResponse)
 def vm_snapshots(request: Request, vm_id: str) -> Response:
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         ctx = snapshots_context(s, _vm_out(s, request, vm_id))
     return ui.render(request, "compute/_vm_snapshots.html", ctx)
 
 
 @fragments.get("/vms/{vm_id}/migration", response_class=HTMLResponse)
 def vm_migration(request: Request, vm_id: str) -> Response:
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         ctx = migration_context(s, _vm_out(s, request, vm_id))
     return ui.render(request, "compute/_vm_migration.html", ctx)
 
 
 @fragments.get("/hosts/{host_id}/row", response_class=HTMLResponse)
 def host_row(request: Request, host_id: str) -> Response:
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         ctx = host_context(s, host_id)
     return ui.render(request, "compute/_host_row.html", ctx)
 
 
 @fragments.get("/hosts/{host_id}/summary", response_class=HTMLResponse)
 def host_summary(request: Request, host_id: str) -> Response:
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         ctx = host_summary_context(s, host_id)
     return ui.render(request, "compute/_host_summary.html", ctx)
 
 
 @fragments.get("/operations/{op_id}/row", response_class=HTMLResponse)
 def op_row(request: Request, op_id: str) -> Response:
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         view = op_views(s, [_visible_op(s, request, op_id)])[0]
     return ui.render(request, "compute/_op_row.html", {"o": view})
 
 
 @fragments.get("/operations/{op_id}/card", response_class=HTMLResponse)
 def op_card(request: Request, op_id: str) -> Response:
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         view = op_views(s, [_visible_op(s, request, op_id)])[0]
     return ui.render(request, "compute/_op_card.html", {"o": view})
 
 
 @fragments.get("/fleet", response_class=HTMLResponse)
 def fleet(request: Request) -> Response:
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         stats = fleet_stats(s)
     return ui.render(request, "compute/_fleet.html", {"stats": stats})
 

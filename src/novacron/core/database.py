@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from starlette.requests import HTTPConnection
 
 from novacron.core.clock import utcnow
 
@@ -163,3 +164,9 @@ def alembic_config(url: str) -> Any:
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
+
+
+def db_of(request: HTTPConnection) -> Database:
+    """The server's database, for routes and pages (``app.state.db``)."""
+    db: Database = request.app.state.db
+    return db

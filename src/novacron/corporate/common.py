@@ -12,7 +12,6 @@ from fastapi import Request
 from sqlalchemy import or_, select, text
 from sqlalchemy.orm import Session
 
-from novacron.core.database import Database
 from novacron.core.errors import Invalid, NotFound
 from novacron.security.tokens import Principal
 
@@ -27,11 +26,6 @@ same bound on PostgreSQL keeps both backends accepting the same input."""
 URL_NAME = r"^[^/]+$"
 """Names that address a resource in a URL path (``/partners/{name}``): anything but a
 slash, which would make the name unreachable there."""
-
-
-def db_of(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
 
 
 def who(request: Request) -> str:

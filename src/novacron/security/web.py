@@ -24,7 +24,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from novacron.core.database import Database
+from novacron.core.database import db_of
 from novacron.core.errors import Forbidden, NotFound
 from novacron.security.api import account as account_api
 from novacron.security.auth import require_user
@@ -78,11 +78,6 @@ pages = APIRouter(
 # Fragments and actions for security.js: 401/403 as problem+json, like the API.
 parts = APIRouter(include_in_schema=False, dependencies=[Depends(require_user)])
 router = APIRouter(include_in_schema=False)
-
-
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
 
 
 # -- pages -----------------------------------------------------------------------------------
@@ -179,7 +174,7 @@ def switch_project(
     """Choose the project the pages act in: sets the project cookie that ``require_user``
     reads when a request names no project. Only a project of the caller's."""
     assert principal.user_id is not None
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         user = s.get(User, principal.user_id)
         assert user is not None
         project = may_act_in(s, user, principal, body.project)

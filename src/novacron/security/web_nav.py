@@ -13,17 +13,12 @@ from fastapi import Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from novacron.core.database import Database
+from novacron.core.database import db_of
 from novacron.core.errors import Invalid
 from novacron.security.models import Project, ProjectMember, User
 from novacron.security.tokens import Principal
 
 MAX_CHOICES = 500
-
-
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
 
 
 @dataclass(frozen=True)
@@ -73,7 +68,7 @@ def nav_context(request: Request) -> NavContext:
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None or principal.user_id is None:
         return ANONYMOUS
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         user = s.get(User, principal.user_id)
         if user is None:
             return ANONYMOUS

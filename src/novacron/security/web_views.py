@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from novacron.compute import quotas
 from novacron.core.clock import utcnow
-from novacron.core.database import Database
+from novacron.core.database import db_of
 from novacron.security import totp, users
 from novacron.security.api.admin import find_project, user_out
 from novacron.security.models import ApiToken, AuditRecord, Project, User
@@ -40,11 +40,6 @@ SCOPE_HINT = (
     "* (everything you may do), or resource:action — resources compute, corporate, hosts, "
     "project, platform, self; actions read, write, approve or *"
 )
-
-
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
 
 
 def _project_names(session: Session, ids: Iterable[str | None]) -> dict[str, str]:
@@ -109,7 +104,7 @@ def token_views(session: Session, user_id: str) -> list[TokenView]:
 
 def account_context(request: Request, principal: Principal) -> dict[str, Any]:
     assert principal.user_id is not None
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         user = s.get(User, principal.user_id)
         assert user is not None
         grouped: dict[str, Membership] = {}
@@ -135,7 +130,7 @@ def account_context(request: Request, principal: Principal) -> dict[str, Any]:
 
 def tokens_context(request: Request, principal: Principal) -> dict[str, Any]:
     assert principal.user_id is not None
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         return {"tokens": token_views(s, principal.user_id)}
 
 
@@ -171,14 +166,14 @@ def user_view(user: User, now: datetime | None = None) -> UserView:
 
 
 def users_context(request: Request) -> dict[str, Any]:
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         now = utcnow()
         rows = s.scalars(select(User).order_by(User.name)).all()
         return {"nav": "sec-users", "users": [user_view(u, now) for u in rows]}
 
 
 def user_row_context(request: Request, ref: str) -> dict[str, Any]:
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         return {"u": user_view(users.find_user(s, ref))}
 
 
@@ -259,7 +254,7 @@ def project_view(session: Session, project: Project) -> ProjectView:
 
 
 def projects_context(request: Request) -> dict[str, Any]:
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         rows = s.scalars(select(Project).order_by(Project.name)).all()
         return {
             "nav": "sec-projects",
@@ -269,7 +264,7 @@ def projects_context(request: Request) -> dict[str, Any]:
 
 
 def project_row_context(request: Request, ref: str) -> dict[str, Any]:
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         return {"p": project_view(s, find_project(s, ref))}
 
 
@@ -297,7 +292,7 @@ def members_context(session: Session, project: Project) -> dict[str, Any]:
 
 
 def project_context(request: Request, ref: str) -> dict[str, Any]:
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         project = find_project(s, ref)
         return {"nav": "sec-projects", "p": project_view(s, project), **members_context(s, project)}
 
@@ -383,7 +378,7 @@ def audit_rows(session: Session, f: AuditFilter, limit: int = AUDIT_PAGE) -> lis
 
 
 def audit_context(request: Request, f: AuditFilter) -> dict[str, Any]:
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         rows = audit_rows(s, f, AUDIT_PAGE + 1)
         total = s.scalar(select(func.count()).select_from(AuditRecord)) or 0
     older = rows[AUDIT_PAGE - 1].seq if len(rows) > AUDIT_PAGE else None

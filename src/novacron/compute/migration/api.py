@@ -7,10 +7,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from novacron.compute import hosts
-from novacron.compute.api import accepted, db_of, who
+from novacron.compute.api import accepted, who
 from novacron.compute.features import migration_params
 from novacron.compute.migration import drain, ha
 from novacron.compute.schemas import HostDrain, HostFence, HostOut, HostUndrain, OperationOut
+from novacron.core.database import db_of
 from novacron.security.auth import require_user
 
 router = APIRouter(prefix="/api/v1/hosts", dependencies=[Depends(require_user)], tags=["hosts"])

@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from novacron.corporate.common import db_of
+from novacron.core.database import db_of
 from novacron.corporate.ecosystem import service
 from novacron.corporate.ecosystem.routes_jv import router as jv_router
 from novacron.corporate.ecosystem.routes_licenses import router as licenses_router

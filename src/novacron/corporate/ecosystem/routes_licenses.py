@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from novacron.core.database import db_of
 from novacron.core.pagination import Page, PageParams, page_params
-from novacron.corporate.common import db_of, who
+from novacron.corporate.common import who
 from novacron.corporate.ecosystem import license_service
 from novacron.corporate.ecosystem.schemas import (
     LicenseCreate,

@@ -7,8 +7,9 @@ from datetime import date
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from novacron.core.clock import utcnow
+from novacron.core.database import db_of
 from novacron.core.pagination import Page, PageParams, page_params
-from novacron.corporate.common import db_of, who
+from novacron.corporate.common import who
 from novacron.corporate.ecosystem import programme_service as svc
 from novacron.corporate.ecosystem.schemas_programmes import (
     AcademicCreate,

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 
-from novacron.corporate.common import db_of
+from novacron.core.database import db_of
 from novacron.corporate.export.service import content_disposition, inputs_xlsx, valuation_xlsx
 from novacron.corporate.export.xlsx import XLSX_MEDIA_TYPE
 from novacron.security.auth import require_user

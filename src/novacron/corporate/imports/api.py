@@ -17,9 +17,9 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from novacron.core.database import Database
+from novacron.core.database import Database, db_of
 from novacron.core.errors import Invalid
-from novacron.corporate.common import db_of, who
+from novacron.corporate.common import who
 from novacron.corporate.imports import csv_import as ci
 from novacron.corporate.imports.service import IMPORTERS, ImportReport, rejection, run_import
 from novacron.security.auth import require_user

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
+from novacron.core.database import db_of
 from novacron.core.pagination import Page, PageParams, page_params, paginate
-from novacron.corporate.common import db_of, who
+from novacron.corporate.common import who
 from novacron.corporate.ma.api_diligence import router as diligence_router
 from novacron.corporate.ma.api_valuations import router as valuations_router
 from novacron.corporate.ma.schemas import (

@@ -8,8 +8,9 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from novacron.core.database import db_of
 from novacron.core.pagination import Page, PageParams, page_params, paginate
-from novacron.corporate.common import db_of, who
+from novacron.corporate.common import who
 from novacron.corporate.ma.schemas_diligence import (
     FindingCreate,
     FindingOut,

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from novacron.core.database import db_of
 from novacron.core.pagination import Page, PageParams, page_params, paginate
-from novacron.corporate.common import db_of, who
+from novacron.corporate.common import who
 from novacron.corporate.ma.schemas import (
     SynergyLineIn,
     SynergyLineOut,

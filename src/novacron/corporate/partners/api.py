@@ -10,8 +10,9 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from novacron.core.database import db_of
 from novacron.core.pagination import Page, PageParams, page_params
-from novacron.corporate.common import db_of, who
+from novacron.corporate.common import who
 from novacron.corporate.partners import api_deals, api_money
 from novacron.corporate.partners.schemas import (
     EnrolIn,

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 
+from novacron.core.database import db_of
 from novacron.core.pagination import Page, PageParams, page_params
-from novacron.corporate.common import db_of, who
+from novacron.corporate.common import who
 from novacron.corporate.partners.schemas_deals import (
     BalanceOut,
     LedgerEntryOut,

@@ -9,7 +9,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from novacron.core.clock import utcnow
-from novacron.corporate.common import db_of, who
+from novacron.core.database import db_of
+from novacron.corporate.common import who
 from novacron.corporate.strategy import kpis, service
 from novacron.corporate.strategy.schemas import DemoOut
 from novacron.security.auth import require_user

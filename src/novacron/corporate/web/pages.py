@@ -15,8 +15,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from novacron.core.clock import utcnow
+from novacron.core.database import db_of
 from novacron.core.errors import Invalid, NotFound
-from novacron.corporate.common import db_of
 from novacron.corporate.web import dashboard, views_ecosystem, views_ma, views_partners
 from novacron.corporate.web import views_programme as views_pg
 from novacron.security.context import current_project

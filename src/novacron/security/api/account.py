@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from novacron.core.clock import utcnow
-from novacron.core.database import Database
+from novacron.core.database import db_of
 from novacron.core.errors import Invalid, NotFound, NovaCronError
 from novacron.security import totp, users
 from novacron.security.api import _events
@@ -39,11 +39,6 @@ router = APIRouter(prefix="/api/v1", tags=["account"])
 T = TypeVar("T")
 
 
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
-
-
 def _me(s: Session, principal: Principal) -> User:
     assert principal.user_id is not None
     user = s.get(User, principal.user_id, with_for_update=True)
@@ -54,7 +49,7 @@ def _me(s: Session, principal: Principal) -> User:
 
 @router.get("/auth/whoami", response_model=WhoAmI)
 def whoami(request: Request, principal: Principal = Depends(require_user)) -> WhoAmI:
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         user = s.get(User, principal.user_id)
         assert user is not None
         grouped: dict[str, ProjectRoles] = {}
@@ -99,7 +94,7 @@ def change_password(
 @router.post("/auth/totp/setup", response_model=TotpSetup)
 def totp_setup(request: Request, principal: Principal = Depends(require_user)) -> TotpSetup:
     """Start two-factor set-up: scan ``uri`` into an authenticator app, then confirm."""
-    with _db(request).session() as s:
+    with db_of(request).session() as s:
         enrolment = totp.begin(_me(s, principal), seed_cipher_for(request.app))
     _events.record(request, "auth.mfa.setup", target=f"user:{principal.name}")
     return TotpSetup(secret=enrolment.secret, uri=enrolment.uri)
@@ -109,7 +104,7 @@ def totp_setup(request: Request, principal: Principal = Depends(require_user)) -
 def totp_confirm(
     request: Request, body: TotpCode, principal: Principal = Depends(require_user)
 ) -> RecoveryCodes:
-    with _db(request).session() as s:
+    with db_of(request).session() as s:
         codes = totp.confirm(s, _me(s, principal), body.code, seed_cipher_for(request.app))
     _events.record(request, "auth.mfa.enable", target=f"user:{principal.name}")
     return RecoveryCodes(recovery_codes=codes)
@@ -129,7 +124,7 @@ def _after_password(
     ``allow_unset``: a user without a password yet (the bootstrap admin, signed in with
     its token) has none to confirm."""
     failure: NovaCronError | None = None
-    with _db(request).session() as s:
+    with db_of(request).session() as s:
         user = _me(s, principal)
         try:
             if user.password_hash is not None or not allow_unset:
@@ -172,7 +167,7 @@ def new_recovery_codes(
 @router.get("/tokens", response_model=list[TokenOut])
 def list_tokens(request: Request, principal: Principal = Depends(require_user)) -> list[TokenOut]:
     """Your API tokens (never their secrets)."""
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         rows = s.scalars(
             select(ApiToken)
             .where(ApiToken.user_id == principal.user_id, ApiToken.kind == "user")
@@ -193,7 +188,7 @@ def create_token(
             f"scopes: wider than this token's own ({', '.join(wider)})",
             errors=[{"loc": ["body", "scopes"], "msg": "wider than the calling token"}],
         )
-    with _db(request).session() as s:
+    with db_of(request).session() as s:
         project_id = None
         if body.project is not None:
             project = s.scalar(
@@ -256,7 +251,7 @@ def _within(own: tuple[str, ...], scope: str) -> bool:
 def revoke_token(
     request: Request, token_id: str, principal: Principal = Depends(require_user)
 ) -> None:
-    with _db(request).session() as s:
+    with db_of(request).session() as s:
         row = s.get(ApiToken, token_id)
         if row is None or row.user_id != principal.user_id or row.kind != "user":
             raise NotFound(f"no token {token_id!r} of yours")

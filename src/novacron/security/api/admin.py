@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from novacron.compute import quotas
 from novacron.core.clock import utcnow
-from novacron.core.database import Database
+from novacron.core.database import db_of
 from novacron.core.errors import Conflict, Forbidden, Invalid, NotFound
 from novacron.core.ids import new_id
 from novacron.security import users
@@ -34,11 +34,6 @@ from novacron.security.tokens import Principal
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_user)])
 
 
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
-
-
 def user_out(user: User) -> UserOut:
     return UserOut(
         id=user.id,
@@ -61,13 +56,13 @@ def user_out(user: User) -> UserOut:
 
 @router.get("/users", response_model=list[UserOut], tags=["users"])
 def list_users(request: Request) -> list[UserOut]:
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         return [user_out(u) for u in s.scalars(select(User).order_by(User.name))]
 
 
 @router.post("/users", response_model=UserOut, status_code=201, tags=["users"])
 def create_user(request: Request, body: UserCreate) -> UserOut:
-    with _db(request).session() as s:
+    with db_of(request).session() as s:
         user = users.create_user(
             s,
             body.name,
@@ -88,14 +83,14 @@ def create_user(request: Request, body: UserCreate) -> UserOut:
 
 @router.get("/users/{ref}", response_model=UserOut, tags=["users"])
 def get_user(request: Request, ref: str) -> UserOut:
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         return user_out(users.find_user(s, ref))
 
 
 @router.patch("/users/{ref}", response_model=UserOut, tags=["users"])
 def update_user(request: Request, ref: str, body: UserUpdate) -> UserOut:
     changes = body.model_dump(exclude_unset=True)
-    with _db(request).session() as s:
+    with db_of(request).session() as s:
         user = users.find_user(s, ref, lock=True)
         for name in ("display_name", "email"):
             if changes.get(name) is not None:
@@ -115,7 +110,7 @@ def update_user(request: Request, ref: str, body: UserUpdate) -> UserOut:
 @router.post("/users/{ref}/password", status_code=204, tags=["users"])
 def reset_password(request: Request, ref: str, body: PasswordReset) -> None:
     """Set a user's password; they must change it at their next sign-in."""
-    with _db(request).session() as s:
+    with db_of(request).session() as s:
         user = users.find_user(s, ref, lock=True)
         users.set_password(s, user, body.new_password, current=None)
         name = user.name
@@ -124,7 +119,7 @@ def reset_password(request: Request, ref: str, body: PasswordReset) -> None:
 
 @router.post("/users/{ref}/unlock", status_code=204, tags=["users"])
 def unlock_user(request: Request, ref: str) -> None:
-    with _db(request).session() as s:
+    with db_of(request).session() as s:
         user = users.find_user(s, ref, lock=True)
         user.failed_logins, user.locked_until = 0, None
         name = user.name
@@ -143,7 +138,7 @@ def find_project(s: Session, ref: str) -> Project:
 
 @router.get("/projects", response_model=list[ProjectOut], tags=["projects"])
 def list_projects(request: Request) -> list[ProjectOut]:
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         return [
             ProjectOut.model_validate(p) for p in s.scalars(select(Project).order_by(Project.name))
         ]
@@ -151,7 +146,7 @@ def list_projects(request: Request) -> list[ProjectOut]:
 
 @router.post("/projects", response_model=ProjectOut, status_code=201, tags=["projects"])
 def create_project(request: Request, body: ProjectCreate) -> ProjectOut:
-    with _db(request).session() as s:
+    with db_of(request).session() as s:
         if s.scalar(select(func.count()).select_from(Project).where(Project.name == body.name)):
             raise Conflict(f"a project named {body.name!r} exists")
         admin = users.find_user(s, body.admin) if body.admin else None
@@ -174,7 +169,7 @@ def create_project(request: Request, body: ProjectCreate) -> ProjectOut:
 
 @router.get("/projects/{project_ref}", response_model=ProjectDetail, tags=["projects"])
 def get_project(request: Request, project_ref: str) -> ProjectDetail:
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         project = find_project(s, current_project(request))
         usage = quotas.usage(s, project.id)
         return ProjectDetail(**ProjectOut.model_validate(project).model_dump(), usage=usage)
@@ -189,7 +184,7 @@ def update_project(request: Request, project_ref: str, body: ProjectUpdate) -> P
     quota_change = {k for k in changes if k.startswith("quota_")}
     if quota_change and "*" not in authorizer.projects_of(principal.user_id or ""):
         raise Forbidden("only a platform admin changes quotas")
-    with _db(request).session() as s:
+    with db_of(request).session() as s:
         project = find_project(s, current_project(request))
         if changes.get("description") is None:
             changes.pop("description", None)
@@ -202,7 +197,7 @@ def update_project(request: Request, project_ref: str, body: ProjectUpdate) -> P
 
 @router.get("/projects/{project_ref}/members", response_model=list[MemberOut], tags=["projects"])
 def list_members(request: Request, project_ref: str) -> list[MemberOut]:
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         rows = users.members(s, current_project(request))
         return [MemberOut(user=u.name, user_id=u.id, role=r) for u, r in rows]
 
@@ -211,7 +206,7 @@ def list_members(request: Request, project_ref: str) -> list[MemberOut]:
     "/projects/{project_ref}/members", response_model=MemberOut, status_code=201, tags=["projects"]
 )
 def add_member(request: Request, project_ref: str, body: MemberAdd) -> MemberOut:
-    with _db(request).session() as s:
+    with db_of(request).session() as s:
         project = find_project(s, current_project(request))
         try:
             user = users.find_user(s, body.user)
@@ -247,7 +242,7 @@ def _actor_role(request: Request) -> str:
     "/projects/{project_ref}/members/{user_ref}/{role}", status_code=204, tags=["projects"]
 )
 def remove_member(request: Request, project_ref: str, user_ref: str, role: str) -> None:
-    with _db(request).session() as s:
+    with db_of(request).session() as s:
         project = find_project(s, current_project(request))
         user = users.find_user(s, user_ref)
         users.revoke(s, project, user, role)

@@ -8,17 +8,12 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
 
-from novacron.core.database import Database
+from novacron.core.database import db_of
 from novacron.security.audit import log as audit_log
 from novacron.security.auth import require_user
 from novacron.security.schemas import AuditOut, AuditPage, AuditVerifyOut
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], dependencies=[Depends(require_user)])
-
-
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
 
 
 @router.get("", response_model=AuditPage)
@@ -33,7 +28,7 @@ def list_audit(
     after_seq: int | None = Query(None, ge=0),
     limit: int = Query(100, ge=1, le=1000),
 ) -> AuditPage:
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         rows = audit_log.query(
             s,
             since=_naive(since),
@@ -59,7 +54,7 @@ def _naive(value: datetime | None) -> datetime | None:
 @router.get("/verify", response_model=AuditVerifyOut)
 def verify_audit(request: Request) -> AuditVerifyOut:
     """Recompute the whole retained hash chain; ``ok`` false names the first broken record."""
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         result = audit_log.verify(s)
     return AuditVerifyOut(
         ok=result.ok,
@@ -80,7 +75,7 @@ def export_audit(
     until: datetime | None = None,
 ) -> PlainTextResponse:
     """JSON Lines or CSV, with each record's hashes so the copy can be verified."""
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         rows = audit_log.query(s, since=_naive(since), until=_naive(until))
         body = audit_log.export_json(rows) if format == "json" else audit_log.export_csv(rows)
     media = "application/x-ndjson" if format == "json" else "text/csv"

@@ -25,7 +25,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
 from novacron.compute import hosts
 from novacron.core.clock import utcnow
-from novacron.core.database import Database
+from novacron.core.database import db_of
 from novacron.core.pagination import PageParams, page_params
 from novacron.security.api import _events
 from novacron.security.auth import require_agent, require_user
@@ -54,14 +54,9 @@ StatusName = Literal["pass", "fail", "error", "skipped", "muted"]
 assert set(StatusName.__args__) == {s.value for s in Status}  # type: ignore[attr-defined]
 
 
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
-
-
 def _detail(request: Request, run_id: str, **filters: Any) -> RunDetail:
     metas = service.check_metas()
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         run = service.get_run(s, run_id)
         rows = service.run_findings(s, run_id, **filters)
         return RunDetail(
@@ -79,7 +74,7 @@ def create_run(request: Request, response: Response) -> RunDetail:
     """Run every check now and keep the findings (mutes applied)."""
     principal: Principal = request.state.principal
     run = service.run_compliance(
-        _db(request), request.app.state.settings, requested_by=principal.name
+        db_of(request), request.app.state.settings, requested_by=principal.name
     )
     counts = run.summary.get("counts", {})
     _events.record(
@@ -98,7 +93,7 @@ def list_runs(
     page: PageParams = Depends(page_params),
     trend_runs: int = Query(30, ge=0, le=200, description="Finished runs in the trend"),
 ) -> RunList:
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         runs, total = service.list_runs(s, page)
         trend = service.run_trend(s, trend_runs) if trend_runs else []
         return RunList(
@@ -141,7 +136,7 @@ def download_report(
 ) -> Response:
     """The run as a self-contained HTML page, CSV, OCSF 1.3 Compliance Finding events or
     SARIF 2.1.0, as an attachment."""
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         report = service.render_report(s, run_id, format)
     return Response(
         report.body,
@@ -153,7 +148,7 @@ def download_report(
 @admin_router.get("/mutes", response_model=list[MuteOut])
 def list_mutes(request: Request, include_expired: bool = False) -> list[MuteOut]:
     now = utcnow()
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         mutes = service.SqlMuteStore(s).list(include_expired=include_expired, now=now)
     return [MuteOut.of(m, now) for m in mutes]
 
@@ -164,7 +159,7 @@ def create_mute(request: Request, response: Response, body: MuteCreate) -> MuteO
     ``expires_at`` (the next run applies it)."""
     principal: Principal = request.state.principal
     now = utcnow()
-    with _db(request).session() as s:
+    with db_of(request).session() as s:
         mute = service.create_mute(
             s,
             check_id=body.check_id,
@@ -190,14 +185,14 @@ def create_mute(request: Request, response: Response, body: MuteCreate) -> MuteO
 
 @admin_router.get("/mutes/{mute_id}", response_model=MuteOut)
 def get_mute(request: Request, mute_id: str) -> MuteOut:
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         mute = service.SqlMuteStore(s).get(mute_id)
     return MuteOut.of(mute, utcnow())
 
 
 @admin_router.delete("/mutes/{mute_id}", status_code=204)
 def delete_mute(request: Request, mute_id: str) -> Response:
-    with _db(request).session() as s:
+    with db_of(request).session() as s:
         mute = service.SqlMuteStore(s).get(mute_id)
         service.SqlMuteStore(s).delete(mute_id)
     _events.record(
@@ -217,7 +212,7 @@ def report_host_facts(
 ) -> FactsAccepted:
     """An agent's compliance facts about its machine (disks, ports, pending updates)."""
     facts = host_facts_from_json(body)
-    with _db(request).session() as s:
+    with db_of(request).session() as s:
         assert principal.token_id is not None  # agents always come with a token
         agent = hosts.agent_for_token(s, principal.token_id)
         row = service.record_host_facts(s, agent, facts)

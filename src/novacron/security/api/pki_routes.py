@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from novacron.core.clock import utcnow
-from novacron.core.database import Database
+from novacron.core.database import db_of
 from novacron.core.errors import NotFound, Unauthorized
 from novacron.security.api import _events
 from novacron.security.auth import require_user
@@ -47,11 +47,6 @@ from novacron.security.tokens import Principal
 agents = APIRouter(prefix="/api/v1/agents", tags=["agents"])
 public = APIRouter(prefix="/api/v1/pki", tags=["pki"])
 admin = APIRouter(prefix="/api/v1/security/pki", tags=["pki"], dependencies=[Depends(require_user)])
-
-
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
 
 
 def _issued(request: Request, issued: service.Issued) -> AgentCertIssued:
@@ -80,7 +75,7 @@ def enrol_agent(request: Request, body: EnrolRequest) -> AgentCertIssued:
     """Exchange a one-time enrolment token and a CSR for a client certificate."""
     service.require_mtls(request.app.state.settings)
     ca = request_ca(request)
-    with _db(request).session() as s:
+    with db_of(request).session() as s:
         issued = service.enrol_agent(s, ca, body.token, body.name, body.csr)
     _as_agent(request, issued.name)
     _events.record(
@@ -100,7 +95,7 @@ def rotate_agent_cert(request: Request, body: RotateRequest) -> AgentCertIssued:
     if presented is None:
         raise Unauthorized("rotation needs the agent's current client certificate (mutual TLS)")
     ca = request_ca(request)
-    with _db(request).session() as s:
+    with db_of(request).session() as s:
         issued = service.rotate_agent(s, ca, presented, body.csr)
     _as_agent(request, issued.name)
     _events.record(
@@ -160,7 +155,7 @@ def _token_out(token: EnrolmentToken, now: datetime.datetime) -> EnrolmentTokenO
 @admin.post("/tokens", response_model=EnrolmentTokenCreated, status_code=201)
 def create_enrolment_token(request: Request, body: EnrolmentTokenCreate) -> EnrolmentTokenCreated:
     principal: Principal = request.state.principal
-    with _db(request).session() as s:
+    with db_of(request).session() as s:
         token, secret = service.issue_enrolment_token(
             s, datetime.timedelta(seconds=body.ttl_seconds), body.for_name, principal.name
         )
@@ -184,13 +179,13 @@ def create_enrolment_token(request: Request, body: EnrolmentTokenCreate) -> Enro
 @admin.get("/tokens", response_model=list[EnrolmentTokenOut])
 def list_enrolment_tokens(request: Request) -> list[EnrolmentTokenOut]:
     now = utcnow()
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         return [_token_out(t, now) for t in service.enrolment_tokens(s).list()]
 
 
 @admin.delete("/tokens/{token_id}", status_code=204)
 def revoke_enrolment_token(request: Request, token_id: str) -> Response:
-    with _db(request).session() as s:
+    with db_of(request).session() as s:
         service.enrolment_tokens(s).revoke(token_id)
     _events.record(request, "pki.token.revoke", target=f"enrolment-token:{token_id}")
     return Response(status_code=204)
@@ -214,14 +209,14 @@ def list_agent_certs(
     valid: bool = Query(False, description="Only certificates neither revoked nor expired"),
 ) -> list[dict[str, object]]:
     now = utcnow()
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         rows = store.list_certificates(s, agent_name=agent, active_at=now if valid else None)
         return [_cert_out(r, now) for r in rows]
 
 
 @admin.delete("/certs/{serial}", response_model=AgentCertRevoked)
 def revoke_agent_cert(request: Request, serial: str) -> dict[str, object]:
-    with _db(request).session() as s:
+    with db_of(request).session() as s:
         revoked = service.revoke_certificate(s, serial)
         out = {**_cert_out(revoked.certificate, utcnow()), "cut_off": revoked.cut_off}
     _events.record(

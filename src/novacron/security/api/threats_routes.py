@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from novacron.core.clock import UtcDateTime, utcnow
-from novacron.core.database import Database
+from novacron.core.database import db_of
 from novacron.core.errors import Invalid, NotFound
 from novacron.security import events
 from novacron.security.auth import require_agent, require_user
@@ -74,11 +74,6 @@ class RuleOut(BaseModel):
     tags: list[str]
 
 
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
-
-
 @alerts.get("/alerts", response_model=AlertPage)
 def list_alerts(
     request: Request,
@@ -95,7 +90,7 @@ def list_alerts(
         stmt = stmt.where(SecurityAlert.priority == priority)
     if family:
         stmt = stmt.where(SecurityAlert.family == family)
-    with _db(request).read() as s:
+    with db_of(request).read() as s:
         total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         rows = s.scalars(
             stmt.order_by(SecurityAlert.ts.desc(), SecurityAlert.id).limit(limit).offset(offset)
@@ -106,7 +101,7 @@ def list_alerts(
 @alerts.patch("/alerts/{alert_id}", response_model=AlertOut)
 def update_alert(request: Request, alert_id: str, body: AlertUpdate) -> AlertOut:
     principal: Principal = request.state.principal
-    with _db(request).session() as s:
+    with db_of(request).session() as s:
         alert = s.get(SecurityAlert, alert_id, with_for_update=True)
         if alert is None:
             raise NotFound(f"no alert {alert_id!r}")

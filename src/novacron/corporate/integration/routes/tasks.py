@@ -7,8 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from novacron.core.database import db_of
 from novacron.core.pagination import Page, PageParams, page_params
-from novacron.corporate.common import db_of, who
+from novacron.corporate.common import who
 from novacron.corporate.integration.routes.common import as_of
 from novacron.corporate.integration.schemas import (
     CriticalPathOut,

@@ -6,7 +6,8 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, Request
 
-from novacron.corporate.common import db_of, who
+from novacron.core.database import db_of
+from novacron.corporate.common import who
 from novacron.corporate.integration.report_schemas import RetentionOut, SynergiesOut
 from novacron.corporate.integration.routes.common import as_of
 from novacron.corporate.integration.schemas import (
