@@ -288,3 +288,26 @@ def test_the_project_switcher_changes_what_the_overview_lists(tab: Tab, cluster:
     # The choice is the project cookie: it holds on the next page too.
     page.goto(cluster.url + "/account")
     expect(page.get_by_test_id("project-current")).to_have_text("south")
+
+
+def test_a_project_admin_adds_a_member_from_the_project_page(tab: Tab, cluster: Cluster) -> None:
+    from playwright.sync_api import expect
+
+    page = tab.page
+    ok(cluster.api.post("/projects", json={"name": "delta"}))
+    new_user(cluster, "petra", {"delta": "admin", "default": "viewer"})
+    new_user(cluster, "quinn")
+    sign_in_with_password(tab, "petra", "/project")
+    expect(page.get_by_test_id("project-title")).to_have_text("default")
+    expect(page.get_by_test_id("project-rights")).to_contain_text("Read only")
+    expect(page.get_by_test_id("member-form")).to_have_count(0)
+
+    page.get_by_test_id("project-switcher").select_option(label="delta")
+    expect(page.get_by_test_id("project-title")).to_have_text("delta")
+    expect(page.get_by_test_id("project-rights")).to_have_text("You manage its members.")
+    page.get_by_test_id("member-user").fill("quinn")
+    page.get_by_test_id("member-role").select_option("operator")
+    page.get_by_test_id("member-submit").click()
+    expect(page.get_by_test_id("member-row-quinn-operator")).to_be_visible()
+    members = ok(cluster.api.get("/projects/delta/members"), 200)
+    assert ("quinn", "operator") in [(m["user"], m["role"]) for m in members]

@@ -201,6 +201,7 @@ _PREFIXES: tuple[tuple[str, str, str | None], ...] = (
     ("/api/v1/auth", "self", None),
     ("/api/v1/tokens", "self", None),
     ("/account", "self", None),
+    ("/project", "project", None),  # the current project's members page
     ("/security", "platform", None),
 )
 

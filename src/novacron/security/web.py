@@ -37,6 +37,7 @@ from novacron.security.web_views import (
     AuditFilter,
     account_context,
     audit_context,
+    own_project_context,
     project_context,
     project_row_context,
     projects_context,
@@ -103,6 +104,11 @@ def project_page(request: Request, ref: str) -> Response:
     return ui.render(request, "security/project.html", project_context(request, ref))
 
 
+@pages.get("/project", response_class=HTMLResponse)
+def own_project_page(request: Request, principal: Principal = Depends(ui.page_user)) -> Response:
+    return ui.render(request, "security/own_project.html", own_project_context(request, principal))
+
+
 @pages.get("/security/audit", response_class=HTMLResponse)
 def audit_page(
     request: Request,
@@ -146,6 +152,18 @@ def project_quotas_part(request: Request, ref: str) -> Response:
 @parts.get("/security/fragments/projects/{ref}/members", response_class=HTMLResponse)
 def project_members_part(request: Request, ref: str) -> Response:
     return ui.render(request, "security/_project_members.html", project_context(request, ref))
+
+
+@parts.get("/project/fragments/members", response_class=HTMLResponse)
+def own_members_part(request: Request, principal: Principal = Depends(require_user)) -> Response:
+    context = own_project_context(request, principal)
+    return ui.render(request, "security/_project_members.html", context)
+
+
+@parts.get("/project/fragments/quotas", response_class=HTMLResponse)
+def own_quotas_part(request: Request, principal: Principal = Depends(require_user)) -> Response:
+    context = own_project_context(request, principal)
+    return ui.render(request, "security/_project_quotas.html", context)
 
 
 # -- actions ---------------------------------------------------------------------------------

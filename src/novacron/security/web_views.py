@@ -24,10 +24,12 @@ from sqlalchemy.orm import Session
 from novacron.compute import quotas
 from novacron.core.clock import utcnow
 from novacron.core.database import db_of
+from novacron.core.errors import NotFound
 from novacron.security import totp, users
 from novacron.security.api.admin import find_project, user_out
+from novacron.security.context import current_project
 from novacron.security.models import ApiToken, AuditRecord, Project, User
-from novacron.security.rbac import ROLES
+from novacron.security.rbac import ROLES, Authorizer
 from novacron.security.schemas import ProjectOut, TokenOut, Usage, UserOut
 from novacron.security.tokens import Principal
 from novacron.security.web_nav import MAX_CHOICES, ProjectChoice, project_choices
@@ -279,7 +281,12 @@ def _user_names(session: Session) -> list[str]:
     )
 
 
-def members_context(session: Session, project: Project) -> dict[str, Any]:
+def members_context(
+    session: Session, project: Project, *, manage: bool = True, directory: bool = True
+) -> dict[str, Any]:
+    """The members card: ``manage`` shows the add and remove controls; ``directory``
+    offers every user's name to pick from (platform admins only: a project admin types
+    the name, as with the API, and learns no other user names)."""
     rows = users.members(session, project.id)
     admins = sum(1 for _, role in rows if role == "admin")
     return {
@@ -287,14 +294,48 @@ def members_context(session: Session, project: Project) -> dict[str, Any]:
         "members": [(user_out(u), role) for u, role in rows],
         "admin_count": admins,
         "roles": ROLES,
-        "user_names": _user_names(session),
+        "user_names": _user_names(session) if directory else [],
+        "can_manage": manage,
+        "members_src": f"/security/fragments/projects/{project.id}/members",
     }
 
 
 def project_context(request: Request, ref: str) -> dict[str, Any]:
+    """A project as platform admins see it (``/security/projects/{ref}``)."""
     with db_of(request).read() as s:
         project = find_project(s, ref)
-        return {"nav": "sec-projects", "p": project_view(s, project), **members_context(s, project)}
+        return {
+            "nav": "sec-projects",
+            "p": project_view(s, project),
+            **members_context(s, project),
+            "quotas_src": f"/security/fragments/projects/{project.id}/quotas",
+            "can_set_quotas": True,
+        }
+
+
+def own_project_context(request: Request, principal: Principal) -> dict[str, Any]:
+    """The Project page (``/project``): the current project's quotas and members, for
+    everyone in it; its admins add and remove members, platform admins set quotas."""
+    project_id = current_project(request)
+    authorizer: Authorizer = request.app.state.authorizer
+    with db_of(request).read() as s:
+        user = s.get(User, principal.user_id) if principal.user_id else None
+        platform = bool(user and user.platform_admin and user.disabled_at is None)
+        manage = platform or (
+            principal.user_id is not None
+            and authorizer.allowed(principal.user_id, project_id, "project", "write")
+        )
+        project = s.get(Project, project_id)
+        if project is None:
+            raise NotFound(f"no project {project_id!r}")
+        return {
+            "nav": "project",
+            "p": project_view(s, project),
+            **members_context(s, project, manage=manage, directory=platform),
+            "members_src": "/project/fragments/members",
+            "quotas_src": "/project/fragments/quotas",
+            "can_set_quotas": platform,
+        }
 
 
 # -- audit -----------------------------------------------------------------------------------

@@ -358,3 +358,42 @@ def test_token_status_compares_naive_and_zoned_times_alike() -> None:
     assert web_views.token_status(token(expires_at=now + timedelta(minutes=1)), now) == "active"
     assert web_views.token_status(token(), now) == "active"
     assert web_views.token_status(token(revoked_at=now, expires_at=aware_past), now) == "revoked"
+
+
+def test_the_project_page_lets_its_admins_manage_members(server: SimpleNamespace) -> None:
+    gamma = ok(server.admin.post("/projects", json={"name": "gamma"}), 201)
+    ok(server.admin.post("/users", json={"name": "dora", "password": PASSWORD}), 201)
+    for name, role in (("dora", "admin"), ("bob", "viewer")):
+        ok(server.admin.post("/projects/gamma/members", json={"user": name, "role": role}), 201)
+
+    dora = browser_as(server, "dora")
+    dora.cookies.set(PROJECT_COOKIE, gamma["id"])
+    page = dora.get("/project").text
+    assert texts_of(page, "project-title") == ["gamma"]
+    assert 'data-testid="nav-project"' in page and 'data-testid="member-form"' in page
+    # A project admin types a name (as with the API): no directory of every user.
+    assert '<select name="user"' not in page and "carol" not in page
+    assert 'data-testid="quota-form"' not in page  # quotas are the platform admins'
+    ok(dora.post("/api/v1/projects/gamma/members", json={"user": "carol", "role": "operator"}), 201)
+    members = dora.get("/project/fragments/members").text
+    assert 'data-testid="member-row-carol-operator"' in members
+
+    bob = browser_as(server, "bob")
+    bob.cookies.set(PROJECT_COOKIE, gamma["id"])
+    page = bob.get("/project").text
+    assert 'data-testid="member-row-dora-admin"' in page
+    assert 'data-testid="member-form"' not in page and 'data-testid="member-remove"' not in page
+    assert texts_of(page, "project-rights") == ["Read only: its admins manage the members."]
+    assert (
+        bob.post(
+            "/api/v1/projects/gamma/members", json={"user": "carol", "role": "admin"}
+        ).status_code
+        == 403
+    )
+
+    admin = browser_as(server)
+    admin.cookies.set(PROJECT_COOKIE, gamma["id"])
+    page = admin.get("/project").text
+    assert 'data-testid="quota-form"' in page and '<select name="user"' in page
+    for client in (dora, bob, admin):
+        client.close()
