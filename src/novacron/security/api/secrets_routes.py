@@ -41,6 +41,9 @@ REWRAP_BATCH = 100
 
 
 class _Out(BaseModel):
+    # The untyped serializer would leave the schema untyped: describe the fields' types.
+    model_config = ConfigDict(json_schema_mode_override="validation")
+
     @field_serializer("*", when_used="json")
     def _times(self, value: Any) -> Any:
         return isoformat(value) if isinstance(value, datetime) else value
