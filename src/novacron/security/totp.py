@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -23,6 +24,11 @@ from novacron.core.clock import utcnow
 from novacron.core.errors import Conflict, Invalid
 from novacron.core.ids import new_id
 from novacron.security.models import RecoveryCode, User
+from novacron.security.secrets.errors import SecretCorrupt
+
+log = logging.getLogger(__name__)
+
+SEALED_PREFIX = "nsec$"
 
 ISSUER = "NovaCron"
 STEP_S = 30
@@ -79,7 +85,8 @@ def confirm(
     """Enable TOTP after a correct code; returns fresh recovery codes (the only copy)."""
     if user.totp_secret is None or user.totp_enabled_at is not None:
         raise Conflict("start two-factor set-up first")
-    step = _matching_step(cipher.open(user.totp_secret, user.id), code, now)
+    seed = _seed(user, cipher)
+    step = _matching_step(seed, code, now) if seed is not None else None
     if step is None:
         raise Invalid(
             "code: wrong code; check the authenticator app's clock",
@@ -103,13 +110,31 @@ def disable(session: Session, user: User) -> None:
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
 
 
+def _seed(user: User, cipher: SeedCipher) -> str | None:
+    """The user's seed in plaintext; None when it cannot be opened (its master key is
+    not in this server's keyring: logged, and recovery codes still work). A seed an
+    earlier version stored in plaintext is sealed on first use."""
+    stored = user.totp_secret
+    if stored is None:
+        return None
+    if not stored.startswith(SEALED_PREFIX):
+        user.totp_secret = cipher.seal(stored, user.id)
+        return stored
+    try:
+        return cipher.open(stored, user.id)
+    except SecretCorrupt as exc:
+        log.error("the TOTP seed of user %s cannot be opened: %s", user.id, exc.detail)
+        return None
+
+
 def verify_second_factor(
     session: Session, user: User, code: str, cipher: SeedCipher, now: float | None = None
 ) -> str | None:
     """``"totp"`` or ``"recovery"`` when ``code`` is good (and now used up), else None."""
     if user.totp_secret is None or user.totp_enabled_at is None:
         return None
-    step = _matching_step(cipher.open(user.totp_secret, user.id), code, now)
+    seed = _seed(user, cipher)
+    step = _matching_step(seed, code, now) if seed is not None else None
     if step is not None:
         if user.totp_last_step is not None and step <= user.totp_last_step:
             return None  # replay of an accepted code

@@ -7,7 +7,8 @@ sealed seeds to master-key rotation as one more store, so ``keys rewrap`` moves 
 the new key and a key that still wraps a seed cannot be retired.
 
 Seeds stored in plaintext by an earlier version are sealed when the server starts
-(:func:`seal_plaintext_seeds`).
+(:func:`seal_plaintext_seeds`), or at their first use (a replica of the earlier version
+may still write one during a rolling upgrade).
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from sqlalchemy.orm import Session
 from novacron.core.database import Database
 from novacron.core.errors import Conflict
 from novacron.security.models import User
+from novacron.security.secrets.rotation import key_usage
 from novacron.security.secrets.service import SecretsVault
 from novacron.security.secrets.store import SecretRecord
+from novacron.security.totp import SEALED_PREFIX
 
 log = logging.getLogger(__name__)
 
 NAMESPACE = "users.totp"
-SEALED_PREFIX = "nsec$"
 
 
 class SeedCipher:
@@ -136,9 +138,26 @@ def seal_plaintext_seeds(db: Database, cipher: SeedCipher) -> int:
     return len(users)
 
 
+def warn_of_foreign_seeds(store: UserSeedStore, vault: SecretsVault) -> dict[str, int]:
+    """Seeds sealed with master keys this server does not hold (a replica with a key
+    file of its own, a database restored without its keys): logged, as those users can
+    only sign in with recovery codes here. Returns the counts per key."""
+    keyring = vault.provider.keyring(refresh=True)
+    foreign = {k: n for k, n in key_usage(store).items() if k not in keyring}
+    if foreign:
+        log.error(
+            "%d TOTP seed(s) are sealed with master keys this server lacks (%s): give every "
+            "replica the same master keys",
+            sum(foreign.values()),
+            ", ".join(sorted(foreign)),
+        )
+    return foreign
+
+
 __all__ = [
     "NAMESPACE",
     "SeedCipher",
     "UserSeedStore",
     "seal_plaintext_seeds",
+    "warn_of_foreign_seeds",
 ]

@@ -22,6 +22,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 
+from novacron.core import migration_support
 from novacron.core.config import Settings
 from novacron.core.database import MIGRATIONS_DIR, Database
 
@@ -35,7 +36,8 @@ _sqlite_template: Path | None = None
 def migrations_digest() -> str:
     """Names the schema: a template is reused only while the migrations are the same."""
     digest = hashlib.sha256()
-    for path in sorted(MIGRATIONS_DIR.rglob("*.py")):
+    support = Path(migration_support.__file__)  # what the migrations import of ours
+    for path in [*sorted(MIGRATIONS_DIR.rglob("*.py")), support]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
 
@@ -106,9 +108,12 @@ _pg_templates: dict[str, str] = {}
 def fresh_database(
     kind: str, tmp: Path, pg_url: str | None = None, *, migrated: bool = True
 ) -> Iterator[str | None]:
-    """Yield a database URL. SQLite yields None (the server's default file under its data
-    dir; ``Cluster.start`` seeds it) unless ``migrated`` is false; PostgreSQL a new
-    database, dropped afterwards."""
+    """Yield a database URL. SQLite yields None: the server's default file under its data
+    dir, which ``ServerThread``/``Cluster.start`` seed from the template (callers naming
+    their own file use ``seed_sqlite``, or nothing when ``migrated`` is false);
+    PostgreSQL yields a new database (from the template when ``migrated``), dropped
+    afterwards. Templates of other migration digests are left in place: another checkout
+    may be running its tests with them."""
     if kind == "sqlite":
         yield None
         return

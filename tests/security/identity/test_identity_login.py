@@ -330,6 +330,13 @@ def test_an_admin_reset_makes_the_user_change_the_password(cluster: Cluster) -> 
     assert (home.status_code, home.headers["location"]) == (303, "/account")
     assert pages.get("/account").status_code == 200
     pages.close()
+    # Typing the temporary password again as the new one does not count.
+    same = {"current_password": "Given-By-Admin-42", "new_password": "Given-By-Admin-42"}
+    assert problem(browser.post("/auth/password", json=same), 422)["errors"][0]["loc"] == [
+        "body",
+        "new_password",
+    ]
+    assert ok(browser.get("/auth/whoami"))["must_change_password"] is True
     ok(
         browser.post(
             "/auth/password",

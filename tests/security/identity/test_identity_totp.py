@@ -12,8 +12,16 @@ from sqlalchemy import select
 
 from novacron.core.database import Database
 from novacron.security.models import AuditRecord, User
+from novacron.security.secrets.keys import EnvKeyProvider, generate_env_value
+from novacron.security.secrets.service import SecretsVault
+from novacron.security.secrets.store import InMemorySecretStore
 from novacron.security.secrets.wiring import seed_cipher_for
-from novacron.security.totp_seeds import seal_plaintext_seeds
+from novacron.security.totp_seeds import (
+    SeedCipher,
+    UserSeedStore,
+    seal_plaintext_seeds,
+    warn_of_foreign_seeds,
+)
 from novacron.testing.cluster import Cluster
 
 MFA_REQUIRED = "https://novacron.dev/problems/mfa-required"
@@ -203,3 +211,30 @@ def test_seeds_an_earlier_version_stored_in_plaintext_are_sealed_at_start(
     browser = sign_in(cluster, name, code=_next_code(otp))
     assert ok(browser.get("/auth/whoami"))["name"] == name
     browser.close()
+
+
+def test_a_seed_sealed_with_foreign_keys_is_reported_and_recovery_codes_still_sign_in(
+    cluster: Cluster, db: Database
+) -> None:
+    name, otp, codes = _enrol(cluster, "wes")
+    environ = {"NOVACRON_MASTER_KEY": generate_env_value("elsewhere")}
+    foreign = SeedCipher(
+        SecretsVault(InMemorySecretStore(), EnvKeyProvider("NOVACRON_MASTER_KEY", environ=environ))
+    )
+    with db.session() as s:  # as if a replica with a key file of its own had sealed it
+        user = s.scalar(select(User).where(User.name == name))
+        assert user is not None
+        user.totp_secret = foreign.seal(otp.secret, user.id)
+    assert cluster.server is not None
+    vault = seed_cipher_for(cluster.server.app).vault
+    assert warn_of_foreign_seeds(UserSeedStore(db), vault) == {"elsewhere": 1}
+
+    refused = problem(login_response(cluster, name, code=_next_code(otp)), 401)
+    assert refused["detail"] == "wrong or already used code"
+    browser = sign_in(cluster, name, code=codes[0])
+    assert ok(browser.get("/auth/whoami"))["name"] == name
+    browser.close()
+    with db.session() as s:  # leave no foreign seed behind for the module's other tests
+        user = s.scalar(select(User).where(User.name == name))
+        assert user is not None
+        user.totp_secret = user.totp_enabled_at = None

@@ -331,12 +331,16 @@ def session() -> Iterator[Session]:
     engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def cipher() -> SeedCipher:
-    """Real sealing: AES-256-GCM under a master key from an environment-style variable."""
+def _cipher() -> SeedCipher:
+    """Real sealing: AES-256-GCM under a fresh master key from an environment variable."""
     environ = {"NOVACRON_MASTER_KEY": generate_env_value()}
     provider = EnvKeyProvider("NOVACRON_MASTER_KEY", environ=environ)
     return SeedCipher(SecretsVault(InMemorySecretStore(), provider))
+
+
+@pytest.fixture(scope="module")
+def cipher() -> SeedCipher:
+    return _cipher()
 
 
 def _enrolled(session: Session, cipher: SeedCipher) -> tuple[User, list[str], pyotp.TOTP]:
@@ -360,9 +364,24 @@ def test_the_seed_is_stored_sealed_and_bound_to_its_user(
     assert cipher.open(stored, user.id) == otp.secret
     with pytest.raises(SecretCorrupt):  # copied onto another user, it does not open
         cipher.open(stored, "usr-2")
-    user.totp_secret = otp.secret  # plaintext is not accepted in its place
-    with pytest.raises(SecretCorrupt):
-        totp.verify_second_factor(session, user, otp.at(T0 + 30), cipher, now=T0 + 30)
+    # A seed an earlier version stored in plaintext works once more, and is sealed then.
+    user.totp_secret = otp.secret
+    assert totp.verify_second_factor(session, user, otp.at(T0 + 30), cipher, now=T0 + 30)
+    assert user.totp_secret.startswith("nsec$1$")
+    assert cipher.open(user.totp_secret, user.id) == otp.secret
+
+
+def test_a_seed_this_server_cannot_open_leaves_the_recovery_codes(
+    session: Session, cipher: SeedCipher
+) -> None:
+    user, codes, otp = _enrolled(session, cipher)
+    # Sealed by a replica with other master keys: no TOTP code opens it here (no 500).
+    other = _cipher()
+    assert user.totp_secret is not None
+    assert totp.verify_second_factor(session, user, otp.at(T0 + 30), other, now=T0 + 30) is None
+    assert totp.verify_second_factor(session, user, codes[0], other, now=T0) == "recovery"
+    store_seed = user.totp_secret
+    assert cipher.open(store_seed, user.id) == otp.secret  # untouched
 
 
 def test_confirm_needs_a_right_code_and_hands_out_ten_recovery_codes(

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from novacron.core.clock import utcnow
 from novacron.core.database import db_of
 from novacron.core.errors import Invalid, NotFound, NovaCronError
-from novacron.security import totp, users
+from novacron.security import passwords, totp, users
 from novacron.security.api import _events
 from novacron.security.auth import require_user
 from novacron.security.context import current_project
@@ -82,6 +82,13 @@ def change_password(
     """Change your password; every one of your web sessions ends."""
 
     def change(s: Session, user: User) -> None:
+        if user.must_change_password and passwords.verify_password(
+            user.password_hash, body.new_password
+        ):
+            raise Invalid(
+                "new_password: choose a password of your own, not the one an administrator set",
+                errors=[{"loc": ["body", "new_password"], "msg": "same as the temporary one"}],
+            )
         users.set_password(s, user, body.new_password, current=None)
         user.must_change_password = False
 

@@ -23,7 +23,12 @@ from novacron.security.secrets.keys import KeyProvider, provider_from_settings
 from novacron.security.secrets.redact import SecretMaskingFilter, install_masking_filter
 from novacron.security.secrets.service import SecretsVault
 from novacron.security.secrets.sql_store import SqlSecretStore
-from novacron.security.totp_seeds import SeedCipher, UserSeedStore, seal_plaintext_seeds
+from novacron.security.totp_seeds import (
+    SeedCipher,
+    UserSeedStore,
+    seal_plaintext_seeds,
+    warn_of_foreign_seeds,
+)
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +86,10 @@ def install(app: Any) -> SecretsVault:
             vault = SecretsVault(
                 SqlSecretStore(db), key_provider(settings), mask_filter=_mask_filter
             )
-            vault.also_sealed.append(UserSeedStore(db))
+            seeds = UserSeedStore(db)
+            vault.also_sealed.append(seeds)
             seal_plaintext_seeds(db, SeedCipher(vault))
+            warn_of_foreign_seeds(seeds, vault)
             setattr(app.state, _STATE_ATTR, vault)
             log.info("secrets: master keys from %r", vault.provider)
     return vault
