@@ -82,7 +82,7 @@ class KeyOut(BaseModel):
     id: str
     current: bool
     secrets: int
-    """Secrets whose data key this master key wraps."""
+    """Records whose data key this master key wraps: secrets and users' TOTP seeds."""
     in_keyring: bool
     """False: records name a key the provider no longer has (they cannot be read)."""
 
