@@ -3,7 +3,7 @@
     novacron login | logout | whoami | password       cli_session.py
     novacron mfa setup | confirm | disable | recovery-codes
     novacron token list | create | revoke             cli_account.py
-    novacron user list | create | show | update | passwd | disable | enable | unlock
+    novacron user list | create | show | update | passwd | disable | enable | unlock | reset-2fa
     novacron project list | create | show | update | members | grant | revoke
                                                       cli_admin.py
     novacron audit list | verify | export             cli_audit.py

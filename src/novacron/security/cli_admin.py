@@ -183,6 +183,16 @@ def user_unlock(ctx: typer.Context, user: str = USER_REF) -> None:
     message(cli, f"unlocked {user}", {"user": user, "unlocked": True})
 
 
+@user_app.command("reset-2fa")
+@handle_errors
+def user_reset_two_factor(ctx: typer.Context, user: str = USER_REF) -> None:
+    """Turn a user's two-factor off (lost authenticator and recovery codes)."""
+    cli = get_context(ctx)
+    with cli.client() as api:
+        api.post(f"/users/{seg(user)}/two-factor/reset")
+    message(cli, f"two-factor is off for {user}", {"user": user, "two_factor": False})
+
+
 # -- projects --------------------------------------------------------------------------------
 
 QUOTAS = (

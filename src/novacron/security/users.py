@@ -161,6 +161,14 @@ def check_second_factor(session: Session, user: User, code: str, cipher: totp.Se
     return used
 
 
+def reset_second_factor(session: Session, user: User) -> None:
+    """An admin turns a user's two-factor off (a lost phone and lost recovery codes): the
+    seed and codes go, and so do the user's sessions; they sign in with the password and
+    set two-factor up again."""
+    totp.disable(session, user)
+    revoke_user_sessions(session, user.id)
+
+
 def disable_user(session: Session, user: User) -> None:
     if user.platform_admin and _active_platform_admins(session) <= 1:
         raise Conflict("the last platform admin cannot be disabled")

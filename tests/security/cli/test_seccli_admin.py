@@ -94,6 +94,7 @@ def test_user_commands(server: Cluster, admin: Cli, anon: Cli) -> None:
     line = anon.error("login", "--user", name, "--password-stdin", input=new + "\n")
     assert "too many failed sign-ins" in line
     assert f"unlocked {name}" in admin("user", "unlock", name).stdout
+    assert f"two-factor is off for {name}" in admin("user", "reset-2fa", name).stdout
     sign_in(anon, name, new)
 
     # not a platform admin: refused, one line

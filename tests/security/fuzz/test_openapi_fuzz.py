@@ -66,6 +66,7 @@ USER_PARAMS = {
     "/api/v1/users/{ref}": "ref",
     "/api/v1/users/{ref}/password": "ref",
     "/api/v1/users/{ref}/unlock": "ref",
+    "/api/v1/users/{ref}/two-factor/reset": "ref",
     "/api/v1/projects/{project_ref}/members/{user_ref}/{role}": "user_ref",
 }
 NEVER_PINNED = {"token_id", "key_id"}

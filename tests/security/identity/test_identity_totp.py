@@ -11,6 +11,7 @@ from identity_helpers import PASSWORD, Browser, login_response, new_user, ok, pr
 from sqlalchemy import select
 
 from novacron.core.database import Database
+from novacron.security import totp
 from novacron.security.models import AuditRecord, User
 from novacron.security.secrets.keys import EnvKeyProvider, generate_env_value
 from novacron.security.secrets.service import SecretsVault
@@ -238,3 +239,23 @@ def test_a_seed_sealed_with_foreign_keys_is_reported_and_recovery_codes_still_si
         user = s.scalar(select(User).where(User.name == name))
         assert user is not None
         user.totp_secret = user.totp_enabled_at = None
+
+
+def test_a_platform_admin_resets_a_lost_second_factor(cluster: Cluster, db: Database) -> None:
+    name, otp, _ = _enrol(cluster, "xena")
+    browser = sign_in(cluster, name, code=_next_code(otp))
+    # Not the user's own to do: a platform admin's.
+    assert problem(browser.post(f"/users/{name}/two-factor/reset"), 403)
+    assert cluster.api.post(f"/users/{name}/two-factor/reset").status_code == 204
+    assert problem(browser.get("/auth/whoami"), 401)  # their sessions ended
+    browser.close()
+    again = sign_in(cluster, name)  # the password alone signs in again
+    me = ok(again.get("/auth/whoami"))
+    assert me["mfa_enabled"] is False
+    again.close()
+    with db.read() as s:
+        user = s.scalar(select(User).where(User.name == name))
+        assert user is not None and user.totp_secret is None
+        assert totp.remaining_recovery_codes(s, user.id) == 0  # the recovery codes are void
+        resets = s.scalars(select(AuditRecord).where(AuditRecord.action == "user.mfa.reset")).all()
+    assert [r.target for r in resets][-1] == f"user:{name}"

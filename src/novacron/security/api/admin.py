@@ -126,6 +126,17 @@ def unlock_user(request: Request, ref: str) -> None:
     _events.record(request, "user.unlock", target=f"user:{name}")
 
 
+@router.post("/users/{ref}/two-factor/reset", status_code=204, tags=["users"])
+def reset_two_factor(request: Request, ref: str) -> None:
+    """Turn a user's two-factor authentication off (lost authenticator and recovery
+    codes); their sessions end and they set it up again after signing in."""
+    with db_of(request).session() as s:
+        user = users.find_user(s, ref, lock=True)
+        users.reset_second_factor(s, user)
+        name = user.name
+    _events.record(request, "user.mfa.reset", target=f"user:{name}")
+
+
 # -- projects ----------------------------------------------------------------------------
 
 
