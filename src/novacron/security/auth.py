@@ -181,8 +181,8 @@ def _route_need(request: Request) -> Need:
 
 
 class PasswordChangeRequired(Forbidden):
-    """A session signed in with an administrator's temporary password asked for more
-    than its own account: pages send the user to the account page."""
+    """A user whose password an administrator reset asked for more than their own
+    account (with any credential): pages send them to the account page."""
 
     def __init__(self) -> None:
         super().__init__(

@@ -1,9 +1,10 @@
 """TOTP second factor (RFC 6238, via pyotp) and one-time recovery codes.
 
-Enrolment is two steps: ``begin`` stores a fresh secret, sealed (not yet enforced) and returns the
-``otpauth://`` URI for an authenticator app; ``confirm`` enables it once the user proves a
-code, and hands out recovery codes (shown once, stored as hashes). A code is accepted once:
-the accepted time step is remembered, so a code seen over a shoulder cannot be replayed.
+Enrolment is two steps: ``begin`` stores a fresh secret, sealed (``totp_seeds``) and not
+yet enforced, and returns the ``otpauth://`` URI for an authenticator app; ``confirm``
+enables it once the user proves a code, and hands out recovery codes (shown once, stored
+as hashes). A code is accepted once: the accepted time step is remembered, so a code seen
+over a shoulder cannot be replayed.
 """
 
 from __future__ import annotations

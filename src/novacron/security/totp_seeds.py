@@ -17,10 +17,10 @@ import logging
 import zlib
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from novacron.core.database import Database
 from novacron.core.errors import Conflict
+from novacron.security import totp
 from novacron.security.models import User
 from novacron.security.secrets.rotation import key_usage
 from novacron.security.secrets.service import SecretsVault
@@ -96,7 +96,7 @@ class UserSeedStore:
 
     def put_if_unchanged(self, record: SecretRecord, expected_revision: int | None) -> SecretRecord:
         with self.db.session() as s:
-            user = _locked_user(s, record.name)
+            user = s.get(User, record.name, with_for_update=True)
             current = user.totp_secret if user is not None else None
             if user is None or current is None or _revision(current) != expected_revision:
                 raise Conflict(f"the TOTP seed of {record.name} changed")
@@ -105,21 +105,16 @@ class UserSeedStore:
             return _record(user)
 
     def delete(self, project: str, name: str, expected_revision: int | None = None) -> bool:
+        """Turns the user's two-factor off, recovery codes included (a seed alone is no
+        use); part of the store protocol, not used by rotation."""
         with self.db.session() as s:
-            user = _locked_user(s, name)
+            user = s.get(User, name, with_for_update=True)
             if project != NAMESPACE or user is None or user.totp_secret is None:
                 return False
             if expected_revision is not None and _revision(user.totp_secret) != expected_revision:
                 raise Conflict(f"the TOTP seed of {name} changed")
-            user.totp_secret = user.totp_enabled_at = user.totp_last_step = None
+            totp.disable(s, user)
             return True
-
-
-def _locked_user(session: Session, user_id: str) -> User | None:
-    stmt = select(User).where(User.id == user_id)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    return session.scalar(stmt)
 
 
 def seal_plaintext_seeds(db: Database, cipher: SeedCipher) -> int:

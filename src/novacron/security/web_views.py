@@ -32,7 +32,7 @@ from novacron.security.models import ApiToken, AuditRecord, Project, User
 from novacron.security.rbac import ROLES, Authorizer
 from novacron.security.schemas import ProjectOut, TokenOut, Usage, UserOut
 from novacron.security.tokens import Principal
-from novacron.security.web_nav import MAX_CHOICES, ProjectChoice, project_choices
+from novacron.security.web_nav import MAX_CHOICES, ProjectChoice, nav_context, project_choices
 from novacron.web import ui
 
 AUDIT_PAGE = 50
@@ -318,13 +318,12 @@ def own_project_context(request: Request, principal: Principal) -> dict[str, Any
     everyone in it; its admins add and remove members, platform admins set quotas."""
     project_id = current_project(request)
     authorizer: Authorizer = request.app.state.authorizer
+    platform = nav_context(request).platform_admin
+    manage = platform or (
+        principal.user_id is not None
+        and authorizer.allowed(principal.user_id, project_id, "project", "write")
+    )
     with db_of(request).read() as s:
-        user = s.get(User, principal.user_id) if principal.user_id else None
-        platform = bool(user and user.platform_admin and user.disabled_at is None)
-        manage = platform or (
-            principal.user_id is not None
-            and authorizer.allowed(principal.user_id, project_id, "project", "write")
-        )
         project = s.get(Project, project_id)
         if project is None:
             raise NotFound(f"no project {project_id!r}")

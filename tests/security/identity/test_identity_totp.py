@@ -259,3 +259,20 @@ def test_a_platform_admin_resets_a_lost_second_factor(cluster: Cluster, db: Data
         assert totp.remaining_recovery_codes(s, user.id) == 0  # the recovery codes are void
         resets = s.scalars(select(AuditRecord).where(AuditRecord.action == "user.mfa.reset")).all()
     assert [r.target for r in resets][-1] == f"user:{name}"
+
+
+def test_deleting_a_seed_from_the_store_turns_two_factor_off_whole(
+    cluster: Cluster, db: Database
+) -> None:
+    name, _, _ = _enrol(cluster, "yara")
+    with db.read() as s:
+        user_id = s.scalar(select(User.id).where(User.name == name))
+    assert user_id is not None
+    store = UserSeedStore(db)
+    assert store.get("users.totp", user_id) is not None
+    assert store.delete("users.totp", user_id) is True
+    assert store.delete("users.totp", user_id) is False  # nothing left
+    with db.read() as s:
+        user = s.get(User, user_id)
+        assert user is not None and (user.totp_secret, user.totp_enabled_at) == (None, None)
+        assert totp.remaining_recovery_codes(s, user_id) == 0
