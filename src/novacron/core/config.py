@@ -24,6 +24,10 @@ def default_data_dir() -> Path:
     return Path(base) / "novacron"
 
 
+#: The SQLite database file under the data dir when no database URL is set.
+SQLITE_FILE = "novacron.db"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NOVACRON_", extra="ignore")
 
@@ -139,7 +143,7 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{self.data_dir / 'novacron.db'}"
+        return f"sqlite:///{self.data_dir / SQLITE_FILE}"
 
     @property
     def resolved_public_url(self) -> str:

@@ -23,11 +23,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 
 from novacron.core import migration_support
-from novacron.core.config import Settings
+from novacron.core.config import SQLITE_FILE, Settings
 from novacron.core.database import MIGRATIONS_DIR, Database
-
-#: The file name a server gives its SQLite database under its data dir.
-SQLITE_FILE = "novacron.db"
 
 _lock = threading.Lock()
 _sqlite_template: Path | None = None
