@@ -160,19 +160,28 @@ def test_the_ui_cookie_cannot_drive_the_api_from_another_origin(cluster: Cluster
     cookies = cluster.web_cookies()
     csrf = {"X-CSRF-Token": csrf_for(next(iter(cookies.values())))}
     url = f"{cluster.url}/api/v1/vms/csrf-1/pause"
-    evil = httpx.post(url, cookies=cookies, headers={"Origin": "http://127.0.0.1:1", **csrf})
+    evil = httpx.post(
+        url, timeout=30, cookies=cookies, headers={"Origin": "http://127.0.0.1:1", **csrf}
+    )
     assert (
         problem(evil, 403)["detail"] == "cross-origin request refused (origin http://127.0.0.1:1)"
     )
-    fetched = httpx.post(url, cookies=cookies, headers={"Sec-Fetch-Site": "same-site", **csrf})
+    fetched = httpx.post(
+        url, timeout=30, cookies=cookies, headers={"Sec-Fetch-Site": "same-site", **csrf}
+    )
     assert problem(fetched, 403)
     # Same origin but without the session's CSRF token (or with another one): refused.
     same = {"Origin": cluster.url, "Sec-Fetch-Site": "same-origin"}
-    assert "CSRF" in problem(httpx.post(url, cookies=cookies, headers=same), 403)["detail"]
+    assert (
+        "CSRF" in problem(httpx.post(url, timeout=30, cookies=cookies, headers=same), 403)["detail"]
+    )
     wrong = {**same, "X-CSRF-Token": csrf_for("another-session")}
-    assert "CSRF" in problem(httpx.post(url, cookies=cookies, headers=wrong), 403)["detail"]
+    assert (
+        "CSRF"
+        in problem(httpx.post(url, timeout=30, cookies=cookies, headers=wrong), 403)["detail"]
+    )
     assert cluster.api.get("/vms/csrf-1").json()["state"] == "running"
     # The UI's own fetches are same-origin and carry the token; reads need no proof.
-    ok = httpx.post(url, cookies=cookies, headers={**same, **csrf})
+    ok = httpx.post(url, timeout=30, cookies=cookies, headers={**same, **csrf})
     assert ok.status_code == 202
-    assert httpx.get(f"{cluster.url}/api/v1/vms", cookies=cookies).status_code == 200
+    assert httpx.get(f"{cluster.url}/api/v1/vms", cookies=cookies, timeout=30).status_code == 200
